@@ -1,0 +1,228 @@
+#include "handle.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "js_link.h"
+#include "netns.h"
+
+namespace macvlan {
+namespace {
+
+// A request whose result becomes a JS value.
+class JsRequest : public Request {
+ public:
+  explicit JsRequest(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+  virtual Napi::Value Result(Napi::Env env) = 0;
+  Napi::Promise::Deferred deferred;
+};
+
+class LinkRequest : public JsRequest {
+ public:
+  LinkRequest(Napi::Env env, LinkOp op, LinkAttrs attrs, std::string netns_path)
+      : JsRequest(env), op_(op), attrs_(std::move(attrs)), netns_path_(std::move(netns_path)) {}
+
+  int Prepare() override {
+    if (!netns_path_.empty()) {
+      int fd = OpenNetnsFile(netns_path_);
+      if (fd < 0) return -fd;
+      netns_fd_.Reset(fd);
+      attrs_.net_ns_fd = fd;
+    }
+    encoded = EncodeLinkRequest(op_, attrs_);
+    return 0;
+  }
+  void OnReply(const nlmsghdr* h) override {
+    LinkAttrs l;
+    if (DecodeLink(h, &l)) links_.push_back(std::move(l));
+  }
+  void OnRestart() override { links_.clear(); }
+  void Release() override { netns_fd_.Reset(); }
+
+  Napi::Value Result(Napi::Env env) override {
+    switch (op_) {
+      case LinkOp::kDump: {
+        Napi::Array list = Napi::Array::New(env, links_.size());
+        for (size_t i = 0; i < links_.size(); i++) {
+          list.Set(static_cast<uint32_t>(i), LinkToJs(env, links_[i]));
+        }
+        return list;
+      }
+      case LinkOp::kCreate:
+      case LinkOp::kGet:
+        // A kernel without NLM_F_ECHO for RTM_NEWLINK (before 6.3) answers a
+        // create with a bare ACK: null tells the caller to look it up.
+        return links_.empty() ? env.Null() : LinkToJs(env, links_.front());
+      default: return env.Undefined();
+    }
+  }
+
+ private:
+  LinkOp op_;
+  LinkAttrs attrs_;
+  std::string netns_path_;
+  UniqueFd netns_fd_;
+  std::vector<LinkAttrs> links_;
+};
+
+}  // namespace
+
+struct NativeHandle::Event {
+  enum Kind { kOpened, kCompleted, kExit } kind;
+  int error = 0;
+  RequestList done;
+};
+
+Napi::Error ErrnoError(Napi::Env env, int error, const std::string& ext_message,
+                       const char* ext_attr) {
+  char buf[128];
+  const char* text = strerror_r(error, buf, sizeof buf);
+  Napi::Error e = Napi::Error::New(env, text);
+  e.Set("errno", Napi::Number::New(env, error));
+  if (!ext_message.empty()) e.Set("extack", Napi::String::New(env, ext_message));
+  if (ext_attr) e.Set("extackAttr", Napi::String::New(env, ext_attr));
+  return e;
+}
+
+Napi::Function NativeHandle::Define(Napi::Env env) {
+  return DefineClass(env, "NativeHandle",
+                     {
+                         InstanceMethod<&NativeHandle::Opened>("opened"),
+                         InstanceMethod<&NativeHandle::LinkRequest>("link"),
+                         InstanceMethod<&NativeHandle::Close>("close"),
+                     });
+}
+
+NativeHandle::NativeHandle(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<NativeHandle>(info), opened_(Napi::Promise::Deferred::New(info.Env())) {
+  Napi::Env env = info.Env();
+  std::string netns_path = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  opened_promise_ = Napi::Persistent(opened_.Promise());
+  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                        "macvlan:netlink", 0, 1);
+  // The thread holds tsfn_ (and this object) until it exits; an idle handle
+  // must not keep the process alive, so the loop is only held while a call is
+  // pending (Track/Untrack).
+  tsfn_.Unref(env);
+  self_ = Napi::Persistent(info.This().As<Napi::Object>());
+  napi_add_env_cleanup_hook(env, CleanupHook, this);
+  hook_installed_ = true;
+  Track(env);  // until opened
+  socket_ = std::make_unique<NetlinkSocket>(std::move(netns_path), this);
+}
+
+NativeHandle::~NativeHandle() { Shutdown(); }
+
+void NativeHandle::Shutdown() {
+  if (hook_installed_) {
+    napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
+    hook_installed_ = false;
+  }
+  socket_.reset();  // stops and joins the I/O thread
+}
+
+void NativeHandle::CleanupHook(void* self) {
+  auto* h = static_cast<NativeHandle*>(self);
+  // The environment is going away (process exit, worker terminated) with the
+  // handle still open: stop the thread; the events it posts are dropped.
+  h->hook_installed_ = false;
+  h->socket_.reset();
+}
+
+void NativeHandle::Post(Event* ev) {
+  napi_status s = tsfn_.NonBlockingCall(
+      ev, [this](Napi::Env env, Napi::Function, Event* e) { Handle(env, e); });
+  if (s != napi_ok) delete ev;  // the environment is closing
+}
+
+void NativeHandle::OnOpened(int error) { Post(new Event{Event::kOpened, error, {}}); }
+
+void NativeHandle::OnCompleted(RequestList done) {
+  Post(new Event{Event::kCompleted, 0, std::move(done)});
+}
+
+void NativeHandle::OnExit() {
+  Post(new Event{Event::kExit, 0, {}});
+  tsfn_.Release();
+}
+
+void NativeHandle::Track(Napi::Env env) {
+  if (pending_++ == 0) tsfn_.Ref(env);
+}
+
+void NativeHandle::Untrack(Napi::Env env) {
+  if (--pending_ == 0) tsfn_.Unref(env);
+}
+
+void NativeHandle::Handle(Napi::Env env, Event* raw) {
+  std::unique_ptr<Event> ev(raw);
+  Napi::HandleScope scope(env);
+  switch (ev->kind) {
+    case Event::kOpened:
+      if (ev->error) {
+        opened_.Reject(ErrnoError(env, ev->error, "", nullptr).Value());
+      } else {
+        opened_.Resolve(env.Undefined());
+      }
+      Untrack(env);
+      break;
+    case Event::kCompleted:
+      for (auto& r : ev->done) {
+        auto* jr = static_cast<JsRequest*>(r.get());
+        if (jr->error) {
+          jr->deferred.Reject(ErrnoError(env, jr->error, jr->ext_message, jr->ext_attr).Value());
+        } else {
+          jr->deferred.Resolve(jr->Result(env));
+        }
+        Untrack(env);
+      }
+      break;
+    case Event::kExit:
+      Shutdown();
+      if (closed_) {
+        closed_->Resolve(env.Undefined());
+        Untrack(env);
+      }
+      self_.Reset();
+      break;
+  }
+}
+
+Napi::Value NativeHandle::Opened(const Napi::CallbackInfo&) { return opened_promise_.Value(); }
+
+Napi::Value NativeHandle::LinkRequest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto op = static_cast<LinkOp>(info[0].As<Napi::Number>().Int32Value());
+  LinkAttrs attrs = LinkAttrsFromJs(info[1].As<Napi::Object>());
+  std::string netns_path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+  auto req = std::make_unique<class LinkRequest>(env, op, std::move(attrs), std::move(netns_path));
+  Napi::Promise promise = req->deferred.Promise();
+  if (closing_ || !socket_) {
+    req->deferred.Reject(ErrnoError(env, ECANCELED, "", nullptr).Value());
+    return promise;
+  }
+  Track(env);
+  socket_->Submit(std::move(req));
+  return promise;
+}
+
+Napi::Value NativeHandle::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!closing_) {
+    closing_ = true;
+    if (socket_) {
+      closed_ = std::make_unique<Napi::Promise::Deferred>(env);
+      closed_promise_ = Napi::Persistent(closed_->Promise());
+      Track(env);
+      socket_->Stop();
+    }
+  }
+  if (closed_promise_.IsEmpty()) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(env.Undefined());
+    return d.Promise();
+  }
+  return closed_promise_.Value();
+}
+
+}  // namespace macvlan

@@ -1,0 +1,55 @@
+// The JS object behind a handle: it owns one NetlinkSocket (and so one I/O
+// thread) and turns completions into settled promises on the JS thread.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "netlink_socket.h"
+
+namespace macvlan {
+
+class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListener {
+ public:
+  static Napi::Function Define(Napi::Env env);
+
+  explicit NativeHandle(const Napi::CallbackInfo& info);  // (netnsPath: string)
+  ~NativeHandle() override;
+
+  // SocketListener: called on the I/O thread.
+  void OnOpened(int error) override;
+  void OnCompleted(RequestList done) override;
+  void OnExit() override;
+
+ private:
+  struct Event;
+
+  Napi::Value Opened(const Napi::CallbackInfo& info);
+  Napi::Value LinkRequest(const Napi::CallbackInfo& info);  // (op, attrs, netnsPath?)
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  void Post(Event* ev);
+  void Handle(Napi::Env env, Event* ev);  // JS thread
+  void Track(Napi::Env env);
+  void Untrack(Napi::Env env);
+  void Shutdown();
+  static void CleanupHook(void* self);
+
+  std::unique_ptr<NetlinkSocket> socket_;
+  Napi::ThreadSafeFunction tsfn_;
+  Napi::ObjectReference self_;  // keeps this object alive while the thread runs
+  Napi::Promise::Deferred opened_;
+  Napi::Reference<Napi::Promise> opened_promise_;
+  std::unique_ptr<Napi::Promise::Deferred> closed_;
+  Napi::Reference<Napi::Promise> closed_promise_;
+  int pending_ = 0;
+  bool closing_ = false;
+  bool hook_installed_ = false;
+};
+
+// An errno (positive) as a JS Error carrying errno and the extended ACK.
+Napi::Error ErrnoError(Napi::Env env, int error, const std::string& ext_message,
+                       const char* ext_attr);
+
+}  // namespace macvlan

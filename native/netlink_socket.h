@@ -1,0 +1,91 @@
+// One NETLINK_ROUTE socket driven by its own I/O thread: the rules for
+// requests and replies (seq, portid, ACKs, dumps, batching) live here.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nlmsg.h"
+#include "rtnl_link.h"
+
+namespace macvlan {
+
+// One request in flight. Subclasses build the message and collect replies on
+// the I/O thread; the owner turns them into a result on its own thread.
+class Request {
+ public:
+  virtual ~Request() = default;
+
+  // I/O thread, before sending: fill `encoded`; return 0 or -errno.
+  virtual int Prepare() = 0;
+  // I/O thread: each reply with our seq that is neither an ACK nor NLMSG_DONE
+  // (the echo of a create, the answer of a get, the parts of a dump).
+  virtual void OnReply(const nlmsghdr* h) = 0;
+  // I/O thread: a dump raced a change (NLM_F_DUMP_INTR) and is sent again.
+  virtual void OnRestart() {}
+  // I/O thread, once the request is complete, for what Prepare() acquired.
+  virtual void Release() {}
+
+  EncodedRequest encoded;
+  int error = 0;               // 0 or a positive errno
+  std::string ext_message;     // NLMSGERR_ATTR_MSG
+  const char* ext_attr = nullptr;  // the request attribute NLMSGERR_ATTR_OFFS names
+  int dump_restarts = 0;
+  bool restart = false;        // a dump that raced a change goes out again
+};
+
+using RequestList = std::vector<std::unique_ptr<Request>>;
+
+class SocketListener {
+ public:
+  virtual ~SocketListener() = default;
+  virtual void OnOpened(int error) = 0;           // 0 or a positive errno
+  virtual void OnCompleted(RequestList done) = 0;  // I/O thread
+  virtual void OnExit() = 0;                       // the I/O thread's last act
+};
+
+class NetlinkSocket {
+ public:
+  // Starts the I/O thread: it enters `netns_path` (when not empty), opens the
+  // socket there and reports through listener->OnOpened().
+  NetlinkSocket(std::string netns_path, SocketListener* listener);
+  ~NetlinkSocket();  // Stop() and Join()
+
+  void Submit(std::unique_ptr<Request> r);  // any thread
+  void Stop();  // any thread: queued and in-flight requests end with ECANCELED
+  void Join();
+
+  static constexpr int kMaxDumpRestarts = 10;
+
+ private:
+  void Run();
+  int Open();
+  void Wake();
+  bool WaitForWork();
+  RequestList TakeBatch();
+  void RunBatch(RequestList& batch);
+  bool Send(RequestList& batch, uint32_t first_seq);
+  void Receive(RequestList& batch, uint32_t first_seq);
+  void Fail(RequestList& list, int error);
+
+  std::string netns_path_;
+  SocketListener* listener_;
+  int fd_ = -1;
+  int wake_fd_ = -1;
+  uint32_t portid_ = 0;
+  uint32_t next_seq_ = 0;
+  size_t max_batch_ = 1;
+  std::vector<uint8_t> recv_buf_;
+
+  std::mutex mu_;
+  std::deque<std::unique_ptr<Request>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace macvlan

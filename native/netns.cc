@@ -1,0 +1,43 @@
+#include "netns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
+
+namespace macvlan {
+
+int OpenNetnsFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  // NS_GET_NSTYPE tells a network namespace from any other file; a kernel
+  // without it (before 4.11) gets the check from setns() instead.
+  int type = ioctl(fd, NS_GET_NSTYPE);
+  if (type < 0 && errno != ENOTTY) {
+    int err = errno;
+    close(fd);
+    return err == EINVAL ? -EINVAL : -err;
+  }
+  if (type >= 0 && type != CLONE_NEWNET) {
+    close(fd);
+    return -EINVAL;
+  }
+  return fd;
+}
+
+int EnterNetns(int fd) { return setns(fd, CLONE_NEWNET) == 0 ? 0 : -errno; }
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) Reset(o.Release());
+  return *this;
+}
+
+void UniqueFd::Reset(int fd) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+}
+
+}  // namespace macvlan

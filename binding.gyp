@@ -8,6 +8,7 @@
         "native/rtnl_link.cc",
         "native/netlink_socket.cc",
         "native/netns.cc",
+        "native/tap_device.cc",
         "native/handle.cc",
         "native/js_link.cc"
       ],

@@ -2,6 +2,10 @@
 // without privileges.
 #include <napi.h>
 
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
 #include "handle.h"
 #include "js_link.h"
 #include "nlmsg.h"
@@ -58,7 +62,46 @@ static Napi::Value DecodeMessages(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Uapi numbers the TypeScript side needs, taken from the headers here so they
+// are never retyped by hand.
+static Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+#define MACVLAN_CONSTANT(name) c.Set(#name, Napi::Number::New(env, name))
+  MACVLAN_CONSTANT(MACVLAN_MODE_PRIVATE);
+  MACVLAN_CONSTANT(MACVLAN_MODE_VEPA);
+  MACVLAN_CONSTANT(MACVLAN_MODE_BRIDGE);
+  MACVLAN_CONSTANT(MACVLAN_MODE_PASSTHRU);
+  MACVLAN_CONSTANT(MACVLAN_MODE_SOURCE);
+  MACVLAN_CONSTANT(MACVLAN_FLAG_NOPROMISC);
+  MACVLAN_CONSTANT(MACVLAN_FLAG_NODST);
+  MACVLAN_CONSTANT(MACVLAN_MACADDR_ADD);
+  MACVLAN_CONSTANT(MACVLAN_MACADDR_DEL);
+  MACVLAN_CONSTANT(MACVLAN_MACADDR_FLUSH);
+  MACVLAN_CONSTANT(MACVLAN_MACADDR_SET);
+  MACVLAN_CONSTANT(IFF_UP);
+  MACVLAN_CONSTANT(IFF_RUNNING);
+  MACVLAN_CONSTANT(IFF_LOWER_UP);
+  MACVLAN_CONSTANT(RTEXT_FILTER_SKIP_STATS);
+  MACVLAN_CONSTANT(IF_OPER_UNKNOWN);
+  MACVLAN_CONSTANT(IF_OPER_NOTPRESENT);
+  MACVLAN_CONSTANT(IF_OPER_DOWN);
+  MACVLAN_CONSTANT(IF_OPER_LOWERLAYERDOWN);
+  MACVLAN_CONSTANT(IF_OPER_TESTING);
+  MACVLAN_CONSTANT(IF_OPER_DORMANT);
+  MACVLAN_CONSTANT(IF_OPER_UP);
+  MACVLAN_CONSTANT(RTM_NEWLINK);
+  MACVLAN_CONSTANT(RTM_DELLINK);
+  MACVLAN_CONSTANT(RTM_GETLINK);
+  MACVLAN_CONSTANT(NLMSG_ERROR);
+  MACVLAN_CONSTANT(NLMSG_DONE);
+  MACVLAN_CONSTANT(NLM_F_ECHO);
+  MACVLAN_CONSTANT(NLM_F_DUMP_INTR);
+#undef MACVLAN_CONSTANT
+  return c;
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("constants", Constants(env));
   exports.Set("NativeHandle", NativeHandle::Define(env));
   exports.Set("encodeLink", Napi::Function::New<EncodeLink>(env, "encodeLink"));
   exports.Set("decodeMessages", Napi::Function::New<DecodeMessages>(env, "decodeMessages"));

@@ -5,6 +5,7 @@
 
 #include "js_link.h"
 #include "netns.h"
+#include "tap_device.h"
 
 namespace macvlan {
 namespace {
@@ -37,7 +38,16 @@ class LinkRequest : public JsRequest {
     if (DecodeLink(h, &l)) links_.push_back(std::move(l));
   }
   void OnRestart() override { links_.clear(); }
-  void Release() override { netns_fd_.Reset(); }
+  void Complete() override {
+    netns_fd_.Reset();
+    for (auto& l : links_) {
+      uint32_t major, minor;
+      if (l.kind == "macvtap" && l.name && ReadTapDevt(*l.name, l.index, &major, &minor)) {
+        l.tap_major = major;
+        l.tap_minor = minor;
+      }
+    }
+  }
 
   Napi::Value Result(Napi::Env env) override {
     switch (op_) {

@@ -24,6 +24,8 @@ const JsField<LinkAttrs> kLinkFields[] = {
     {"netnsPid", &LinkAttrs::net_ns_pid},
     {"netnsFd", &LinkAttrs::net_ns_fd},
     {"extMask", &LinkAttrs::ext_mask},
+    {"tapMajor", &LinkAttrs::tap_major},
+    {"tapMinor", &LinkAttrs::tap_minor},
 };
 
 const JsField<MacvlanAttrs> kMacvlanFields[] = {

@@ -84,6 +84,10 @@ int NetlinkSocket::Open() {
     int err = EnterNetns(ns);
     close(ns);
     if (err) return -err;
+    // For macvtap device numbers (and /dev/tapN checks) this thread must
+    // read a sysfs of the namespace it now lives in.
+    err = MountSysfsForThread();
+    if (err) return -err;
   }
   fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd_ < 0) return errno;
@@ -187,7 +191,7 @@ RequestList NetlinkSocket::TakeBatch() {
     for (auto it = back.rbegin(); it != back.rend(); ++it) queue_.push_front(std::move(*it));
   }
   if (!failed.empty()) {
-    for (auto& r : failed) r->Release();
+    for (auto& r : failed) r->Complete();
     listener_->OnCompleted(std::move(failed));
   }
   return batch;
@@ -211,7 +215,7 @@ void NetlinkSocket::RunBatch(RequestList& batch) {
       again.push_back(std::move(r));
       continue;
     }
-    r->Release();
+    r->Complete();
     done.push_back(std::move(r));
   }
   if (!again.empty()) {
@@ -331,7 +335,7 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
 void NetlinkSocket::Fail(RequestList& list, int error) {
   for (auto& r : list) {
     r->error = error;
-    r->Release();
+    r->Complete();
   }
   listener_->OnCompleted(std::move(list));
 }

@@ -28,8 +28,9 @@ class Request {
   virtual void OnReply(const nlmsghdr* h) = 0;
   // I/O thread: a dump raced a change (NLM_F_DUMP_INTR) and is sent again.
   virtual void OnRestart() {}
-  // I/O thread, once the request is complete, for what Prepare() acquired.
-  virtual void Release() {}
+  // I/O thread, once the request is complete: finish the result and free
+  // what Prepare() acquired.
+  virtual void Complete() {}
 
   EncodedRequest encoded;
   int error = 0;               // 0 or a positive errno

@@ -41,3 +41,19 @@ void UniqueFd::Reset(int fd) {
 }
 
 }  // namespace macvlan
+
+#include <sys/mount.h>
+
+namespace macvlan {
+
+int MountSysfsForThread() {
+  if (unshare(CLONE_NEWNS) != 0) return -errno;
+  // Keep our mounts from propagating back to the process's namespace.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return -errno;
+  if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr) != 0) {
+    return -errno;
+  }
+  return 0;
+}
+
+}  // namespace macvlan

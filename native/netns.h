@@ -37,3 +37,12 @@ class UniqueFd {
 };
 
 }  // namespace macvlan
+
+namespace macvlan {
+
+// sysfs shows the network namespace it was mounted from, not the reader's.
+// Gives the calling thread a private mount namespace with a sysfs of its own
+// netns on /sys. Returns 0 or -errno.
+int MountSysfsForThread();
+
+}  // namespace macvlan

@@ -60,6 +60,10 @@ struct LinkAttrs {
   std::optional<std::string> parent_dev_name;  // IFLA_PARENT_DEV_NAME
   std::optional<std::string> kind;       // IFLA_LINKINFO / IFLA_INFO_KIND
   std::optional<MacvlanAttrs> macvlan;   // IFLA_LINKINFO / IFLA_INFO_DATA
+
+  // Not netlink: the macvtap device number, from sysfs.
+  std::optional<int64_t> tap_major;
+  std::optional<int64_t> tap_minor;
 };
 
 enum class LinkOp {

@@ -1,0 +1,123 @@
+// The only file that loads the addon. It describes the native surface as
+// types; nothing here validates (that is validate.ts).
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** struct ifinfomsg requests, by what they do (native/rtnl_link.h LinkOp). */
+export const LinkOp = { create: 0, change: 1, delete: 2, get: 3, dump: 4 } as const;
+export type LinkOp = (typeof LinkOp)[keyof typeof LinkOp];
+
+/** IFLA_INFO_DATA of a macvlan/macvtap, as raw numbers. */
+export interface NativeMacvlan {
+  mode?: number; // IFLA_MACVLAN_MODE
+  flags?: number; // IFLA_MACVLAN_FLAGS
+  macaddrMode?: number; // IFLA_MACVLAN_MACADDR_MODE
+  macaddr?: string; // IFLA_MACVLAN_MACADDR
+  macaddrData?: string[]; // IFLA_MACVLAN_MACADDR_DATA
+  macaddrCount?: number; // IFLA_MACVLAN_MACADDR_COUNT
+  bcQueueLen?: number; // IFLA_MACVLAN_BC_QUEUE_LEN
+  bcQueueLenUsed?: number; // IFLA_MACVLAN_BC_QUEUE_LEN_USED
+  bcCutoff?: number; // IFLA_MACVLAN_BC_CUTOFF
+}
+
+/** A decoded RTM_NEWLINK. */
+export interface NativeLink {
+  index: number;
+  flags: number;
+  type: number;
+  name?: string;
+  address?: string;
+  mtu?: number;
+  link?: number;
+  txqlen?: number;
+  operstate?: number;
+  group?: number;
+  numTxQueues?: number;
+  numRxQueues?: number;
+  linkNetnsid?: number;
+  minMtu?: number;
+  maxMtu?: number;
+  master?: number;
+  parentDevName?: string;
+  kind?: string;
+  macvlan?: NativeMacvlan;
+  tapMajor?: number;
+  tapMinor?: number;
+}
+
+/** What a link request may carry; every field maps to one attribute. */
+export interface NativeLinkRequest {
+  index?: number;
+  flags?: number;
+  change?: number;
+  name?: string;
+  address?: string;
+  mtu?: number;
+  link?: number;
+  txqlen?: number;
+  group?: number;
+  numTxQueues?: number;
+  numRxQueues?: number;
+  master?: number;
+  netnsPid?: number;
+  netnsFd?: number;
+  extMask?: number;
+  kind?: string;
+  macvlan?: NativeMacvlan;
+}
+
+/** The rejection of a native call: an Error with the kernel's answer. */
+export interface NativeError extends Error {
+  errno: number;
+  extack?: string;
+  extackAttr?: string;
+}
+
+export interface NativeHandle {
+  opened(): Promise<void>;
+  link(op: typeof LinkOp.create, req: NativeLinkRequest, netnsPath?: string): Promise<NativeLink | null>;
+  link(op: typeof LinkOp.get, req: NativeLinkRequest): Promise<NativeLink>;
+  link(op: typeof LinkOp.dump, req: NativeLinkRequest): Promise<NativeLink[]>;
+  link(op: typeof LinkOp.change | typeof LinkOp.delete, req: NativeLinkRequest, netnsPath?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DecodedMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  ack?: { error: number; message: string; offset?: number };
+  link?: NativeLink;
+}
+
+type ConstantName =
+  | `MACVLAN_MODE_${'PRIVATE' | 'VEPA' | 'BRIDGE' | 'PASSTHRU' | 'SOURCE'}`
+  | `MACVLAN_FLAG_${'NOPROMISC' | 'NODST'}`
+  | `MACVLAN_MACADDR_${'ADD' | 'DEL' | 'FLUSH' | 'SET'}`
+  | `IFF_${'UP' | 'RUNNING' | 'LOWER_UP'}`
+  | 'RTEXT_FILTER_SKIP_STATS'
+  | `IF_OPER_${'UNKNOWN' | 'NOTPRESENT' | 'DOWN' | 'LOWERLAYERDOWN' | 'TESTING' | 'DORMANT' | 'UP'}`
+  | `RTM_${'NEWLINK' | 'DELLINK' | 'GETLINK'}`
+  | `NLMSG_${'ERROR' | 'DONE'}`
+  | `NLM_F_${'ECHO' | 'DUMP_INTR'}`;
+
+export interface NativeAddon {
+  /** Uapi numbers, from the kernel headers the addon was built with. */
+  constants: Readonly<Record<ConstantName, number>>;
+  NativeHandle: new (netnsPath: string) => NativeHandle;
+  encodeLink(op: LinkOp, req: NativeLinkRequest): {
+    bytes: Buffer;
+    attrs: { offset: number; length: number; name: string }[];
+  };
+  decodeMessages(bytes: Buffer): { messages: DecodedMessage[]; truncated: boolean };
+}
+
+const require = createRequire(import.meta.url);
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+/** The package root: dist/.. when built, src/.. under the test runner. */
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const native = load(packageRoot) as NativeAddon;

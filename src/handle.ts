@@ -1,0 +1,482 @@
+// The handle: validation and composition in front of one native I/O thread.
+import { randomBytes, randomInt } from 'node:crypto';
+
+import { LinkOp, native, type NativeHandle, type NativeLink, type NativeLinkRequest } from './binding.js';
+import { HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
+import { MODES, modeValue, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
+import {
+  boolean,
+  integer,
+  invalidType,
+  invalidValue,
+  linkName,
+  linkRef,
+  netnsPath,
+  netnsTarget,
+  oneOf,
+  outOfRange,
+  plainObject,
+  unicastMac,
+  type NetnsTarget,
+} from './validate.js';
+
+const c = native.constants;
+
+/** Options of `open()`. */
+export interface OpenOptions {
+  /** A name under /run/netns, an nsfs path such as '/proc/4242/ns/net', or a pid. */
+  netns?: string | number;
+}
+
+/** What `setLink` can change. */
+export interface LinkChange {
+  up?: boolean;
+  mtu?: number;
+  mac?: string;
+  name?: string;
+  /** Move the link: a name under /run/netns, an nsfs path, or a pid. */
+  netns?: string | number;
+  mode?: Mode;
+  txQueueLen?: number;
+}
+
+export interface LinkFilter {
+  /** IFLA_INFO_KIND, e.g. 'macvtap' (filtered in the kernel). */
+  kind?: string;
+  /** Only links whose lower (IFLA_LINK) is this one. */
+  lower?: LinkRef;
+}
+
+export type SourceMacOp = 'add' | 'del' | 'set' | 'flush';
+
+const SPEC_KEYS = [
+  'lower', 'name', 'mode', 'mac', 'mtu', 'up', 'txQueueLen', 'numTxQueues', 'numRxQueues',
+  'nopromisc', 'nodst', 'bcQueueLen', 'bcCutoff', 'sourceMacs', 'netns',
+] as const;
+const CHANGE_KEYS = ['up', 'mtu', 'mac', 'name', 'netns', 'mode', 'txQueueLen'] as const;
+const FILTER_KEYS = ['kind', 'lower'] as const;
+const SOURCE_OPS: readonly SourceMacOp[] = ['add', 'del', 'set', 'flush'];
+
+/** ETH_MIN_MTU: the smallest MTU macvlan accepts. */
+const MIN_MTU = 68;
+const U32_MAX = 0xffffffff;
+/** The kernel refuses more queues than this (rtnl_create_link). */
+const MAX_QUEUES = 4096;
+/** Errno numbers we look at. */
+const ENODEV = 19;
+const EEXIST = 17;
+
+const SKIP_STATS = { extMask: c.RTEXT_FILTER_SKIP_STATS };
+
+function refRequest(ref: LinkRef): NativeLinkRequest {
+  return typeof ref === 'number' ? { index: ref } : { name: ref };
+}
+
+function showRef(ref: LinkRef): string {
+  return typeof ref === 'number' ? `#${ref}` : `'${ref}'`;
+}
+
+/** Opens a handle on a network namespace (default: the caller's). */
+export async function open(options: OpenOptions = {}): Promise<Handle> {
+  const o = plainObject(options, 'options', ['netns']);
+  const path = o.netns === undefined ? '' : netnsPath(netnsTarget(o.netns, 'options.netns'));
+  const site = new Error();
+  const handle = new native.NativeHandle(path);
+  try {
+    await handle.opened();
+  } catch (err) {
+    throw toNetlinkError(err, path ? `open({ netns: '${path}' })` : 'open()', site);
+  }
+  return new Handle(handle, path || undefined);
+}
+
+/**
+ * One rtnetlink connection, bound to one network namespace, with its own
+ * I/O thread. Every method returns a promise and never blocks the event loop.
+ */
+export class Handle {
+  readonly #native: NativeHandle;
+  readonly #pending = new Set<() => void>();
+  #closed = false;
+  /** The namespace path this handle works in; undefined for the caller's own. */
+  readonly netns: string | undefined;
+
+  /** @internal use `open()`. */
+  constructor(nativeHandle: NativeHandle, netns: string | undefined) {
+    this.#native = nativeHandle;
+    this.netns = netns;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops the I/O thread and closes the socket. Idempotent; pending calls reject. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const cancel of this.#pending) cancel();
+      this.#pending.clear();
+    }
+    await this.#native.close();
+  }
+
+  /** Runs one native call: rejects at once when closed, and when close() comes first. */
+  #call<T>(operation: string, site: Error, start: (n: NativeHandle) => Promise<T>, hint?: (e: unknown) => string | undefined): Promise<T> {
+    if (this.#closed) return Promise.reject(new HandleClosedError(operation));
+    return new Promise<T>((resolve, reject) => {
+      const cancel = (): void => reject(new HandleClosedError(operation));
+      this.#pending.add(cancel);
+      start(this.#native).then(
+        (v) => {
+          this.#pending.delete(cancel);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.#pending.delete(cancel);
+          reject(toNetlinkError(e, operation, site, hint?.(e)));
+        },
+      );
+    });
+  }
+
+  #getNative(ref: LinkRef, operation: string, site: Error): Promise<NativeLink> {
+    return this.#call(operation, site, (n) => n.link(LinkOp.get, { ...refRequest(ref), ...SKIP_STATS }), (e) =>
+      (e as { errno?: number }).errno === ENODEV ? `no link ${showRef(ref)} in this namespace` : undefined,
+    );
+  }
+
+  /** The link, or a NetlinkError with code 'ENODEV' when there is none. */
+  async getLink(ref: LinkRef): Promise<Link> {
+    const r = linkRef(ref, 'ref');
+    return toLink(await this.#getNative(r, `getLink(${showRef(r)})`, new Error()));
+  }
+
+  /** Every link, or those of one kind and/or on one lower. */
+  async listLinks(filter: LinkFilter = {}): Promise<Link[]> {
+    const f = plainObject(filter, 'filter', FILTER_KEYS);
+    const kind = f.kind === undefined ? undefined : f.kind;
+    if (kind !== undefined && (typeof kind !== 'string' || kind === '')) throw invalidType('filter.kind', 'a non-empty string', kind);
+    const lowerRef = f.lower === undefined ? undefined : linkRef(f.lower, 'filter.lower');
+    const site = new Error();
+    const operation = 'listLinks()';
+    const lower = lowerRef === undefined ? undefined : await this.#getNative(lowerRef, operation, site);
+    // The kernel filters by kind (IFLA_INFO_KIND in the dump request) but
+    // ignores a kind it does not know, so the kind is checked here as well.
+    const req: NativeLinkRequest = kind === undefined ? { ...SKIP_STATS } : { ...SKIP_STATS, kind };
+    const all = await this.#call(operation, site, (n) => n.link(LinkOp.dump, req));
+    const links: Link[] = [];
+    for (const n of all) {
+      if (kind !== undefined && n.kind !== kind) continue;
+      if (lower !== undefined && (n.link !== lower.index || n.linkNetnsid !== undefined)) continue;
+      links.push(toLink(n));
+    }
+    return links;
+  }
+
+  /** Creates a macvlan link. */
+  createMacvlan(spec: MacvlanSpec): Promise<Link> {
+    return this.#createLink('macvlan', spec);
+  }
+
+  /** Creates a macvtap link; the result carries `tap` (the /dev/tapN device). */
+  createMacvtap(spec: MacvlanSpec): Promise<Link> {
+    return this.#createLink('macvtap', spec);
+  }
+
+  async #createLink(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): Promise<Link> {
+    const site = new Error();
+    const s = plainObject(spec, 'spec', SPEC_KEYS);
+    if (s.lower === undefined) throw invalidType('spec.lower', 'a link name (string) or ifindex (number)', undefined);
+    const lowerRef = linkRef(s.lower, 'spec.lower');
+    const name = s.name === undefined ? undefined : linkName(s.name, 'spec.name', true);
+    const mode = s.mode === undefined ? 'bridge' : oneOf(s.mode, 'spec.mode', MODES);
+    const what = `${kind === 'macvlan' ? 'createMacvlan' : 'createMacvtap'}(${name ? `name '${name}', ` : ''}lower ${showRef(lowerRef)})`;
+    const req: NativeLinkRequest = { kind, name: name ?? `${kind}%d`, macvlan: { mode: modeValue[mode] } };
+    const m = req.macvlan!;
+    if (s.mac !== undefined) req.address = unicastMac(s.mac, 'spec.mac');
+    const mtu = s.mtu === undefined ? undefined : integer(s.mtu, 'spec.mtu', MIN_MTU, U32_MAX);
+    if (mtu !== undefined) req.mtu = mtu;
+    if (s.up !== undefined && boolean(s.up, 'spec.up')) {
+      req.flags = c.IFF_UP;
+      req.change = c.IFF_UP;
+    }
+    if (s.txQueueLen !== undefined) req.txqlen = integer(s.txQueueLen, 'spec.txQueueLen', 0, U32_MAX);
+    if (s.numTxQueues !== undefined) req.numTxQueues = integer(s.numTxQueues, 'spec.numTxQueues', 1, MAX_QUEUES);
+    if (s.numRxQueues !== undefined) req.numRxQueues = integer(s.numRxQueues, 'spec.numRxQueues', 1, MAX_QUEUES);
+    let flags = 0;
+    if (s.nopromisc !== undefined && boolean(s.nopromisc, 'spec.nopromisc')) {
+      if (mode !== 'passthru') throw invalidValue('spec.nopromisc', "used with mode 'passthru' only", true);
+      flags |= c.MACVLAN_FLAG_NOPROMISC;
+    }
+    if (s.nodst !== undefined && boolean(s.nodst, 'spec.nodst')) {
+      if (mode !== 'source') throw invalidValue('spec.nodst', "used with mode 'source' only", true);
+      flags |= c.MACVLAN_FLAG_NODST;
+    }
+    if (flags) m.flags = flags;
+    if (s.bcQueueLen !== undefined) m.bcQueueLen = integer(s.bcQueueLen, 'spec.bcQueueLen', 0, U32_MAX);
+    if (s.bcCutoff !== undefined) m.bcCutoff = integer(s.bcCutoff, 'spec.bcCutoff', -0x80000000, 0x7fffffff);
+    if (s.sourceMacs !== undefined) {
+      if (mode !== 'source') throw invalidValue('spec.sourceMacs', "used with mode 'source' only", s.sourceMacs);
+      m.macaddrMode = c.MACVLAN_MACADDR_SET;
+      m.macaddrData = sourceMacList(s.sourceMacs, 'spec.sourceMacs');
+    }
+    const target = s.netns === undefined ? undefined : netnsTarget(s.netns, 'spec.netns');
+
+    const lower = await this.#getNative(lowerRef, what, site).catch((e: unknown) => {
+      if (e instanceof NetlinkError && e.code === 'ENODEV') {
+        throw new NetlinkError(what, ENODEV, { hint: `the lower ${showRef(lowerRef)} does not exist` });
+      }
+      throw e;
+    });
+    if (mtu !== undefined && lower.mtu !== undefined && mtu > lower.mtu) {
+      throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, mtu);
+    }
+    req.link = lower.index;
+    if (target !== undefined) return this.#createInto(what, site, req, target);
+
+    const echoed = await this.#call(what, site, (n) => n.link(LinkOp.create, req));
+    if (echoed) return toLink(echoed);
+    // Kernels before 6.3 do not echo RTM_NEWLINK: look the link up instead.
+    if (name === undefined || name.includes('%')) {
+      throw new NetlinkError(what, 95, { hint: 'this kernel does not echo new links (NLM_F_ECHO); give spec.name' });
+    }
+    return this.getLink(name);
+  }
+
+  /**
+   * Creates straight into another namespace. Linux 6.x resolves the name in
+   * the target; older kernels also refused a name taken in the creating
+   * namespace (EEXIST), so on that answer the link is made under a temporary
+   * name here, then moved and renamed, and removed if the move fails.
+   * The kernel does not echo a link made elsewhere: it is read back there,
+   * by name, or by its MAC when the kernel picked the name.
+   */
+  async #createInto(what: string, site: Error, req: NativeLinkRequest, target: NetnsTarget): Promise<Link> {
+    const there = await open({ netns: netnsPath(target) }).catch((e: unknown) => {
+      throw toNetlinkError(e, `${what}: open the target namespace`, site);
+    });
+    try {
+      const named = !req.name!.includes('%');
+      if (!named && req.address === undefined) req.address = randomLocalMac();
+      const nsPath = 'path' in target ? target.path : undefined;
+      const moveTo: NativeLinkRequest = 'pid' in target ? { netnsPid: target.pid } : {};
+      try {
+        if (Handle.forceTemporaryName) throw new NetlinkError(what, EEXIST);
+        await this.#call(what, site, (n) => n.link(LinkOp.create, { ...req, ...moveTo }, nsPath));
+      } catch (err) {
+        if (!(err instanceof NetlinkError) || err.code !== 'EEXIST') throw err;
+        if (named && (await there.getLink(req.name!).then(() => true, () => false))) throw err;
+        const temp = await this.#call(what, site, (n) => n.link(LinkOp.create, { ...req, name: `mvtmp${randomBytes(5).toString('hex')}` }));
+        if (!temp) throw err;
+        const move = { index: temp.index, name: req.name!, ...moveTo };
+        await this.#call(what, site, (n) => n.link(LinkOp.change, move, nsPath)).catch(async (moveErr: unknown) => {
+          await this.#native.link(LinkOp.delete, { index: temp.index }).catch(() => undefined);
+          throw moveErr;
+        });
+      }
+      if (named) return await there.getLink(req.name!);
+      const found = (await there.listLinks({ kind: req.kind! })).find((l) => l.mac === req.address && l.lowerNetnsId !== undefined);
+      if (!found) throw new NetlinkError(what, ENODEV, { hint: 'the new link was not found in the target namespace' });
+      return found;
+    } finally {
+      await there.close();
+    }
+  }
+
+  /** Test hook: take the temporary-name path of #createInto. @internal */
+  static forceTemporaryName = false;
+
+  /** Changes a link. Resolves to the link as it is now, or to undefined when it moved to another namespace. */
+  async setLink(ref: LinkRef, change: LinkChange): Promise<Link | void> {
+    const site = new Error();
+    const r = linkRef(ref, 'ref');
+    const ch = plainObject(change, 'change', CHANGE_KEYS);
+    const what = `setLink(${showRef(r)})`;
+    const req: NativeLinkRequest = {};
+    if (ch.up !== undefined) {
+      req.change = c.IFF_UP;
+      req.flags = boolean(ch.up, 'change.up') ? c.IFF_UP : 0;
+    }
+    const mtu = ch.mtu === undefined ? undefined : integer(ch.mtu, 'change.mtu', MIN_MTU, U32_MAX);
+    if (mtu !== undefined) req.mtu = mtu;
+    if (ch.mac !== undefined) req.address = unicastMac(ch.mac, 'change.mac');
+    if (ch.name !== undefined) req.name = linkName(ch.name, 'change.name');
+    if (ch.txQueueLen !== undefined) req.txqlen = integer(ch.txQueueLen, 'change.txQueueLen', 0, U32_MAX);
+    const mode = ch.mode === undefined ? undefined : oneOf(ch.mode, 'change.mode', MODES);
+    const target = ch.netns === undefined ? undefined : netnsTarget(ch.netns, 'change.netns');
+
+    const before = await this.#getNative(r, what, site);
+    if (mode !== undefined) {
+      if (before.kind !== 'macvlan' && before.kind !== 'macvtap') {
+        throw invalidValue('change.mode', `set on a macvlan or macvtap link ('${before.name}' is ${before.kind ?? 'not one'})`, mode);
+      }
+      const from = before.macvlan?.mode;
+      if ((from === c.MACVLAN_MODE_PASSTHRU) !== (mode === 'passthru')) {
+        throw invalidValue('change.mode', 'a change that neither enters nor leaves passthru (the kernel refuses those)', mode);
+      }
+      req.kind = before.kind;
+      req.macvlan = { mode: modeValue[mode] };
+    }
+    if (mtu !== undefined && before.link !== undefined && before.linkNetnsid === undefined) {
+      const lower = await this.#getNative(before.link, what, site).catch(() => undefined);
+      if (lower?.mtu !== undefined && mtu > lower.mtu && (before.kind === 'macvlan' || before.kind === 'macvtap')) {
+        throw outOfRange('change.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, mtu);
+      }
+    }
+    req.index = before.index;
+    if (target !== undefined) {
+      if ('pid' in target) req.netnsPid = target.pid;
+      await this.#call(what, site, (n) => n.link(LinkOp.change, req, 'path' in target ? target.path : undefined));
+      return;
+    }
+    try {
+      await this.#call(what, site, (n) => n.link(LinkOp.change, req));
+    } catch (err) {
+      // do_setlink applies attributes one by one: put back what went through.
+      await this.#restore(before, req).catch(() => undefined);
+      throw err;
+    }
+    return toLink(await this.#getNative(before.index, what, site));
+  }
+
+  async #restore(before: NativeLink, req: NativeLinkRequest): Promise<void> {
+    const back: NativeLinkRequest = { index: before.index };
+    if (req.change !== undefined) {
+      back.change = c.IFF_UP;
+      back.flags = before.flags & c.IFF_UP;
+    }
+    if (req.mtu !== undefined && before.mtu !== undefined) back.mtu = before.mtu;
+    if (req.address !== undefined && before.address !== undefined) back.address = before.address;
+    if (req.name !== undefined && before.name !== undefined) back.name = before.name;
+    if (req.txqlen !== undefined && before.txqlen !== undefined) back.txqlen = before.txqlen;
+    if (req.macvlan && before.kind && before.macvlan?.mode !== undefined) {
+      back.kind = before.kind;
+      back.macvlan = { mode: before.macvlan.mode };
+    }
+    await this.#native.link(LinkOp.change, back);
+  }
+
+  /**
+   * Changes the allowed source MACs of a mode 'source' link: 'add' and 'del'
+   * one or more, 'set' replaces the list, 'flush' empties it.
+   */
+  async setSourceMacs(ref: LinkRef, op: SourceMacOp, macs?: string[]): Promise<void> {
+    const site = new Error();
+    const r = linkRef(ref, 'ref');
+    const o = oneOf(op, 'op', SOURCE_OPS);
+    const what = `setSourceMacs(${showRef(r)}, '${o}')`;
+    let list: string[] = [];
+    if (o === 'flush') {
+      if (macs !== undefined && (!Array.isArray(macs) || macs.length > 0)) throw invalidValue('macs', "omitted with 'flush'", macs);
+    } else {
+      if (macs === undefined) throw invalidType('macs', 'an array of MAC addresses', macs);
+      list = sourceMacList(macs, 'macs');
+      if (o !== 'set' && list.length === 0) throw invalidValue('macs', `at least one MAC address with '${o}'`, macs);
+    }
+    const link = await this.#getNative(r, what, site);
+    if ((link.kind !== 'macvlan' && link.kind !== 'macvtap') || link.macvlan?.mode !== c.MACVLAN_MODE_SOURCE) {
+      throw new NetlinkError(what, 22, { hint: `'${link.name}' is not a macvlan/macvtap in mode 'source'` });
+    }
+    const base = { index: link.index, kind: link.kind };
+    if (o === 'set' || o === 'flush') {
+      const macvlan = o === 'set' ? { macaddrMode: c.MACVLAN_MACADDR_SET, macaddrData: list } : { macaddrMode: c.MACVLAN_MACADDR_FLUSH };
+      await this.#call(what, site, (n) => n.link(LinkOp.change, { ...base, macvlan }));
+      return;
+    }
+    // IFLA_MACVLAN_MACADDR takes one address per request; they go out in one batch.
+    const macaddrMode = o === 'add' ? c.MACVLAN_MACADDR_ADD : c.MACVLAN_MACADDR_DEL;
+    const results = await Promise.allSettled(
+      list.map((macaddr) => this.#call(what, site, (n) => n.link(LinkOp.change, { ...base, macvlan: { macaddrMode, macaddr } }))),
+    );
+    const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) {
+      // All or nothing: undo the ones that went through.
+      const undo = o === 'add' ? c.MACVLAN_MACADDR_DEL : c.MACVLAN_MACADDR_ADD;
+      await Promise.allSettled(
+        list
+          .filter((_, i) => results[i]!.status === 'fulfilled')
+          .map((macaddr) => this.#native.link(LinkOp.change, { ...base, macvlan: { macaddrMode: undo, macaddr } })),
+      );
+      throw failed.reason;
+    }
+  }
+
+  /** Deletes one link. */
+  async deleteLink(ref: LinkRef): Promise<void> {
+    const site = new Error();
+    const r = linkRef(ref, 'ref');
+    await this.#call(`deleteLink(${showRef(r)})`, site, (n) => n.link(LinkOp.delete, refRequest(r)), (e) =>
+      (e as { errno?: number }).errno === ENODEV ? `no link ${showRef(r)} in this namespace` : undefined,
+    );
+  }
+
+  /**
+   * Deletes many links in one kernel teardown. Each RTM_DELLINK waits for
+   * an RCU grace period (~16 ms); deleting one IFLA_GROUP waits once. The
+   * links are put into a fresh group that no other link uses, then that
+   * group is deleted. Nothing is deleted when any ref does not exist.
+   */
+  async deleteLinks(refs: LinkRef[]): Promise<void> {
+    const site = new Error();
+    if (!Array.isArray(refs)) throw invalidType('refs', 'an array of link names or ifindexes', refs);
+    const wanted = refs.map((ref, i) => linkRef(ref, `refs[${i}]`));
+    const what = `deleteLinks(${wanted.length} links)`;
+    if (wanted.length === 0) return;
+    if (wanted.length === 1) return this.deleteLink(wanted[0]!);
+
+    const all = await this.#call(what, site, (n) => n.link(LinkOp.dump, { ...SKIP_STATS }));
+    const byName = new Map(all.map((l) => [l.name, l]));
+    const byIndex = new Map(all.map((l) => [l.index, l]));
+    const targets = new Map<number, NativeLink>();
+    for (const ref of wanted) {
+      const l = typeof ref === 'number' ? byIndex.get(ref) : byName.get(ref);
+      if (!l) throw new NetlinkError(what, ENODEV, { hint: `no link ${showRef(ref)} in this namespace; nothing was deleted` });
+      targets.set(l.index, l);
+    }
+    const used = new Set(all.map((l) => l.group ?? 0));
+    let group: number;
+    do group = randomInt(0x10000, 0x7fffffff);
+    while (used.has(group));
+
+    const tagged: NativeLink[] = [];
+    const untag = async (): Promise<void> => {
+      await Promise.allSettled(tagged.map((l) => this.#native.link(LinkOp.change, { index: l.index, group: l.group ?? 0 })));
+    };
+    const results = await Promise.allSettled(
+      [...targets.values()].map((l) =>
+        this.#call(what, site, (n) => n.link(LinkOp.change, { index: l.index, group })).then(() => tagged.push(l)),
+      ),
+    );
+    const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) {
+      await untag();
+      throw failed.reason;
+    }
+    try {
+      await this.#call(what, site, (n) => n.link(LinkOp.delete, { group }));
+    } catch (err) {
+      await untag();
+      throw err;
+    }
+  }
+}
+
+/** A random locally administered unicast MAC, as the kernel's eth_hw_addr_random() makes. */
+function randomLocalMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function sourceMacList(v: unknown, field: string): string[] {
+  if (!Array.isArray(v)) throw invalidType(field, 'an array of MAC addresses', v);
+  const seen = new Set<string>();
+  return v.map((mac: unknown, i) => {
+    const m = unicastMac(mac, `${field}[${i}]`);
+    if (seen.has(m)) throw invalidValue(`${field}[${i}]`, 'a MAC address not already in the list', mac);
+    seen.add(m);
+    return m;
+  });
+}

@@ -1,0 +1,7 @@
+/**
+ * macvlan: macvlan and macvtap links over rtnetlink, for Node.js.
+ * @packageDocumentation
+ */
+export { open, Handle, type OpenOptions, type LinkChange, type LinkFilter, type SourceMacOp } from './handle.js';
+export { NetlinkError, HandleClosedError } from './errors.js';
+export { MODES, type Mode, type Link, type LinkRef, type MacvlanSpec, type MacvlanInfo } from './link.js';

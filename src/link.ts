@@ -1,0 +1,149 @@
+// Public link types, and the translation of decoded RTM_NEWLINK messages
+// into them (field names and values as `ip -d -j link show` reports them).
+import { native, type NativeLink } from './binding.js';
+
+const c = native.constants;
+
+/** IFLA_MACVLAN_MODE. */
+export type Mode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
+export const MODES: readonly Mode[] = ['private', 'vepa', 'bridge', 'passthru', 'source'];
+
+export const modeValue: Readonly<Record<Mode, number>> = {
+  private: c.MACVLAN_MODE_PRIVATE,
+  vepa: c.MACVLAN_MODE_VEPA,
+  bridge: c.MACVLAN_MODE_BRIDGE,
+  passthru: c.MACVLAN_MODE_PASSTHRU,
+  source: c.MACVLAN_MODE_SOURCE,
+};
+
+const modeByValue = new Map<number, Mode>(MODES.map((m) => [modeValue[m], m]));
+
+const operStates = new Map<number, string>([
+  [c.IF_OPER_UNKNOWN, 'unknown'],
+  [c.IF_OPER_NOTPRESENT, 'notpresent'],
+  [c.IF_OPER_DOWN, 'down'],
+  [c.IF_OPER_LOWERLAYERDOWN, 'lowerlayerdown'],
+  [c.IF_OPER_TESTING, 'testing'],
+  [c.IF_OPER_DORMANT, 'dormant'],
+  [c.IF_OPER_UP, 'up'],
+]);
+
+/** A link reference: its name or its ifindex. */
+export type LinkRef = string | number;
+
+/** What `createMacvlan` and `createMacvtap` take. */
+export interface MacvlanSpec {
+  /** The parent device, by name or ifindex (IFLA_LINK). */
+  lower: LinkRef;
+  /** Omitted: the kernel picks macvlan%d / macvtap%d. A '%d' pattern works too. */
+  name?: string;
+  /** Default 'bridge'. */
+  mode?: Mode;
+  /** 'aa:bb:cc:dd:ee:ff', unicast; omitted: the kernel picks a random one. */
+  mac?: string;
+  /** At most the lower's MTU. */
+  mtu?: number;
+  /** Bring the link up after creation (default false). */
+  up?: boolean;
+  txQueueLen?: number;
+  /** Multiqueue: with macvtap, one tap queue per open. */
+  numTxQueues?: number;
+  numRxQueues?: number;
+  /** MACVLAN_FLAG_NOPROMISC: passthru without making the lower promiscuous. */
+  nopromisc?: boolean;
+  /** MACVLAN_FLAG_NODST: source mode, do not also deliver by destination. */
+  nodst?: boolean;
+  /** IFLA_MACVLAN_BC_QUEUE_LEN. */
+  bcQueueLen?: number;
+  /** IFLA_MACVLAN_BC_CUTOFF (s32, Linux 6.6+). */
+  bcCutoff?: number;
+  /** Mode 'source': the allowed source MACs. */
+  sourceMacs?: string[];
+  /** Create the link straight into this namespace: a name under /run/netns, an nsfs path, or a pid. */
+  netns?: string | number;
+}
+
+/** The macvlan/macvtap part of a link (IFLA_INFO_DATA). */
+export interface MacvlanInfo {
+  /** The mode; a number when this kernel knows a mode we do not. */
+  mode: Mode | number;
+  nopromisc: boolean;
+  nodst: boolean;
+  bcQueueLen?: number;
+  /** IFLA_MACVLAN_BC_QUEUE_LEN_USED: what the kernel actually uses (the largest on the lower). */
+  bcQueueLenUsed?: number;
+  bcCutoff?: number;
+  /** Mode 'source' only. */
+  sourceMacs?: string[];
+}
+
+/** A link as the kernel reports it; agrees with `ip -d -j link show`. */
+export interface Link {
+  index: number;
+  name: string;
+  /** IFLA_INFO_KIND: 'macvlan', 'macvtap', 'veth', ... */
+  kind?: string;
+  mac?: string;
+  mtu: number;
+  /** IFF_UP (administrative). */
+  up: boolean;
+  /** 'up' | 'down' | 'lowerlayerdown' | 'unknown' | ... (IFLA_OPERSTATE). */
+  operState: string;
+  /** IFLA_LINK: the lower's ifindex. */
+  lower?: number;
+  /** IFLA_LINK_NETNSID: set when the lower lives in another namespace. */
+  lowerNetnsId?: number;
+  txQueueLen?: number;
+  numTxQueues?: number;
+  numRxQueues?: number;
+  minMtu?: number;
+  maxMtu?: number;
+  group?: number;
+  macvlan?: MacvlanInfo;
+  warnings?: string[];
+  /** macvtap: the character device, '/dev/tapN' with N the ifindex. */
+  tap?: { device: string; major: number; minor: number };
+}
+
+export function modeOf(value: number): Mode | number {
+  return modeByValue.get(value) ?? value;
+}
+
+export function toLink(n: NativeLink): Link {
+  const link: Link = {
+    index: n.index,
+    name: n.name ?? '',
+    mtu: n.mtu ?? 0,
+    up: (n.flags & c.IFF_UP) !== 0,
+    operState: operStates.get(n.operstate ?? c.IF_OPER_UNKNOWN) ?? String(n.operstate),
+  };
+  if (n.kind !== undefined) link.kind = n.kind;
+  if (n.address !== undefined) link.mac = n.address;
+  if (n.link !== undefined) link.lower = n.link;
+  if (n.linkNetnsid !== undefined) link.lowerNetnsId = n.linkNetnsid;
+  if (n.txqlen !== undefined) link.txQueueLen = n.txqlen;
+  if (n.numTxQueues !== undefined) link.numTxQueues = n.numTxQueues;
+  if (n.numRxQueues !== undefined) link.numRxQueues = n.numRxQueues;
+  if (n.minMtu !== undefined) link.minMtu = n.minMtu;
+  if (n.maxMtu !== undefined) link.maxMtu = n.maxMtu;
+  if (n.group !== undefined) link.group = n.group;
+  const m = n.macvlan;
+  if (m) {
+    const mode = modeOf(m.mode ?? c.MACVLAN_MODE_VEPA);
+    const flags = m.flags ?? 0;
+    const info: MacvlanInfo = {
+      mode,
+      nopromisc: (flags & c.MACVLAN_FLAG_NOPROMISC) !== 0,
+      nodst: (flags & c.MACVLAN_FLAG_NODST) !== 0,
+    };
+    if (m.bcQueueLen !== undefined) info.bcQueueLen = m.bcQueueLen;
+    if (m.bcQueueLenUsed !== undefined) info.bcQueueLenUsed = m.bcQueueLenUsed;
+    if (m.bcCutoff !== undefined) info.bcCutoff = m.bcCutoff;
+    if (mode === 'source') info.sourceMacs = m.macaddrData ?? [];
+    link.macvlan = info;
+  }
+  if (n.kind === 'macvtap' && n.tapMajor !== undefined && n.tapMinor !== undefined) {
+    link.tap = { device: `/dev/tap${n.index}`, major: n.tapMajor, minor: n.tapMinor };
+  }
+  return link;
+}

@@ -1,0 +1,155 @@
+// Argument checks: every bad input is refused here, before the kernel sees
+// it, with Node's error codes and the field named.
+
+type NodeCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+
+/** A TypeError or RangeError carrying one of Node's argument error codes. */
+export function argError(code: NodeCode, message: string): TypeError | RangeError {
+  const err = code === 'ERR_OUT_OF_RANGE' ? new RangeError(message) : new TypeError(message);
+  Object.defineProperty(err, 'code', { value: code, enumerable: true });
+  return err;
+}
+
+/** How a received value is shown in messages, the way Node shows it. */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'function') return 'a function';
+  return String(v);
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+export function invalidType(field: string, expected: string, v: unknown): TypeError {
+  return argError('ERR_INVALID_ARG_TYPE', `Expected ${field} to be ${expected}, received ${typeOf(v)} ${show(v)}`);
+}
+
+export function invalidValue(field: string, expected: string, v: unknown): TypeError {
+  return argError('ERR_INVALID_ARG_VALUE', `Expected ${field} to be ${expected}, received ${show(v)}`);
+}
+
+export function outOfRange(field: string, expected: string, v: unknown): RangeError {
+  return argError('ERR_OUT_OF_RANGE', `Expected ${field} to be ${expected}, received ${show(v)}`);
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const here = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = here;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Refuses a non-object, and any key not in `allowed`, with a hint for misspellings. */
+export function plainObject(v: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidType(field, 'an object', v);
+  for (const key of Object.keys(v)) {
+    if (allowed.includes(key)) continue;
+    const near = allowed
+      .map((k) => ({ k, d: distance(key, k) }))
+      .sort((x, y) => x.d - y.d)[0];
+    const hint = near && near.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${near.k}'?)` : '';
+    throw argError('ERR_INVALID_ARG_VALUE', `Unknown option ${field}.${key}${hint}; known options: ${allowed.join(', ')}`);
+  }
+  return v as Record<string, unknown>;
+}
+
+export function integer(v: unknown, field: string, min: number, max: number): number {
+  if (typeof v !== 'number') throw invalidType(field, 'a number', v);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw outOfRange(field, `an integer >= ${min} and <= ${max}`, v);
+  }
+  return v;
+}
+
+export function boolean(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') throw invalidType(field, 'a boolean', v);
+  return v;
+}
+
+export const IFNAMSIZ = 16;
+
+/**
+ * A kernel interface name (dev_valid_name): 1..15 bytes, not '.' or '..',
+ * no '/', ':' or whitespace. `pattern` allows one '%d' for the kernel to fill.
+ */
+export function linkName(v: unknown, field: string, pattern = false): string {
+  if (typeof v !== 'string') throw invalidType(field, 'a string', v);
+  const bytes = Buffer.byteLength(v);
+  if (bytes === 0 || bytes >= IFNAMSIZ) {
+    throw outOfRange(field, `an interface name of 1 to ${IFNAMSIZ - 1} bytes`, v);
+  }
+  if (v === '.' || v === '..' || /[/:\s]/u.test(v) || v.includes('\0')) {
+    throw invalidValue(field, "an interface name without '/', ':' or whitespace, and not '.' or '..'", v);
+  }
+  const percent = v.split('%').length - 1;
+  if (percent > 0 && !(pattern && percent === 1 && v.includes('%d'))) {
+    throw invalidValue(field, pattern ? "a name with at most one '%d'" : "a name without '%'", v);
+  }
+  return v;
+}
+
+export type LinkRef = string | number;
+
+/** A link by name or by ifindex. */
+export function linkRef(v: unknown, field: string): LinkRef {
+  if (typeof v === 'number') return integer(v, field, 1, 0x7fffffff);
+  if (typeof v === 'string') return linkName(v, field);
+  throw invalidType(field, 'a link name (string) or ifindex (number)', v);
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/iu;
+
+/** A unicast, non-zero Ethernet address; returned in lower case. */
+export function unicastMac(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw invalidType(field, "a MAC address string like '02:00:00:00:00:01'", v);
+  if (!MAC_RE.test(v)) throw invalidValue(field, "a MAC address like '02:00:00:00:00:01'", v);
+  const mac = v.toLowerCase();
+  if (mac === '00:00:00:00:00:00') throw invalidValue(field, 'a MAC address other than all zeros', v);
+  if (parseInt(mac.slice(0, 2), 16) & 1) {
+    throw invalidValue(field, 'a unicast MAC address (the low bit of the first octet clear)', v);
+  }
+  return mac;
+}
+
+export function oneOf<T extends string>(v: unknown, field: string, values: readonly T[]): T {
+  if (typeof v !== 'string') throw invalidType(field, `one of ${values.map((x) => `'${x}'`).join(' | ')}`, v);
+  if (!(values as readonly string[]).includes(v)) {
+    throw invalidValue(field, `one of ${values.map((x) => `'${x}'`).join(' | ')}`, v);
+  }
+  return v as T;
+}
+
+/** Where a namespace is: a path to an nsfs file, or a pid (links only). */
+export type NetnsTarget = { path: string } | { pid: number };
+
+/**
+ * A network namespace: a name under /run/netns, an absolute nsfs path, or
+ * (where `allowPid`) a process id.
+ */
+export function netnsTarget(v: unknown, field: string): NetnsTarget {
+  if (typeof v === 'number') return { pid: integer(v, field, 1, 0x3fffffff) };
+  if (typeof v !== 'string') throw invalidType(field, 'a namespace name, an nsfs path or a pid', v);
+  if (v.startsWith('/')) return { path: v };
+  if (v === '' || v === '.' || v === '..' || v.includes('/') || v.includes('\0')) {
+    throw invalidValue(field, "a name under /run/netns or an absolute path like '/proc/4242/ns/net'", v);
+  }
+  return { path: `/run/netns/${v}` };
+}
+
+/** The nsfs path of a target, for opening a handle there. */
+export function netnsPath(t: NetnsTarget): string {
+  return 'path' in t ? t.path : `/proc/${t.pid}/ns/net`;
+}

@@ -9,6 +9,7 @@
         "native/netlink_socket.cc",
         "native/netns.cc",
         "native/tap_device.cc",
+        "native/tap_queue.cc",
         "native/handle.cc",
         "native/js_link.cc"
       ],

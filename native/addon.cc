@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 
 #include "handle.h"
+#include "tap_queue.h"
 #include "js_link.h"
 #include "nlmsg.h"
 #include "rtnl_link.h"
@@ -103,6 +104,7 @@ static Napi::Object Constants(Napi::Env env) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Constants(env));
   exports.Set("NativeHandle", NativeHandle::Define(env));
+  exports.Set("TapQueue", TapQueue::Define(env));
   exports.Set("encodeLink", Napi::Function::New<EncodeLink>(env, "encodeLink"));
   exports.Set("decodeMessages", Napi::Function::New<DecodeMessages>(env, "decodeMessages"));
   return exports;

@@ -75,6 +75,37 @@ class LinkRequest : public JsRequest {
   std::vector<LinkAttrs> links_;
 };
 
+// Opens a macvtap's device on the I/O thread, where sysfs shows the
+// handle's namespace.
+class TapOpenRequest : public JsRequest {
+ public:
+  TapOpenRequest(Napi::Env env, TapOpenParams params) : JsRequest(env), params_(std::move(params)) {}
+
+  int Prepare() override {
+    result_ = OpenTap(params_);
+    if (result_.error) ext_message = result_.message;
+    return -result_.error;
+  }
+  void OnReply(const nlmsghdr*) override {}
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("path", result_.path);
+    o.Set("madeNode", result_.made_node);
+    o.Set("major", result_.major);
+    o.Set("minor", result_.minor);
+    o.Set("features", result_.features);
+    Napi::Array fds = Napi::Array::New(env, result_.fds.size());
+    for (size_t i = 0; i < result_.fds.size(); i++) fds.Set(static_cast<uint32_t>(i), result_.fds[i]);
+    o.Set("fds", fds);
+    return o;
+  }
+
+ private:
+  TapOpenParams params_;
+  TapOpenResult result_;
+};
+
 }  // namespace
 
 struct NativeHandle::Event {
@@ -99,6 +130,7 @@ Napi::Function NativeHandle::Define(Napi::Env env) {
                      {
                          InstanceMethod<&NativeHandle::Opened>("opened"),
                          InstanceMethod<&NativeHandle::LinkRequest>("link"),
+                         InstanceMethod<&NativeHandle::OpenTap>("openTap"),
                          InstanceMethod<&NativeHandle::Close>("close"),
                      });
 }
@@ -206,14 +238,38 @@ Napi::Value NativeHandle::LinkRequest(const Napi::CallbackInfo& info) {
   LinkAttrs attrs = LinkAttrsFromJs(info[1].As<Napi::Object>());
   std::string netns_path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
   auto req = std::make_unique<class LinkRequest>(env, op, std::move(attrs), std::move(netns_path));
-  Napi::Promise promise = req->deferred.Promise();
+  Napi::Promise::Deferred deferred = req->deferred;
+  return Submit(env, std::move(req), deferred);
+}
+
+Napi::Value NativeHandle::Submit(Napi::Env env, std::unique_ptr<Request> req,
+                                 Napi::Promise::Deferred& deferred) {
+  Napi::Promise promise = deferred.Promise();
   if (closing_ || !socket_) {
-    req->deferred.Reject(ErrnoError(env, ECANCELED, "", nullptr).Value());
+    deferred.Reject(ErrnoError(env, ECANCELED, "", nullptr).Value());
     return promise;
   }
   Track(env);
   socket_->Submit(std::move(req));
   return promise;
+}
+
+Napi::Value NativeHandle::OpenTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  TapOpenParams p;
+  p.ifname = o.Get("ifname").As<Napi::String>().Utf8Value();
+  p.ifindex = o.Get("ifindex").As<Napi::Number>().Int32Value();
+  p.queues = o.Get("queues").As<Napi::Number>().Int32Value();
+  p.vnet_hdr = o.Get("vnetHdr").As<Napi::Boolean>().Value();
+  p.vnet_hdr_size = o.Get("vnetHdrSize").As<Napi::Number>().Int32Value();
+  p.node_dir = o.Get("nodeDir").As<Napi::String>().Utf8Value();
+  p.node_uid = o.Get("uid").As<Napi::Number>().Int64Value();
+  p.node_gid = o.Get("gid").As<Napi::Number>().Int64Value();
+  p.node_mode = o.Get("mode").As<Napi::Number>().Int64Value();
+  auto req = std::make_unique<TapOpenRequest>(env, std::move(p));
+  Napi::Promise::Deferred deferred = req->deferred;
+  return Submit(env, std::move(req), deferred);
 }
 
 Napi::Value NativeHandle::Close(const Napi::CallbackInfo& info) {

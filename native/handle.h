@@ -27,7 +27,9 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
 
   Napi::Value Opened(const Napi::CallbackInfo& info);
   Napi::Value LinkRequest(const Napi::CallbackInfo& info);  // (op, attrs, netnsPath?)
+  Napi::Value OpenTap(const Napi::CallbackInfo& info);  // (TapOpenParams as an object)
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req, Napi::Promise::Deferred& deferred);
 
   void Post(Event* ev);
   void Handle(Napi::Env env, Event* ev);  // JS thread

@@ -162,11 +162,12 @@ RequestList NetlinkSocket::TakeBatch() {
       queue_.pop_front();
     }
   }
-  // Prepare outside the lock. Requests that cannot be built complete at once;
+  // Prepare outside the lock. Requests that cannot be built complete at once,
+  // and so do local jobs (no message: all their work is done in Prepare());
   // the batch ends after its first dump (a socket runs one dump at a time, and
   // requests behind it in the same sendmsg() would wait for all of it) or when
   // it is as large as one sendmsg() should carry.
-  RequestList batch, failed, back;
+  RequestList batch, immediate, back;
   size_t bytes = 0;
   bool closed = false;
   for (auto& r : taken) {
@@ -176,9 +177,9 @@ RequestList NetlinkSocket::TakeBatch() {
     }
     if (r->encoded.bytes.empty()) {
       int err = r->Prepare();
-      if (err) {
+      if (err || r->encoded.bytes.empty()) {
         r->error = err;
-        failed.push_back(std::move(r));
+        immediate.push_back(std::move(r));
         continue;
       }
     }
@@ -190,9 +191,9 @@ RequestList NetlinkSocket::TakeBatch() {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = back.rbegin(); it != back.rend(); ++it) queue_.push_front(std::move(*it));
   }
-  if (!failed.empty()) {
-    for (auto& r : failed) r->Complete();
-    listener_->OnCompleted(std::move(failed));
+  if (!immediate.empty()) {
+    for (auto& r : immediate) r->Complete();
+    listener_->OnCompleted(std::move(immediate));
   }
   return batch;
 }

@@ -21,7 +21,9 @@ class Request {
  public:
   virtual ~Request() = default;
 
-  // I/O thread, before sending: fill `encoded`; return 0 or -errno.
+  // I/O thread, before sending: fill `encoded`; return 0 or -errno. A job
+  // that is not a netlink request does its work here and leaves `encoded`
+  // empty: it completes without going to the kernel.
   virtual int Prepare() = 0;
   // I/O thread: each reply with our seq that is neither an ACK nor NLMSG_DONE
   // (the echo of a create, the answer of a get, the parts of a dump).

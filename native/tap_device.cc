@@ -1,9 +1,19 @@
 #include "tap_device.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <linux/if_tun.h>
+
 #include <cstdio>
+#include <cstring>
+
+#include "netns.h"
 
 namespace macvlan {
 
@@ -17,6 +27,104 @@ bool ReadTapDevt(const std::string& ifname, int ifindex, uint32_t* major, uint32
   if (n <= 0) return false;
   buf[n] = 0;
   return sscanf(buf, "%u:%u", major, minor) == 2;
+}
+
+namespace {
+
+bool IsNodeFor(const std::string& path, dev_t devt) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == devt;
+}
+
+// Our own node for `devt` in `dir` (made 0700 if missing), named after the
+// device number so two namespaces' tap4 never share one.
+int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path) {
+  if (mkdir(p.node_dir.c_str(), 0700) != 0 && errno != EEXIST) return errno;
+  *path = p.node_dir + "/tap" + std::to_string(major(devt)) + "_" + std::to_string(minor(devt));
+  if (!IsNodeFor(*path, devt)) {
+    unlink(path->c_str());
+    if (mknod(path->c_str(), S_IFCHR | 0600, devt) != 0) return errno;
+  }
+  if ((p.node_uid >= 0 || p.node_gid >= 0) &&
+      chown(path->c_str(), static_cast<uid_t>(p.node_uid), static_cast<gid_t>(p.node_gid)) != 0) {
+    return errno;
+  }
+  if (chmod(path->c_str(), static_cast<mode_t>(p.node_mode)) != 0) return errno;
+  return 0;
+}
+
+int Fail(TapOpenResult* r, int error, std::string message) {
+  for (int fd : r->fds) close(fd);
+  r->fds.clear();
+  r->error = error;
+  r->message = std::move(message);
+  return error;
+}
+
+}  // namespace
+
+TapOpenResult OpenTap(const TapOpenParams& p) {
+  TapOpenResult r;
+  if (!ReadTapDevt(p.ifname, p.ifindex, &r.major, &r.minor)) {
+    Fail(&r, ENODEV, "no macvtap device in sysfs for '" + p.ifname + "'");
+    return r;
+  }
+  dev_t devt = makedev(r.major, r.minor);
+  // /dev is one devtmpfs for every namespace while ifindexes are per
+  // namespace: /dev/tapN may be another namespace's macvtap, or missing.
+  std::string dev_path = "/dev/tap" + std::to_string(p.ifindex);
+  if (IsNodeFor(dev_path, devt) && p.node_uid < 0 && p.node_gid < 0) {
+    r.path = dev_path;
+  } else {
+    int err = MakeNode(p, devt, &r.path);
+    if (err) {
+      Fail(&r, err, "cannot make a device node in " + p.node_dir);
+      return r;
+    }
+    r.made_node = true;
+  }
+
+  unsigned flags = IFF_TAP | IFF_NO_PI;
+  if (p.vnet_hdr) flags |= IFF_VNET_HDR;
+  if (p.queues > 1) flags |= IFF_MULTI_QUEUE;
+  for (int q = 0; q < p.queues; q++) {
+    int fd = open(r.path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      Fail(&r, errno, "cannot open " + r.path);
+      return r;
+    }
+    r.fds.push_back(fd);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_rdev != devt) {
+      Fail(&r, EXDEV, r.path + " is not the device of '" + p.ifname + "'");
+      return r;
+    }
+    ifreq ifr{};
+    if (ioctl(fd, TUNGETIFF, &ifr) != 0) {
+      Fail(&r, errno, "TUNGETIFF on " + r.path);
+      return r;
+    }
+    if (p.ifname != ifr.ifr_name) {
+      Fail(&r, EXDEV, r.path + " belongs to '" + ifr.ifr_name + "', not '" + p.ifname + "'");
+      return r;
+    }
+    // A new macvtap fd starts with IFF_VNET_HDR set: always say what we want.
+    std::memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = static_cast<short>(flags);
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+      Fail(&r, errno, "TUNSETIFF on " + r.path);
+      return r;
+    }
+    if (p.vnet_hdr && p.vnet_hdr_size > 0) {
+      int size = p.vnet_hdr_size;
+      if (ioctl(fd, TUNSETVNETHDRSZ, &size) != 0) {
+        Fail(&r, errno, "TUNSETVNETHDRSZ on " + r.path);
+        return r;
+      }
+    }
+    if (q == 0 && ioctl(fd, TUNGETFEATURES, &r.features) != 0) r.features = 0;
+  }
+  return r;
 }
 
 }  // namespace macvlan

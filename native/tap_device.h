@@ -1,13 +1,46 @@
 // The macvtap character device: finding, making and opening /dev/tapN.
+// Runs on a handle's I/O thread, which sees the link's own namespace (and a
+// sysfs mounted from it).
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace macvlan {
 
 // Reads /sys/class/net/<ifname>/macvtap/tap<ifindex>/dev ("major:minor") as
 // the calling thread's mount namespace shows it. False when absent.
 bool ReadTapDevt(const std::string& ifname, int ifindex, uint32_t* major, uint32_t* minor);
+
+struct TapOpenParams {
+  std::string ifname;
+  int ifindex = 0;
+  int queues = 1;
+  bool vnet_hdr = false;
+  int vnet_hdr_size = 0;        // 0: the kernel's default (10)
+  std::string node_dir;         // where to mknod a node when /dev/tapN will not do
+  int64_t node_uid = -1;        // owner/group/mode of a node we make (-1: leave)
+  int64_t node_gid = -1;
+  int64_t node_mode = 0600;
+};
+
+struct TapOpenResult {
+  int error = 0;                // positive errno
+  std::string message;          // what went wrong, in words
+  std::string path;             // the node opened
+  bool made_node = false;       // whether we made it
+  uint32_t major = 0, minor = 0;
+  std::vector<int> fds;
+  unsigned features = 0;        // TUNGETFEATURES
+};
+
+// Opens `queues` fds O_RDWR|O_NONBLOCK|O_CLOEXEC on the macvtap's device,
+// after checking that the node's dev_t is the link's (and making a node of
+// our own when /dev/tapN is missing or belongs to another device), and that
+// TUNGETIFF names the link. Every fd is closed again on failure.
+TapOpenResult OpenTap(const TapOpenParams& p);
 
 }  // namespace macvlan

@@ -74,8 +74,39 @@ export interface NativeError extends Error {
   extackAttr?: string;
 }
 
+export interface NativeTapOpenParams {
+  ifname: string;
+  ifindex: number;
+  queues: number;
+  vnetHdr: boolean;
+  /** 0: leave the kernel's default. */
+  vnetHdrSize: number;
+  nodeDir: string;
+  /** -1: leave as is. */
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+export interface NativeTapOpenResult {
+  path: string;
+  madeNode: boolean;
+  major: number;
+  minor: number;
+  features: number;
+  fds: number[];
+}
+
+/** One open tap fd with readiness-driven frame I/O. */
+export interface NativeTapQueue {
+  read(): Promise<Buffer>;
+  write(frame: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface NativeHandle {
   opened(): Promise<void>;
+  openTap(params: NativeTapOpenParams): Promise<NativeTapOpenResult>;
   link(op: typeof LinkOp.create, req: NativeLinkRequest, netnsPath?: string): Promise<NativeLink | null>;
   link(op: typeof LinkOp.get, req: NativeLinkRequest): Promise<NativeLink>;
   link(op: typeof LinkOp.dump, req: NativeLinkRequest): Promise<NativeLink[]>;
@@ -107,6 +138,7 @@ export interface NativeAddon {
   /** Uapi numbers, from the kernel headers the addon was built with. */
   constants: Readonly<Record<ConstantName, number>>;
   NativeHandle: new (netnsPath: string) => NativeHandle;
+  TapQueue: new (fd: number, vnetHdrLen: number) => NativeTapQueue;
   encodeLink(op: LinkOp, req: NativeLinkRequest): {
     bytes: Buffer;
     attrs: { offset: number; length: number; name: string }[];

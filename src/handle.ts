@@ -1,8 +1,9 @@
 // The handle: validation and composition in front of one native I/O thread.
 import { randomBytes, randomInt } from 'node:crypto';
 
-import { LinkOp, native, type NativeHandle, type NativeLink, type NativeLinkRequest } from './binding.js';
+import { LinkOp, native, type NativeHandle, type NativeLink, type NativeLinkRequest, type NativeTapOpenResult } from './binding.js';
 import { HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
+import { Tap, type TapOptions } from './tap.js';
 import { MODES, modeValue, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
 import {
   boolean,
@@ -56,6 +57,11 @@ const SPEC_KEYS = [
 const CHANGE_KEYS = ['up', 'mtu', 'mac', 'name', 'netns', 'mode', 'txQueueLen'] as const;
 const FILTER_KEYS = ['kind', 'lower'] as const;
 const SOURCE_OPS: readonly SourceMacOp[] = ['add', 'del', 'set', 'flush'];
+const TAP_KEYS = ['queues', 'vnetHdr', 'vnetHdrSize', 'nodeDir', 'owner'] as const;
+/** MAX_TAP_QUEUES in drivers/net/tap.c. */
+const MAX_TAP_QUEUES = 256;
+/** sizeof(struct virtio_net_hdr), the kernel's default header size. */
+const VNET_HDR_SIZE = 10;
 
 /** ETH_MIN_MTU: the smallest MTU macvlan accepts. */
 const MIN_MTU = 68;
@@ -67,6 +73,9 @@ const ENODEV = 19;
 const EEXIST = 17;
 
 const SKIP_STATS = { extMask: c.RTEXT_FILTER_SKIP_STATS };
+
+/** Where openTap makes device nodes when /dev/tapN will not do. */
+export const DEFAULT_NODE_DIR = '/run/macvlan';
 
 function refRequest(ref: LinkRef): NativeLinkRequest {
   return typeof ref === 'number' ? { index: ref } : { name: ref };
@@ -400,6 +409,54 @@ export class Handle {
           .map((macaddr) => this.#native.link(LinkOp.change, { ...base, macvlan: { macaddrMode: undo, macaddr } })),
       );
       throw failed.reason;
+    }
+  }
+
+  /**
+   * Opens the /dev/tapN device of a macvtap in this handle's namespace: the
+   * device number is read from sysfs as this namespace shows it, /dev/tapN
+   * is used only when it is that device (otherwise a node is made in
+   * `nodeDir`), and every fd is checked (fstat, TUNGETIFF) against the link.
+   */
+  async openTap(ref: LinkRef, options: TapOptions = {}): Promise<Tap> {
+    const site = new Error();
+    const r = linkRef(ref, 'ref');
+    const o = plainObject(options, 'options', TAP_KEYS);
+    const queues = o.queues === undefined ? 1 : integer(o.queues, 'options.queues', 1, MAX_TAP_QUEUES);
+    const vnetHdr = o.vnetHdr === undefined ? false : boolean(o.vnetHdr, 'options.vnetHdr');
+    let vnetHdrSize = 0;
+    if (o.vnetHdrSize !== undefined) {
+      if (!vnetHdr) throw invalidValue('options.vnetHdrSize', 'used with vnetHdr: true only', o.vnetHdrSize);
+      if (o.vnetHdrSize !== 10 && o.vnetHdrSize !== 12) throw invalidValue('options.vnetHdrSize', '10 or 12', o.vnetHdrSize);
+      vnetHdrSize = o.vnetHdrSize;
+    }
+    const nodeDir = o.nodeDir === undefined ? DEFAULT_NODE_DIR : o.nodeDir;
+    if (typeof nodeDir !== 'string' || !nodeDir.startsWith('/') || nodeDir.includes('\0')) {
+      throw invalidValue('options.nodeDir', 'an absolute directory path', nodeDir);
+    }
+    const owner = o.owner === undefined ? {} : plainObject(o.owner, 'options.owner', ['uid', 'gid', 'mode']);
+    const uid = owner.uid === undefined ? -1 : integer(owner.uid, 'options.owner.uid', 0, 0xfffffffe);
+    const gid = owner.gid === undefined ? -1 : integer(owner.gid, 'options.owner.gid', 0, 0xfffffffe);
+    const mode = owner.mode === undefined ? 0o600 : integer(owner.mode, 'options.owner.mode', 0, 0o777);
+
+    const what = `openTap(${showRef(r)})`;
+    const link = await this.#getNative(r, what, site);
+    if (link.kind !== 'macvtap') {
+      throw invalidValue('ref', `a macvtap link ('${link.name}' is ${link.kind ?? 'a link without a kind'})`, ref);
+    }
+    const owned = { index: link.index, name: link.name! };
+    const hdr = vnetHdr ? vnetHdrSize || VNET_HDR_SIZE : 0;
+    let started: Promise<NativeTapOpenResult> | undefined;
+    try {
+      const opened = await this.#call(what, site, (n) => {
+        started = n.openTap({ ifname: owned.name, ifindex: owned.index, queues, vnetHdr, vnetHdrSize, nodeDir, uid, gid, mode });
+        return started;
+      });
+      return new Tap(opened, owned, hdr);
+    } catch (err) {
+      // Closed while the open was under way: its fds still arrive; close them.
+      started?.then((r) => new Tap(r, owned, hdr).close(), () => undefined);
+      throw err;
     }
   }
 

@@ -2,6 +2,8 @@
  * macvlan: macvlan and macvtap links over rtnetlink, for Node.js.
  * @packageDocumentation
  */
-export { open, Handle, type OpenOptions, type LinkChange, type LinkFilter, type SourceMacOp } from './handle.js';
+export { open, Handle, DEFAULT_NODE_DIR, type OpenOptions, type LinkChange, type LinkFilter, type SourceMacOp } from './handle.js';
 export { NetlinkError, HandleClosedError } from './errors.js';
 export { MODES, type Mode, type Link, type LinkRef, type MacvlanSpec, type MacvlanInfo } from './link.js';
+export { Tap, type TapOptions } from './tap.js';
+export { qemuNetdevArgs, type QemuNetdevOptions } from './qemu.js';

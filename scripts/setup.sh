@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Makes a fresh machine ready: Debian packages the tests and the demo use,
+# npm dependencies, the native addon and the TypeScript build. Idempotent and
+# quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+if ((${#need[@]})); then
+  echo "setup: apt-get install ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+addon=build/Release/macvlan.node
+if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
+  npx node-gyp rebuild -j 2 >/dev/null
+fi
+npx tsc -p tsconfig.json

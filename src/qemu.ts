@@ -1,0 +1,38 @@
+// Arguments for handing an opened tap to QEMU.
+import type { Tap } from './tap.js';
+import { integer, invalidValue, plainObject, unicastMac } from './validate.js';
+
+export interface QemuNetdevOptions {
+  /** The netdev id, e.g. 'net0'. */
+  id: string;
+  /** The guest NIC's MAC; default: none (QEMU picks one). Usually the macvtap's own MAC. */
+  mac?: string;
+  /** The fd number the first queue gets in the child: 3 when stdio is [0, 1, 2, ...]. */
+  firstFd: number;
+  /** The guest NIC model. Default 'virtio-net-pci'. */
+  device?: string;
+}
+
+/**
+ * `-netdev tap,fd=N` (or `fds=a:b:...` with `mq=on,vectors=2N+2` for several
+ * queues) and `-device`, plus the fds to append to spawn's stdio so the child
+ * gets them at firstFd, firstFd+1, ...
+ */
+export function qemuNetdevArgs(tap: Tap, options: QemuNetdevOptions): { args: string[]; stdio: number[] } {
+  const o = plainObject(options, 'options', ['id', 'mac', 'firstFd', 'device']);
+  if (typeof o.id !== 'string' || !/^[A-Za-z][\w.-]*$/u.test(o.id)) {
+    throw invalidValue('options.id', 'a QEMU id (a letter, then letters, digits, _ . -)', o.id);
+  }
+  const firstFd = integer(o.firstFd, 'options.firstFd', 3, 65535);
+  const mac = o.mac === undefined ? undefined : unicastMac(o.mac, 'options.mac');
+  const model = o.device === undefined ? 'virtio-net-pci' : o.device;
+  if (typeof model !== 'string' || !/^[\w-]+$/u.test(model)) throw invalidValue('options.device', 'a QEMU device model name', model);
+  const fds = tap.fds;
+  if (fds.length === 0) throw invalidValue('tap', 'an open tap', 'a closed tap');
+  const childFds = fds.map((_, i) => firstFd + i);
+  const netdev = [`tap`, `id=${o.id}`, fds.length === 1 ? `fd=${childFds[0]}` : `fds=${childFds.join(':')}`];
+  const device = [model, `netdev=${o.id}`];
+  if (mac) device.push(`mac=${mac}`);
+  if (fds.length > 1) device.push('mq=on', `vectors=${2 * fds.length + 2}`);
+  return { args: ['-netdev', netdev.join(','), '-device', device.join(',')], stdio: fds };
+}

@@ -1,0 +1,134 @@
+// The hypervisor side: an opened macvtap device, its frames and its fds.
+import { native, type NativeTapOpenResult, type NativeTapQueue } from './binding.js';
+import { HandleClosedError, toNetlinkError } from './errors.js';
+
+const ENOLINK = 67;
+
+/** Options of `openTap`. */
+export interface TapOptions {
+  /** How many fds (queues) to open; above 1 each gets IFF_MULTI_QUEUE. Default 1. */
+  queues?: number;
+  /**
+   * Keep a virtio-net header on every frame (IFF_VNET_HDR), as QEMU wants.
+   * Default false: plain Ethernet frames. The kernel turns it on for every
+   * new fd, so the library always sets it explicitly.
+   */
+  vnetHdr?: boolean;
+  /** The virtio-net header size with vnetHdr: 10 (default) or 12 (virtio 1.0, what QEMU uses). */
+  vnetHdrSize?: 10 | 12;
+  /** Where to make a device node when /dev/tapN is missing or is another device. Default '/run/macvlan'. */
+  nodeDir?: string;
+  /** Owner, group and mode for a node made for another user (a QEMU not running as root). */
+  owner?: { uid?: number; gid?: number; mode?: number };
+}
+
+/** An open macvtap device: one fd per queue. */
+export class Tap {
+  /** The device node opened: '/dev/tapN', or a node the library made. */
+  readonly device: string;
+  /** Whether `device` is a node the library made (see TapOptions.nodeDir). */
+  readonly madeNode: boolean;
+  /** The link's device number. */
+  readonly major: number;
+  readonly minor: number;
+  /** The link this tap belongs to. */
+  readonly link: { index: number; name: string };
+  /** Bytes of virtio-net header on each frame as the kernel sees it (0 without vnetHdr). */
+  readonly vnetHdrSize: number;
+  /** TUNGETFEATURES: the IFF_* flags this kernel's tap supports. */
+  readonly features: number;
+  readonly #fds: number[];
+  readonly #queues: NativeTapQueue[];
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /** @internal made by Handle.openTap. */
+  constructor(r: NativeTapOpenResult, link: { index: number; name: string }, vnetHdrSize: number) {
+    this.device = r.path;
+    this.madeNode = r.madeNode;
+    this.major = r.major;
+    this.minor = r.minor;
+    this.features = r.features;
+    this.link = link;
+    this.vnetHdrSize = vnetHdrSize;
+    this.#fds = r.fds;
+    this.#queues = r.fds.map((fd) => new native.TapQueue(fd, vnetHdrSize));
+  }
+
+  /** One O_CLOEXEC fd per queue, ready to hand to a child process through spawn's stdio. */
+  get fds(): number[] {
+    return this.#closed ? [] : [...this.#fds];
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #queue(queue: number, what: string): NativeTapQueue {
+    if (this.#closed) throw new HandleClosedError(`${what} on ${this.device}`);
+    const q = this.#queues[queue];
+    if (!Number.isInteger(queue) || q === undefined) {
+      throw Object.assign(new RangeError(`Expected queue to be an integer >= 0 and < ${this.#queues.length}, received ${String(queue)}`), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
+    }
+    return q;
+  }
+
+  /** Reads one Ethernet frame (the virtio-net header stripped when enabled). */
+  async readFrame(queue = 0): Promise<Buffer> {
+    const site = new Error();
+    try {
+      return await this.#queue(queue, 'readFrame()').read();
+    } catch (e) {
+      throw this.#error(e, 'readFrame()', site);
+    }
+  }
+
+  /** Writes one Ethernet frame (a zeroed virtio-net header is added when enabled). */
+  async writeFrame(frame: Buffer, queue = 0): Promise<void> {
+    const site = new Error();
+    if (!Buffer.isBuffer(frame)) {
+      throw Object.assign(new TypeError(`Expected frame to be a Buffer, received ${typeof frame}`), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    if (frame.length < 14) {
+      throw Object.assign(new RangeError(`Expected frame to be an Ethernet frame of at least 14 bytes, received ${frame.length}`), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
+    }
+    try {
+      await this.#queue(queue, 'writeFrame()').write(frame);
+    } catch (e) {
+      throw this.#error(e, 'writeFrame()', site);
+    }
+  }
+
+  /** Frames as they arrive on one queue, until the tap is closed or fails. */
+  async *frames(queue = 0): AsyncGenerator<Buffer, void, undefined> {
+    while (!this.#closed) {
+      try {
+        yield await this.readFrame(queue);
+      } catch (e) {
+        if (this.#closed) return;
+        throw e;
+      }
+    }
+  }
+
+  #error(e: unknown, what: string, site: Error): Error {
+    if (e instanceof HandleClosedError || e instanceof RangeError) return e;
+    if (this.#closed) return new HandleClosedError(`${what} on ${this.device}`);
+    const hint = (e as { errno?: number }).errno === ENOLINK ? `the link '${this.link.name}' was deleted` : undefined;
+    return toNetlinkError(e, `${what} on ${this.device} ('${this.link.name}')`, site, hint);
+  }
+
+  /** Closes every fd. Idempotent; pending reads and writes reject; the close runs off the event loop. */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closed = true;
+      this.#closing = Promise.all(this.#queues.map((q) => q.close())).then(() => undefined);
+    }
+    return this.#closing;
+  }
+}

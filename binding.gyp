@@ -6,10 +6,13 @@
         "native/addon.cc",
         "native/nlmsg.cc",
         "native/rtnl_link.cc",
+        "native/rtnl_addr_route.cc",
+        "native/js_addr_route.cc",
         "native/netlink_socket.cc",
         "native/netns.cc",
         "native/tap_device.cc",
         "native/tap_queue.cc",
+        "native/event_socket.cc",
         "native/handle.cc",
         "native/js_link.cc"
       ],

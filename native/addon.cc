@@ -4,8 +4,10 @@
 
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 
+#include "event_socket.h"
 #include "handle.h"
 #include "tap_queue.h"
 #include "js_link.h"
@@ -97,6 +99,14 @@ static Napi::Object Constants(Napi::Env env) {
   MACVLAN_CONSTANT(NLMSG_DONE);
   MACVLAN_CONSTANT(NLM_F_ECHO);
   MACVLAN_CONSTANT(NLM_F_DUMP_INTR);
+  MACVLAN_CONSTANT(RTNLGRP_LINK);
+  MACVLAN_CONSTANT(RTPROT_BOOT);
+  MACVLAN_CONSTANT(RT_SCOPE_UNIVERSE);
+  MACVLAN_CONSTANT(RT_SCOPE_LINK);
+  MACVLAN_CONSTANT(RT_SCOPE_NOWHERE);
+  MACVLAN_CONSTANT(RTN_UNICAST);
+  MACVLAN_CONSTANT(RT_TABLE_MAIN);
+  MACVLAN_CONSTANT(IFA_F_NODAD);
 #undef MACVLAN_CONSTANT
   return c;
 }
@@ -105,6 +115,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Constants(env));
   exports.Set("NativeHandle", NativeHandle::Define(env));
   exports.Set("TapQueue", TapQueue::Define(env));
+  exports.Set("EventSocket", EventSocket::Define(env));
   exports.Set("encodeLink", Napi::Function::New<EncodeLink>(env, "encodeLink"));
   exports.Set("decodeMessages", Napi::Function::New<DecodeMessages>(env, "decodeMessages"));
   return exports;

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "event_socket.h"
+#include "js_addr_route.h"
 #include "js_link.h"
 #include "netns.h"
 #include "tap_device.h"
@@ -75,6 +77,57 @@ class LinkRequest : public JsRequest {
   std::vector<LinkAttrs> links_;
 };
 
+// RTM_*ADDR / RTM_*ROUTE: encode, collect the replies, hand them to JS.
+template <class Attrs, EncodedRequest (*Encode)(AddrRouteOp, const Attrs&),
+          bool (*Decode)(const nlmsghdr*, Attrs*), Napi::Object (*ToJs)(Napi::Env, const Attrs&)>
+class AddrRouteRequest : public JsRequest {
+ public:
+  AddrRouteRequest(Napi::Env env, AddrRouteOp op, Attrs attrs) : JsRequest(env), op_(op), attrs_(std::move(attrs)) {}
+
+  int Prepare() override {
+    encoded = Encode(op_, attrs_);
+    return encoded.bytes.empty() ? -EINVAL : 0;
+  }
+  void OnReply(const nlmsghdr* h) override {
+    Attrs a;
+    if (Decode(h, &a)) replies_.push_back(std::move(a));
+  }
+  void OnRestart() override { replies_.clear(); }
+  Napi::Value Result(Napi::Env env) override {
+    if (op_ != AddrRouteOp::kDump) return env.Undefined();
+    Napi::Array list = Napi::Array::New(env, replies_.size());
+    for (size_t i = 0; i < replies_.size(); i++) list.Set(static_cast<uint32_t>(i), ToJs(env, replies_[i]));
+    return list;
+  }
+
+ private:
+  AddrRouteOp op_;
+  Attrs attrs_;
+  std::vector<Attrs> replies_;
+};
+
+using AddrRequest = AddrRouteRequest<AddrAttrs, EncodeAddrRequest, DecodeAddr, AddrToJs>;
+using RouteRequest = AddrRouteRequest<RouteAttrs, EncodeRouteRequest, DecodeRoute, RouteToJs>;
+
+// Makes a multicast listener socket on the I/O thread, inside the handle's
+// namespace; the fd goes to an EventSocket on the JS thread.
+class SubscribeRequest : public JsRequest {
+ public:
+  SubscribeRequest(Napi::Env env, std::vector<unsigned> groups, int rcvbuf)
+      : JsRequest(env), groups_(std::move(groups)), rcvbuf_(rcvbuf) {}
+  int Prepare() override {
+    fd_ = OpenEventSocket(groups_, rcvbuf_);
+    return fd_ < 0 ? fd_ : 0;
+  }
+  void OnReply(const nlmsghdr*) override {}
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd_); }
+
+ private:
+  std::vector<unsigned> groups_;
+  int rcvbuf_;
+  int fd_ = -1;
+};
+
 // Opens a macvtap's device on the I/O thread, where sysfs shows the
 // handle's namespace.
 class TapOpenRequest : public JsRequest {
@@ -129,8 +182,11 @@ Napi::Function NativeHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeHandle",
                      {
                          InstanceMethod<&NativeHandle::Opened>("opened"),
-                         InstanceMethod<&NativeHandle::LinkRequest>("link"),
+                         InstanceMethod<&NativeHandle::LinkCall>("link"),
+                         InstanceMethod<&NativeHandle::AddrCall>("addr"),
+                         InstanceMethod<&NativeHandle::RouteCall>("route"),
                          InstanceMethod<&NativeHandle::OpenTap>("openTap"),
+                         InstanceMethod<&NativeHandle::Subscribe>("subscribe"),
                          InstanceMethod<&NativeHandle::Close>("close"),
                      });
 }
@@ -232,12 +288,12 @@ void NativeHandle::Handle(Napi::Env env, Event* raw) {
 
 Napi::Value NativeHandle::Opened(const Napi::CallbackInfo&) { return opened_promise_.Value(); }
 
-Napi::Value NativeHandle::LinkRequest(const Napi::CallbackInfo& info) {
+Napi::Value NativeHandle::LinkCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto op = static_cast<LinkOp>(info[0].As<Napi::Number>().Int32Value());
   LinkAttrs attrs = LinkAttrsFromJs(info[1].As<Napi::Object>());
   std::string netns_path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
-  auto req = std::make_unique<class LinkRequest>(env, op, std::move(attrs), std::move(netns_path));
+  auto req = std::make_unique<LinkRequest>(env, op, std::move(attrs), std::move(netns_path));
   Napi::Promise::Deferred deferred = req->deferred;
   return Submit(env, std::move(req), deferred);
 }
@@ -252,6 +308,33 @@ Napi::Value NativeHandle::Submit(Napi::Env env, std::unique_ptr<Request> req,
   Track(env);
   socket_->Submit(std::move(req));
   return promise;
+}
+
+Napi::Value NativeHandle::AddrCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto op = static_cast<AddrRouteOp>(info[0].As<Napi::Number>().Int32Value());
+  auto req = std::make_unique<AddrRequest>(env, op, AddrAttrsFromJs(info[1].As<Napi::Object>()));
+  Napi::Promise::Deferred deferred = req->deferred;
+  return Submit(env, std::move(req), deferred);
+}
+
+Napi::Value NativeHandle::RouteCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto op = static_cast<AddrRouteOp>(info[0].As<Napi::Number>().Int32Value());
+  auto req = std::make_unique<RouteRequest>(env, op, RouteAttrsFromJs(info[1].As<Napi::Object>()));
+  Napi::Promise::Deferred deferred = req->deferred;
+  return Submit(env, std::move(req), deferred);
+}
+
+Napi::Value NativeHandle::Subscribe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<unsigned> groups;
+  for (uint32_t i = 0; i < list.Length(); i++) groups.push_back(list.Get(i).As<Napi::Number>().Uint32Value());
+  int rcvbuf = info[1].As<Napi::Number>().Int32Value();
+  auto req = std::make_unique<SubscribeRequest>(env, std::move(groups), rcvbuf);
+  Napi::Promise::Deferred deferred = req->deferred;
+  return Submit(env, std::move(req), deferred);
 }
 
 Napi::Value NativeHandle::OpenTap(const Napi::CallbackInfo& info) {

@@ -26,7 +26,10 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   struct Event;
 
   Napi::Value Opened(const Napi::CallbackInfo& info);
-  Napi::Value LinkRequest(const Napi::CallbackInfo& info);  // (op, attrs, netnsPath?)
+  Napi::Value LinkCall(const Napi::CallbackInfo& info);  // (op, attrs, netnsPath?)
+  Napi::Value AddrCall(const Napi::CallbackInfo& info);   // (op, attrs)
+  Napi::Value RouteCall(const Napi::CallbackInfo& info);  // (op, attrs)
+  Napi::Value Subscribe(const Napi::CallbackInfo& info);  // (groups, rcvbuf) -> fd
   Napi::Value OpenTap(const Napi::CallbackInfo& info);  // (TapOpenParams as an object)
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req, Napi::Promise::Deferred& deferred);

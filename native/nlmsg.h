@@ -21,6 +21,13 @@ struct AttrLocation {
   const char* name;  // uapi name, e.g. "IFLA_MTU"
 };
 
+// One request, ready for a socket to stamp (seq, portid) and send.
+struct EncodedRequest {
+  std::vector<uint8_t> bytes;
+  std::vector<AttrLocation> attrs;
+  bool dump = false;
+};
+
 class MessageBuilder {
  public:
   MessageBuilder(uint16_t type, uint16_t flags);

@@ -74,12 +74,6 @@ enum class LinkOp {
   kDump,    // RTM_GETLINK | NLM_F_DUMP, optional kind/master filter
 };
 
-struct EncodedRequest {
-  std::vector<uint8_t> bytes;
-  std::vector<AttrLocation> attrs;
-  bool dump = false;
-};
-
 EncodedRequest EncodeLinkRequest(LinkOp op, const LinkAttrs& attrs);
 
 // Decodes one RTM_NEWLINK/RTM_DELLINK message; false when it is not one or

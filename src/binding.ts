@@ -74,6 +74,49 @@ export interface NativeError extends Error {
   extackAttr?: string;
 }
 
+/** RTM_*ADDR / RTM_*ROUTE requests (native/rtnl_addr_route.h AddrRouteOp). */
+export const AddrRouteOp = { add: 0, delete: 1, dump: 2 } as const;
+export type AddrRouteOp = (typeof AddrRouteOp)[keyof typeof AddrRouteOp];
+
+/** struct ifaddrmsg + IFA_* */
+export interface NativeAddr {
+  index?: number;
+  family?: 4 | 6;
+  prefixLength?: number;
+  scope?: number;
+  address?: string;
+  local?: string;
+  label?: string;
+  flags?: number;
+}
+
+/** struct rtmsg + RTA_* */
+export interface NativeRoute {
+  family?: 4 | 6;
+  dstLength?: number;
+  protocol?: number;
+  scope?: number;
+  type?: number;
+  table?: number;
+  dst?: string;
+  gateway?: string;
+  prefsrc?: string;
+  oif?: number;
+  priority?: number;
+}
+
+export interface NativeLinkEvent {
+  type: 'new' | 'del';
+  link: NativeLink;
+}
+
+/** A multicast listener read on the JS thread's loop. */
+export interface NativeEventSocket {
+  pause(): void;
+  resume(): void;
+  close(): void;
+}
+
 export interface NativeTapOpenParams {
   ifname: string;
   ifindex: number;
@@ -107,6 +150,12 @@ export interface NativeTapQueue {
 export interface NativeHandle {
   opened(): Promise<void>;
   openTap(params: NativeTapOpenParams): Promise<NativeTapOpenResult>;
+  addr(op: typeof AddrRouteOp.dump, req: NativeAddr): Promise<NativeAddr[]>;
+  addr(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeAddr): Promise<void>;
+  route(op: typeof AddrRouteOp.dump, req: NativeRoute): Promise<NativeRoute[]>;
+  route(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeRoute): Promise<void>;
+  /** A socket in the handle's namespace joined to these RTNLGRP_* groups; resolves to its fd. */
+  subscribe(groups: number[], rcvbuf: number): Promise<number>;
   link(op: typeof LinkOp.create, req: NativeLinkRequest, netnsPath?: string): Promise<NativeLink | null>;
   link(op: typeof LinkOp.get, req: NativeLinkRequest): Promise<NativeLink>;
   link(op: typeof LinkOp.dump, req: NativeLinkRequest): Promise<NativeLink[]>;
@@ -132,13 +181,20 @@ type ConstantName =
   | `IF_OPER_${'UNKNOWN' | 'NOTPRESENT' | 'DOWN' | 'LOWERLAYERDOWN' | 'TESTING' | 'DORMANT' | 'UP'}`
   | `RTM_${'NEWLINK' | 'DELLINK' | 'GETLINK'}`
   | `NLMSG_${'ERROR' | 'DONE'}`
-  | `NLM_F_${'ECHO' | 'DUMP_INTR'}`;
+  | `NLM_F_${'ECHO' | 'DUMP_INTR'}`
+  | 'RTNLGRP_LINK'
+  | 'RTPROT_BOOT'
+  | `RT_SCOPE_${'UNIVERSE' | 'LINK' | 'NOWHERE'}`
+  | 'RTN_UNICAST'
+  | 'RT_TABLE_MAIN'
+  | 'IFA_F_NODAD';
 
 export interface NativeAddon {
   /** Uapi numbers, from the kernel headers the addon was built with. */
   constants: Readonly<Record<ConstantName, number>>;
   NativeHandle: new (netnsPath: string) => NativeHandle;
   TapQueue: new (fd: number, vnetHdrLen: number) => NativeTapQueue;
+  EventSocket: new (fd: number, onEvents: (events: NativeLinkEvent[] | null, errno?: number) => void) => NativeEventSocket;
   encodeLink(op: LinkOp, req: NativeLinkRequest): {
     bytes: Buffer;
     attrs: { offset: number; length: number; name: string }[];

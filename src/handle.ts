@@ -1,8 +1,30 @@
 // The handle: validation and composition in front of one native I/O thread.
 import { randomBytes, randomInt } from 'node:crypto';
 
-import { LinkOp, native, type NativeHandle, type NativeLink, type NativeLinkRequest, type NativeTapOpenResult } from './binding.js';
+import {
+  AddrRouteOp,
+  LinkOp,
+  native,
+  type NativeHandle,
+  type NativeLink,
+  type NativeLinkRequest,
+  type NativeRoute,
+  type NativeTapOpenResult,
+} from './binding.js';
 import { HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
+import {
+  parseCidr,
+  parseDst,
+  parseGateway,
+  parseMetric,
+  parseTable,
+  toAddress,
+  toRoute,
+  type Address,
+  type Route,
+  type RouteSpec,
+} from './addr_route.js';
+import { watchLinks, type LinkEventStream, type WatchOptions } from './events.js';
 import { Tap, type TapOptions } from './tap.js';
 import { MODES, modeValue, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
 import {
@@ -106,6 +128,7 @@ export async function open(options: OpenOptions = {}): Promise<Handle> {
 export class Handle {
   readonly #native: NativeHandle;
   readonly #pending = new Set<() => void>();
+  readonly #closeHooks = new Set<() => void>();
   #closed = false;
   /** The namespace path this handle works in; undefined for the caller's own. */
   readonly netns: string | undefined;
@@ -127,6 +150,8 @@ export class Handle {
       this.#closed = true;
       for (const cancel of this.#pending) cancel();
       this.#pending.clear();
+      for (const hook of this.#closeHooks) hook();
+      this.#closeHooks.clear();
     }
     await this.#native.close();
   }
@@ -458,6 +483,119 @@ export class Handle {
       started?.then((r) => new Tap(r, owned, hdr).close(), () => undefined);
       throw err;
     }
+  }
+
+  /** Resolves a link reference to its ifindex (a number is taken as is). */
+  async #index(ref: LinkRef, what: string, site: Error): Promise<number> {
+    return typeof ref === 'number' ? ref : (await this.#getNative(ref, what, site)).index;
+  }
+
+  /**
+   * Adds an address ('192.0.2.10/24', '2001:db8::10/64'). `nodad` skips
+   * IPv6 duplicate address detection (IFA_F_NODAD), so the address is
+   * usable at once.
+   */
+  async addAddress(ref: LinkRef, cidr: string, options: { nodad?: boolean } = {}): Promise<void> {
+    const site = new Error();
+    const r = linkRef(ref, 'ref');
+    const a = parseCidr(cidr, 'cidr');
+    const o = plainObject(options, 'options', ['nodad']);
+    const nodad = o.nodad === undefined ? false : boolean(o.nodad, 'options.nodad');
+    const what = `addAddress(${showRef(r)}, '${cidr}')`;
+    const index = await this.#index(r, what, site);
+    const req = { index, family: a.family, prefixLength: a.prefixLength, local: a.address, address: a.address, ...(nodad ? { flags: c.IFA_F_NODAD } : {}) };
+    await this.#call(what, site, (n) => n.addr(AddrRouteOp.add, req));
+  }
+
+  /** Removes an address. */
+  async deleteAddress(ref: LinkRef, cidr: string): Promise<void> {
+    const site = new Error();
+    const r = linkRef(ref, 'ref');
+    const a = parseCidr(cidr, 'cidr');
+    const what = `deleteAddress(${showRef(r)}, '${cidr}')`;
+    const index = await this.#index(r, what, site);
+    const req = { index, family: a.family, prefixLength: a.prefixLength, local: a.address, address: a.address };
+    await this.#call(what, site, (n) => n.addr(AddrRouteOp.delete, req));
+  }
+
+  /** Addresses of one link, or of every link. */
+  async listAddresses(ref?: LinkRef): Promise<Address[]> {
+    const site = new Error();
+    const r = ref === undefined ? undefined : linkRef(ref, 'ref');
+    const what = `listAddresses(${r === undefined ? '' : showRef(r)})`;
+    const index = r === undefined ? undefined : await this.#index(r, what, site);
+    const all = await this.#call(what, site, (n) => n.addr(AddrRouteOp.dump, index === undefined ? {} : { index }));
+    return all.filter((a) => index === undefined || a.index === index).map(toAddress);
+  }
+
+  #routeRequest(spec: RouteSpec, field: string): { req: NativeRoute; dev: LinkRef | undefined; what: string } {
+    const s = plainObject(spec, field, ['dst', 'dev', 'gateway', 'metric', 'table']);
+    const gateway = s.gateway === undefined ? undefined : parseGateway(s.gateway, `${field}.gateway`);
+    const dst = parseDst(s.dst, `${field}.dst`, gateway?.family);
+    if (gateway && gateway.family !== dst.family) {
+      throw invalidValue(`${field}.gateway`, `an IPv${dst.family} address like ${field}.dst`, s.gateway);
+    }
+    const dev = s.dev === undefined ? undefined : linkRef(s.dev, `${field}.dev`);
+    if (dev === undefined && gateway === undefined) throw invalidValue(field, 'a route with a dev, a gateway, or both', spec);
+    const req: NativeRoute = { family: dst.family, dstLength: dst.prefixLength, table: parseTable(s.table, `${field}.table`) };
+    if (dst.prefixLength > 0) req.dst = dst.address;
+    if (gateway) req.gateway = gateway.address;
+    const metric = parseMetric(s.metric, `${field}.metric`);
+    if (metric !== undefined) req.priority = metric;
+    return { req, dev, what: `${String(s.dst)}${dev === undefined ? '' : ` dev ${showRef(dev)}`}${gateway ? ` via ${gateway.address}` : ''}` };
+  }
+
+  /** Adds a route: { dst, dev?, gateway?, metric?, table? }. */
+  async addRoute(spec: RouteSpec): Promise<void> {
+    const site = new Error();
+    const { req, dev, what } = this.#routeRequest(spec, 'route');
+    const op = `addRoute(${what})`;
+    if (dev !== undefined) req.oif = await this.#index(dev, op, site);
+    req.protocol = c.RTPROT_BOOT;
+    req.type = c.RTN_UNICAST;
+    req.scope = req.gateway === undefined ? c.RT_SCOPE_LINK : c.RT_SCOPE_UNIVERSE;
+    await this.#call(op, site, (n) => n.route(AddrRouteOp.add, req));
+  }
+
+  /** Deletes a route, matched as `ip route del` matches. */
+  async deleteRoute(spec: RouteSpec): Promise<void> {
+    const site = new Error();
+    const { req, dev, what } = this.#routeRequest(spec, 'route');
+    const op = `deleteRoute(${what})`;
+    if (dev !== undefined) req.oif = await this.#index(dev, op, site);
+    req.scope = c.RT_SCOPE_NOWHERE;
+    await this.#call(op, site, (n) => n.route(AddrRouteOp.delete, req));
+  }
+
+  /** Routes of the main table (or `table`), optionally of one family or device. */
+  async listRoutes(filter: { dev?: LinkRef; family?: 4 | 6; table?: number } = {}): Promise<Route[]> {
+    const site = new Error();
+    const f = plainObject(filter, 'filter', ['dev', 'family', 'table']);
+    if (f.family !== undefined && f.family !== 4 && f.family !== 6) throw invalidValue('filter.family', '4 or 6', f.family);
+    const family = f.family as 4 | 6 | undefined;
+    const table = parseTable(f.table, 'filter.table');
+    const dev = f.dev === undefined ? undefined : linkRef(f.dev, 'filter.dev');
+    const what = 'listRoutes()';
+    const oif = dev === undefined ? undefined : await this.#index(dev, what, site);
+    const req: NativeRoute = { table, ...(family ? { family } : {}), ...(oif === undefined ? {} : { oif }) };
+    const all = await this.#call(what, site, (n) => n.route(AddrRouteOp.dump, req));
+    return all
+      .filter((r) => r.table === table && (oif === undefined || r.oif === oif) && (family === undefined || r.family === family))
+      .map(toRoute);
+  }
+
+  /**
+   * Link events as an async iterable: 'new' (created or changed) and 'del'.
+   * See WatchOptions for the initial listing, the receive buffer and resync.
+   */
+  watchLinks(options: WatchOptions = {}): LinkEventStream {
+    return watchLinks(this, options, {
+      subscribe: (groups, rcvbuf) => this.#call('watchLinks()', new Error(), (n) => n.subscribe(groups, rcvbuf)),
+      onClose: (fn) => {
+        this.#closeHooks.add(fn);
+        return () => this.#closeHooks.delete(fn);
+      },
+    });
   }
 
   /** Deletes one link. */

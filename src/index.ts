@@ -7,3 +7,6 @@ export { NetlinkError, HandleClosedError } from './errors.js';
 export { MODES, type Mode, type Link, type LinkRef, type MacvlanSpec, type MacvlanInfo } from './link.js';
 export { Tap, type TapOptions } from './tap.js';
 export { qemuNetdevArgs, type QemuNetdevOptions } from './qemu.js';
+export type { Address, Route, RouteSpec } from './addr_route.js';
+export type { LinkEvent, LinkEventStream, LinkField, WatchOptions } from './events.js';
+export { hostShim, removeHostShim, type HostShimOptions } from './shim.js';

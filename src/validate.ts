@@ -20,14 +20,14 @@ export function show(v: unknown): string {
   return String(v);
 }
 
-function typeOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
+/** A received value with its type: 'number 5', 'string 'x'', but 'undefined', 'an array'. */
+function showTyped(v: unknown): string {
+  if (v === null || v === undefined || typeof v === 'object' || typeof v === 'function') return show(v);
+  return `${typeof v} ${show(v)}`;
 }
 
 export function invalidType(field: string, expected: string, v: unknown): TypeError {
-  return argError('ERR_INVALID_ARG_TYPE', `Expected ${field} to be ${expected}, received ${typeOf(v)} ${show(v)}`);
+  return argError('ERR_INVALID_ARG_TYPE', `Expected ${field} to be ${expected}, received ${showTyped(v)}`);
 }
 
 export function invalidValue(field: string, expected: string, v: unknown): TypeError {

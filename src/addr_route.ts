@@ -1,0 +1,152 @@
+// Addresses and routes: parsing and checking what the caller gives, and the
+// results in the shape `ip -j address` / `ip -j route` report.
+import { isIP } from 'node:net';
+
+import { native, type NativeAddr, type NativeRoute } from './binding.js';
+import type { LinkRef } from './link.js';
+import { integer, invalidType, invalidValue, outOfRange } from './validate.js';
+
+const c = native.constants;
+
+/** An address on a link. */
+export interface Address {
+  index: number;
+  family: 4 | 6;
+  address: string;
+  prefixLength: number;
+}
+
+/** What addRoute/deleteRoute take. */
+export interface RouteSpec {
+  /** 'a.b.c.d/len', 'x::/len', a bare address (a host route), or 'default'. */
+  dst: string;
+  dev?: LinkRef;
+  gateway?: string;
+  /** RTA_PRIORITY. */
+  metric?: number;
+  /** Default: main (254). */
+  table?: number;
+}
+
+/** A route as the kernel reports it. */
+export interface Route {
+  family: 4 | 6;
+  /** CIDR; 'default' for 0/0. */
+  dst: string;
+  /** Outgoing ifindex (RTA_OIF). */
+  dev?: number;
+  gateway?: string;
+  metric?: number;
+  table: number;
+}
+
+export interface Cidr {
+  family: 4 | 6;
+  address: string;
+  prefixLength: number;
+}
+
+function family(address: string): 4 | 6 | 0 {
+  const f = isIP(address);
+  return f === 4 || f === 6 ? f : 0;
+}
+
+/** 'a.b.c.d/len' or 'x::y/len' (the prefix optional when `hostDefault`). */
+export function parseCidr(v: unknown, field: string, hostDefault = false): Cidr {
+  if (typeof v !== 'string') throw invalidType(field, "an address with a prefix length, like '192.0.2.10/24'", v);
+  const slash = v.indexOf('/');
+  const address = slash < 0 ? v : v.slice(0, slash);
+  const f = family(address);
+  if (f === 0) throw invalidValue(field, "an IPv4 or IPv6 address with a prefix length, like '192.0.2.10/24' or '2001:db8::10/64'", v);
+  const max = f === 4 ? 32 : 128;
+  if (slash < 0) {
+    if (!hostDefault) throw invalidValue(field, `an address with a prefix length (e.g. '${address}/${f === 4 ? 24 : 64}')`, v);
+    return { family: f, address, prefixLength: max };
+  }
+  const text = v.slice(slash + 1);
+  if (!/^\d{1,3}$/u.test(text) || Number(text) > max) {
+    throw outOfRange(field, `a prefix length from 0 to ${max}`, v);
+  }
+  return { family: f, address, prefixLength: Number(text) };
+}
+
+function bytes(c: Cidr): number[] {
+  if (c.family === 4) return c.address.split('.').map(Number);
+  const [head = '', tail = ''] = c.address.split('::');
+  const part = (s: string): number[] => (s ? s.split(':') : []).flatMap((g) => {
+    if (g.includes('.')) return g.split('.').map(Number);
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 255];
+  });
+  const h = part(head);
+  const t = part(tail);
+  return [...h, ...new Array<number>(16 - h.length - t.length).fill(0), ...t];
+}
+
+function text(c: { family: 4 | 6 }, b: number[]): string {
+  if (c.family === 4) return b.join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  return groups.join(':');
+}
+
+/** The network of a CIDR: the address with its host bits cleared. */
+export function network(c: Cidr): string {
+  const b = bytes(c);
+  for (let i = 0; i < b.length; i++) {
+    const keep = Math.max(0, Math.min(8, c.prefixLength - i * 8));
+    b[i] = b[i]! & ((0xff << (8 - keep)) & 0xff);
+  }
+  return text(c, b);
+}
+
+function hasHostBits(c: Cidr): boolean {
+  return bytes(c).join() !== bytes({ ...c, address: network(c) }).join();
+}
+
+/** A route destination: a CIDR without host bits, a bare address, or 'default'. */
+export function parseDst(v: unknown, field: string, gatewayFamily: 4 | 6 | undefined): Cidr {
+  if (v === 'default') {
+    const f = gatewayFamily ?? 4;
+    return { family: f, address: f === 4 ? '0.0.0.0' : '::', prefixLength: 0 };
+  }
+  const dst = parseCidr(v, field, true);
+  if (hasHostBits(dst)) {
+    throw invalidValue(field, `a network without host bits (did you mean '${text(dst, bytes({ ...dst, address: network(dst) }))}/${dst.prefixLength}'?)`, v);
+  }
+  return dst;
+}
+
+export function parseGateway(v: unknown, field: string): { family: 4 | 6; address: string } {
+  if (typeof v !== 'string' || family(v) === 0) throw invalidValue(field, 'an IPv4 or IPv6 address', v);
+  return { family: family(v) as 4 | 6, address: v };
+}
+
+export function parseTable(v: unknown, field: string): number {
+  return v === undefined ? c.RT_TABLE_MAIN : integer(v, field, 1, 0xffffffff);
+}
+
+export function parseMetric(v: unknown, field: string): number | undefined {
+  return v === undefined ? undefined : integer(v, field, 0, 0xffffffff);
+}
+
+export function toAddress(a: NativeAddr): Address {
+  return {
+    index: a.index ?? 0,
+    family: a.family === 6 ? 6 : 4,
+    address: a.local ?? a.address ?? '',
+    prefixLength: a.prefixLength ?? 0,
+  };
+}
+
+export function toRoute(r: NativeRoute): Route {
+  const route: Route = {
+    family: r.family === 6 ? 6 : 4,
+    dst: r.dstLength === 0 || r.dst === undefined ? 'default' : `${r.dst}/${r.dstLength}`,
+    table: r.table ?? 0,
+  };
+  if (r.oif !== undefined) route.dev = r.oif;
+  if (r.gateway !== undefined) route.gateway = r.gateway;
+  if (r.priority !== undefined) route.metric = r.priority;
+  return route;
+}

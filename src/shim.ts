@@ -1,0 +1,57 @@
+// The host shim: why a host cannot reach its own macvlan/macvtap guests, and
+// the one-call fix (a bridge-mode macvlan with an address and routes).
+import { parseCidr, parseDst } from './addr_route.js';
+import type { Handle } from './handle.js';
+import type { Link, LinkRef } from './link.js';
+import { invalidType, linkName, linkRef, plainObject, unicastMac } from './validate.js';
+
+export interface HostShimOptions {
+  /** The lower the guests' macvlan/macvtap links sit on. */
+  lower: LinkRef;
+  /** Default: the kernel picks 'mvshim%d'. */
+  name?: string;
+  /** The shim's address with prefix, e.g. '192.0.2.254/32'. */
+  address: string;
+  /** Guests or networks to reach through the shim: '192.0.2.10' (a /32), '198.51.100.0/24', IPv6 too. */
+  routes?: string[];
+  mac?: string;
+}
+
+/**
+ * Frames from a macvlan/macvtap to its lower's own address never come back up
+ * the host's stack, so the host cannot reach its guests. This makes a
+ * bridge-mode macvlan on the same lower, gives it `address`, brings it up and
+ * routes `routes` through it. All or nothing: if a step fails the shim is
+ * deleted (its addresses and routes go with it) and the error is thrown.
+ */
+export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Link> {
+  const o = plainObject(options, 'options', ['lower', 'name', 'address', 'routes', 'mac']);
+  if (o.lower === undefined) throw invalidType('options.lower', 'a link name (string) or ifindex (number)', undefined);
+  const lower = linkRef(o.lower, 'options.lower');
+  const name = o.name === undefined ? 'mvshim%d' : linkName(o.name, 'options.name', true);
+  const address = parseCidr(o.address, 'options.address');
+  const mac = o.mac === undefined ? undefined : unicastMac(o.mac, 'options.mac');
+  if (o.routes !== undefined && !Array.isArray(o.routes)) throw invalidType('options.routes', 'an array of addresses or CIDRs', o.routes);
+  const routes = ((o.routes as unknown[] | undefined) ?? []).map((r, i) => {
+    const dst = parseDst(r, `options.routes[${i}]`, undefined);
+    return dst.prefixLength === (dst.family === 4 ? 32 : 128) ? dst.address : `${dst.address}/${dst.prefixLength}`;
+  });
+
+  const shim = await nl.createMacvlan({ lower, name, mode: 'bridge', ...(mac ? { mac } : {}) });
+  try {
+    await nl.addAddress(shim.index, `${address.address}/${address.prefixLength}`, { nodad: address.family === 6 });
+    await nl.setLink(shim.index, { up: true });
+    for (const dst of routes) await nl.addRoute({ dst, dev: shim.index });
+    return await nl.getLink(shim.index);
+  } catch (err) {
+    await nl.deleteLink(shim.index).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Removes a shim made by hostShim: deleting the link takes its address and routes with it. */
+export async function removeHostShim(nl: Handle, ref: LinkRef): Promise<void> {
+  const link = await nl.getLink(linkRef(ref, 'ref'));
+  if (link.kind !== 'macvlan') throw invalidType('ref', 'a macvlan host shim', link.kind);
+  await nl.deleteLink(link.index);
+}

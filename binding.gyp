@@ -11,6 +11,7 @@
         "native/netlink_socket.cc",
         "native/netns.cc",
         "native/tap_device.cc",
+        "native/sysfs_probe.cc",
         "native/tap_queue.cc",
         "native/event_socket.cc",
         "native/handle.cc",

@@ -7,6 +7,7 @@
 #include "js_addr_route.h"
 #include "js_link.h"
 #include "netns.h"
+#include "sysfs_probe.h"
 #include "tap_device.h"
 
 namespace macvlan {
@@ -42,6 +43,15 @@ class LinkRequest : public JsRequest {
   void OnRestart() override { links_.clear(); }
   void Complete() override {
     netns_fd_.Reset();
+    // Wi-Fi probes cost two stats a link: for single links only, not dumps.
+    if (op_ == LinkOp::kGet || op_ == LinkOp::kCreate) {
+      for (auto& l : links_) {
+        if (!l.name) continue;
+        if (IsWireless(*l.name)) l.wireless = 1;
+        std::string lower = WirelessLower(*l.name);
+        if (!lower.empty()) l.wireless_lower = lower;
+      }
+    }
     for (auto& l : links_) {
       uint32_t major, minor;
       if (l.kind == "macvtap" && l.name && ReadTapDevt(*l.name, l.index, &major, &minor)) {

@@ -26,6 +26,7 @@ const JsField<LinkAttrs> kLinkFields[] = {
     {"extMask", &LinkAttrs::ext_mask},
     {"tapMajor", &LinkAttrs::tap_major},
     {"tapMinor", &LinkAttrs::tap_minor},
+    {"wireless", &LinkAttrs::wireless},
 };
 
 const JsField<MacvlanAttrs> kMacvlanFields[] = {
@@ -118,6 +119,7 @@ Napi::Object LinkToJs(Napi::Env env, const LinkAttrs& l) {
   if (l.raw_address) o.Set("address", FormatMac(l.raw_address->data(), l.raw_address->size()));
   WriteFields(kLinkFields, l, o);
   if (l.parent_dev_name) o.Set("parentDevName", *l.parent_dev_name);
+  if (l.wireless_lower) o.Set("wirelessLower", *l.wireless_lower);
   if (l.kind) o.Set("kind", *l.kind);
   if (l.macvlan) {
     Napi::Object m = Napi::Object::New(env);

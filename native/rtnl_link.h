@@ -61,9 +61,11 @@ struct LinkAttrs {
   std::optional<std::string> kind;       // IFLA_LINKINFO / IFLA_INFO_KIND
   std::optional<MacvlanAttrs> macvlan;   // IFLA_LINKINFO / IFLA_INFO_DATA
 
-  // Not netlink: the macvtap device number, from sysfs.
+  // Not netlink, from sysfs: the macvtap device number, and Wi-Fi facts.
   std::optional<int64_t> tap_major;
   std::optional<int64_t> tap_minor;
+  std::optional<int64_t> wireless;           // this link is a Wi-Fi device
+  std::optional<std::string> wireless_lower;  // its lower is one (this name)
 };
 
 enum class LinkOp {

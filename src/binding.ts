@@ -44,6 +44,10 @@ export interface NativeLink {
   macvlan?: NativeMacvlan;
   tapMajor?: number;
   tapMinor?: number;
+  /** sysfs: 1 when this link is a Wi-Fi device (single-link requests only). */
+  wireless?: number;
+  /** sysfs: the name of this link's Wi-Fi lower (single-link requests only). */
+  wirelessLower?: string;
 }
 
 /** What a link request may carry; every field maps to one attribute. */

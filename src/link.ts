@@ -105,6 +105,14 @@ export interface Link {
   tap?: { device: string; major: number; minor: number };
 }
 
+/** Why a macvlan on a Wi-Fi station rarely works (see KERNEL.md, "Wi-Fi lowers"). */
+export function wifiWarning(lower: string): string {
+  return (
+    `lower '${lower}' is a Wi-Fi device: most access points drop frames from MAC addresses that did not ` +
+    'associate with them, so this link may get no traffic; most Wi-Fi drivers cannot bridge either'
+  );
+}
+
 export function modeOf(value: number): Mode | number {
   return modeByValue.get(value) ?? value;
 }
@@ -141,6 +149,9 @@ export function toLink(n: NativeLink): Link {
     if (m.bcCutoff !== undefined) info.bcCutoff = m.bcCutoff;
     if (mode === 'source') info.sourceMacs = m.macaddrData ?? [];
     link.macvlan = info;
+  }
+  if (n.wirelessLower !== undefined && (n.kind === 'macvlan' || n.kind === 'macvtap')) {
+    link.warnings = [wifiWarning(n.wirelessLower)];
   }
   if (n.kind === 'macvtap' && n.tapMajor !== undefined && n.tapMinor !== undefined) {
     link.tap = { device: `/dev/tap${n.index}`, major: n.tapMajor, minor: n.tapMinor };

@@ -120,6 +120,7 @@ Napi::Object LinkToJs(Napi::Env env, const LinkAttrs& l) {
   WriteFields(kLinkFields, l, o);
   if (l.parent_dev_name) o.Set("parentDevName", *l.parent_dev_name);
   if (l.wireless_lower) o.Set("wirelessLower", *l.wireless_lower);
+  if (l.truncated) o.Set("truncated", true);
   if (l.kind) o.Set("kind", *l.kind);
   if (l.macvlan) {
     Napi::Object m = Napi::Object::New(env);

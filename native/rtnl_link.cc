@@ -34,16 +34,17 @@ const ScalarAttr<LinkAttrs> kLinkScalars[] = {
     {IFLA_MAX_MTU, Wire::kU32, &LinkAttrs::max_mtu, "IFLA_MAX_MTU"},
 };
 
+// iproute2 adds BC_QUEUE_LEN/BC_CUTOFF while parsing, then MODE and FLAGS.
 const ScalarAttr<MacvlanAttrs> kMacvlanScalars[] = {
+    {IFLA_MACVLAN_BC_QUEUE_LEN, Wire::kU32, &MacvlanAttrs::bc_queue_len,
+     "IFLA_MACVLAN_BC_QUEUE_LEN"},
+    {kIflaMacvlanBcCutoff, Wire::kS32, &MacvlanAttrs::bc_cutoff, "IFLA_MACVLAN_BC_CUTOFF"},
     {IFLA_MACVLAN_MODE, Wire::kU32, &MacvlanAttrs::mode, "IFLA_MACVLAN_MODE"},
     {IFLA_MACVLAN_FLAGS, Wire::kU16, &MacvlanAttrs::flags, "IFLA_MACVLAN_FLAGS"},
     {IFLA_MACVLAN_MACADDR_COUNT, Wire::kU32, &MacvlanAttrs::macaddr_count,
      "IFLA_MACVLAN_MACADDR_COUNT"},
-    {IFLA_MACVLAN_BC_QUEUE_LEN, Wire::kU32, &MacvlanAttrs::bc_queue_len,
-     "IFLA_MACVLAN_BC_QUEUE_LEN"},
     {IFLA_MACVLAN_BC_QUEUE_LEN_USED, Wire::kU32, &MacvlanAttrs::bc_queue_len_used,
      "IFLA_MACVLAN_BC_QUEUE_LEN_USED"},
-    {kIflaMacvlanBcCutoff, Wire::kS32, &MacvlanAttrs::bc_cutoff, "IFLA_MACVLAN_BC_CUTOFF"},
 };
 
 template <class Owner>
@@ -102,8 +103,10 @@ void PutMacvlanData(MessageBuilder& b, const MacvlanAttrs& m) {
   b.EndNest(data);
 }
 
-void DecodeMacvlanData(const Attr& data, MacvlanAttrs* m) {
+// Returns false when an attribute run was cut short.
+bool DecodeMacvlanData(const Attr& data, MacvlanAttrs* m) {
   AttrReader r(data.data, data.len);
+  bool whole = true;
   Attr a;
   while (r.Next(&a)) {
     if (ReadScalar(kMacvlanScalars, a, m)) continue;
@@ -119,9 +122,11 @@ void DecodeMacvlanData(const Attr& data, MacvlanAttrs* m) {
         std::memcpy(v.data(), mac.data, 6);
         macs.push_back(v);
       }
+      whole = whole && !lr.truncated();
       m->macaddr_data = std::move(macs);
     }
   }
+  return whole && !r.truncated();
 }
 
 bool IsMacvlanKind(const std::string& kind) { return kind == "macvlan" || kind == "macvtap"; }
@@ -197,16 +202,18 @@ bool DecodeLink(const nlmsghdr* h, LinkAttrs* out) {
           if (info.type == IFLA_INFO_KIND) out->kind = info.String();
           if (info.type == IFLA_INFO_DATA) data = info;
         }
+        if (ir.truncated()) out->truncated = true;
         // IFLA_INFO_KIND comes before IFLA_INFO_DATA, but do not rely on it.
         if (data && out->kind && IsMacvlanKind(*out->kind)) {
           out->macvlan.emplace();
-          DecodeMacvlanData(*data, &*out->macvlan);
+          if (!DecodeMacvlanData(*data, &*out->macvlan)) out->truncated = true;
         }
         break;
       }
       default: break;  // unknown or unneeded: skipped
     }
   }
+  if (r.truncated()) out->truncated = true;
   return true;
 }
 

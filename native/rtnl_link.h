@@ -66,6 +66,8 @@ struct LinkAttrs {
   std::optional<int64_t> tap_minor;
   std::optional<int64_t> wireless;           // this link is a Wi-Fi device
   std::optional<std::string> wireless_lower;  // its lower is one (this name)
+
+  bool truncated = false;  // decoding met an attribute cut short
 };
 
 enum class LinkOp {

@@ -118,7 +118,8 @@ export function parseDst(v: unknown, field: string, gatewayFamily: 4 | 6 | undef
 }
 
 export function parseGateway(v: unknown, field: string): { family: 4 | 6; address: string } {
-  if (typeof v !== 'string' || family(v) === 0) throw invalidValue(field, 'an IPv4 or IPv6 address', v);
+  if (typeof v !== 'string') throw invalidType(field, 'an IPv4 or IPv6 address string', v);
+  if (family(v) === 0) throw invalidValue(field, 'an IPv4 or IPv6 address', v);
   return { family: family(v) as 4 | 6, address: v };
 }
 

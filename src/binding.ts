@@ -48,6 +48,8 @@ export interface NativeLink {
   wireless?: number;
   /** sysfs: the name of this link's Wi-Fi lower (single-link requests only). */
   wirelessLower?: string;
+  /** Decoding met an attribute cut short: what follows it is missing. */
+  truncated?: boolean;
 }
 
 /** What a link request may carry; every field maps to one attribute. */

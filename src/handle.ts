@@ -191,7 +191,8 @@ export class Handle {
   async listLinks(filter: LinkFilter = {}): Promise<Link[]> {
     const f = plainObject(filter, 'filter', FILTER_KEYS);
     const kind = f.kind === undefined ? undefined : f.kind;
-    if (kind !== undefined && (typeof kind !== 'string' || kind === '')) throw invalidType('filter.kind', 'a non-empty string', kind);
+    if (kind !== undefined && typeof kind !== 'string') throw invalidType('filter.kind', 'a string', kind);
+    if (kind === '') throw invalidValue('filter.kind', 'a non-empty string', kind);
     const lowerRef = f.lower === undefined ? undefined : linkRef(f.lower, 'filter.lower');
     const site = new Error();
     const operation = 'listLinks()';
@@ -230,6 +231,10 @@ export class Handle {
     const req: NativeLinkRequest = { kind, name: name ?? `${kind}%d`, macvlan: { mode: modeValue[mode] } };
     const m = req.macvlan!;
     if (s.mac !== undefined) req.address = unicastMac(s.mac, 'spec.mac');
+    if (s.mac !== undefined && mode === 'passthru') {
+      // The kernel gives a passthru link its lower's MAC and ignores ours.
+      throw invalidValue('spec.mac', "omitted with mode 'passthru' (a passthru link takes its lower's MAC)", s.mac);
+    }
     const mtu = s.mtu === undefined ? undefined : integer(s.mtu, 'spec.mtu', MIN_MTU, U32_MAX);
     if (mtu !== undefined) req.mtu = mtu;
     if (s.up !== undefined && boolean(s.up, 'spec.up')) {
@@ -258,19 +263,39 @@ export class Handle {
     }
     const target = s.netns === undefined ? undefined : netnsTarget(s.netns, 'spec.netns');
 
-    const lower = await this.#getNative(lowerRef, what, site).catch((e: unknown) => {
+    const missingLower = (e: unknown): never => {
       if (e instanceof NetlinkError && e.code === 'ENODEV') {
         throw new NetlinkError(what, ENODEV, { hint: `the lower ${showRef(lowerRef)} does not exist` });
       }
       throw e;
-    });
-    if (mtu !== undefined && lower.mtu !== undefined && mtu > lower.mtu) {
-      throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, mtu);
+    };
+    // A name must be resolved to an ifindex (IFLA_LINK), and an MTU checked
+    // against the lower's. An ifindex alone goes straight to the kernel,
+    // which answers ENODEV for a missing lower: one round trip, not two.
+    const lookup = typeof lowerRef === 'string' || mtu !== undefined;
+    const fromKernel = (e: unknown): never => {
+      // macvlan_common_newlink() answers a bare EINVAL when a passthru link
+      // would share its lower, or a link would join a passthru lower.
+      if (e instanceof NetlinkError && e.code === 'EINVAL' && !e.kernelMessage) {
+        throw new NetlinkError(what, e.errno, {
+          hint: 'a passthru link must be the only macvlan/macvtap on its lower, and no link can join a lower that has one',
+        });
+      }
+      if (!lookup) missingLower(e);
+      throw e;
+    };
+    if (lookup) {
+      const lower = await this.#getNative(lowerRef, what, site).catch(missingLower);
+      if (mtu !== undefined && lower.mtu !== undefined && mtu > lower.mtu) {
+        throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, mtu);
+      }
+      req.link = lower.index;
+    } else {
+      req.link = lowerRef;
     }
-    req.link = lower.index;
-    if (target !== undefined) return this.#createInto(what, site, req, target);
+    if (target !== undefined) return this.#createInto(what, site, req, target).catch(fromKernel);
 
-    const echoed = await this.#call(what, site, (n) => n.link(LinkOp.create, req));
+    const echoed = await this.#call(what, site, (n) => n.link(LinkOp.create, req)).catch(fromKernel);
     if (echoed) return toLink(echoed);
     // Kernels before 6.3 do not echo RTM_NEWLINK: look the link up instead.
     if (name === undefined || name.includes('%')) {
@@ -302,16 +327,23 @@ export class Handle {
       } catch (err) {
         if (!(err instanceof NetlinkError) || err.code !== 'EEXIST') throw err;
         if (named && (await there.getLink(req.name!).then(() => true, () => false))) throw err;
-        const temp = await this.#call(what, site, (n) => n.link(LinkOp.create, { ...req, name: `mvtmp${randomBytes(5).toString('hex')}` }));
-        if (!temp) throw err;
-        const move = { index: temp.index, name: req.name!, ...moveTo };
+        // Moving a link closes it (dev_change_net_namespace): bring it up in
+        // the move request, after the move, not at create.
+        const { flags, change, ...down } = req;
+        const tempName = `mvtmp${randomBytes(5).toString('hex')}`;
+        const temp = (await this.#call(what, site, (n) => n.link(LinkOp.create, { ...down, name: tempName }))) ??
+          (await this.#getNative(tempName, what, site));
+        const move: NativeLinkRequest = { index: temp.index, name: req.name!, ...moveTo };
+        if (change !== undefined) Object.assign(move, { flags, change });
         await this.#call(what, site, (n) => n.link(LinkOp.change, move, nsPath)).catch(async (moveErr: unknown) => {
           await this.#native.link(LinkOp.delete, { index: temp.index }).catch(() => undefined);
           throw moveErr;
         });
       }
       if (named) return await there.getLink(req.name!);
-      const found = (await there.listLinks({ kind: req.kind! })).find((l) => l.mac === req.address && l.lowerNetnsId !== undefined);
+      const found = (await there.listLinks({ kind: req.kind! })).find(
+        (l) => l.mac === req.address && (l.lowerNetnsId !== undefined || l.lower === req.link),
+      );
       if (!found) throw new NetlinkError(what, ENODEV, { hint: 'the new link was not found in the target namespace' });
       return found;
     } finally {
@@ -571,6 +603,7 @@ export class Handle {
   async listRoutes(filter: { dev?: LinkRef; family?: 4 | 6; table?: number } = {}): Promise<Route[]> {
     const site = new Error();
     const f = plainObject(filter, 'filter', ['dev', 'family', 'table']);
+    if (f.family !== undefined && typeof f.family !== 'number') throw invalidType('filter.family', '4 or 6', f.family);
     if (f.family !== undefined && f.family !== 4 && f.family !== 6) throw invalidValue('filter.family', '4 or 6', f.family);
     const family = f.family as 4 | 6 | undefined;
     const table = parseTable(f.table, 'filter.table');
@@ -618,6 +651,7 @@ export class Handle {
     if (!Array.isArray(refs)) throw invalidType('refs', 'an array of link names or ifindexes', refs);
     const wanted = refs.map((ref, i) => linkRef(ref, `refs[${i}]`));
     const what = `deleteLinks(${wanted.length} links)`;
+    if (this.#closed) throw new HandleClosedError(what);
     if (wanted.length === 0) return;
     if (wanted.length === 1) return this.deleteLink(wanted[0]!);
 

@@ -150,9 +150,10 @@ export function toLink(n: NativeLink): Link {
     if (mode === 'source') info.sourceMacs = m.macaddrData ?? [];
     link.macvlan = info;
   }
-  if (n.wirelessLower !== undefined && (n.kind === 'macvlan' || n.kind === 'macvtap')) {
-    link.warnings = [wifiWarning(n.wirelessLower)];
-  }
+  const warnings: string[] = [];
+  if (n.wirelessLower !== undefined && (n.kind === 'macvlan' || n.kind === 'macvtap')) warnings.push(wifiWarning(n.wirelessLower));
+  if (n.truncated) warnings.push('the kernel reply for this link had an attribute cut short: some fields may be missing');
+  if (warnings.length > 0) link.warnings = warnings;
   if (n.kind === 'macvtap' && n.tapMajor !== undefined && n.tapMinor !== undefined) {
     link.tap = { device: `/dev/tap${n.index}`, major: n.tapMajor, minor: n.tapMinor };
   }

@@ -2,11 +2,11 @@
 // (dist/), since worker threads do not go through the test runner's loader.
 //   mode 'cycle': open, create, getLink, close, post the results, and end.
 //   mode 'abandon': open, create, post 'ready', then keep calls in flight
-//                   until the parent terminates the worker.
+//                   (or, with `idle`, none) until the parent terminates it.
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { open } = await import(workerData.library);
-const { netns, mode, name, mac } = workerData;
+const { netns, mode, name, mac, idle } = workerData;
 
 const nl = await open({ netns });
 const created = await nl.createMacvtap({ lower: 'v0', name, mac });
@@ -27,7 +27,7 @@ if (mode === 'cycle') {
     nl.getLink(name).then(spin, () => undefined);
     nl.listLinks().then(() => undefined, () => undefined);
   };
-  for (let i = 0; i < 8; i++) spin();
+  if (!idle) for (let i = 0; i < 8; i++) spin();
   parentPort.postMessage({ created, got, ready: true });
   setInterval(() => undefined, 1000);
 }

@@ -1,0 +1,862 @@
+// Data-plane tests: real Ethernet frames through /dev/tapN. Each test runs in
+// its own network namespace(s) with a veth wire (v0 <-> v1, both up); the
+// macvtaps sit on v0, and the far side (v1) is observed or driven through
+// another macvtap opened with openTap, never AF_PACKET. Frames carry the
+// local experimental EtherType 0x88b5 and a random marker, so IPv6 ND/MLD
+// chatter on the wire is skipped. Every test checks that the process has the
+// same fds afterwards as before (taps and handles closed).
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, fstatSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { DEFAULT_NODE_DIR, NetlinkError, open, qemuNetdevArgs, type Handle, type Link, type Tap, type TapOptions } from '../src/index.js';
+import { ip, makeNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
+
+/** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
+const TAG = `tap${process.pid}`;
+/** IEEE 802 local experimental EtherType 1. */
+const ETHERTYPE = 0x88b5;
+/** How long a frame may take to arrive before a test calls it lost. */
+const ARRIVE_MS = 2000;
+/** How long we watch for a frame that must not arrive. */
+const ABSENT_MS = 300;
+
+// ---------------------------------------------------------------------------
+// Per-test bookkeeping: everything opened is closed, every namespace removed,
+// and the process's fds are compared before and after.
+// ---------------------------------------------------------------------------
+
+interface TestState {
+  namespaces: TestNetns[];
+  handles: Handle[];
+  taps: Tap[];
+  fdsBefore: string[];
+}
+
+let state: TestState | undefined;
+
+function current(): TestState {
+  if (!state) throw new Error('no test is running');
+  return state;
+}
+
+/** The process's open fds as 'N -> target' (the directory's own fd, gone by readlink time, drops out). */
+function openFds(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out.push(`${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`);
+    } catch {
+      // the fd readdir itself used
+    }
+  }
+  return out.sort();
+}
+
+function netns(tag: string, options: { veth?: boolean } = {}): TestNetns {
+  const ns = makeNetns(`${TAG}-${tag}`, options);
+  current().namespaces.push(ns);
+  return ns;
+}
+
+async function handle(ns: TestNetns): Promise<Handle> {
+  const nl = await open({ netns: ns.name });
+  current().handles.push(nl);
+  return nl;
+}
+
+async function openTap(nl: Handle, ref: string | number, options?: TapOptions): Promise<Tap> {
+  const tap = await nl.openTap(ref, options);
+  current().taps.push(tap);
+  return tap;
+}
+
+/** Moves v1 of `ns` into a fresh namespace (the far side of the wire), up there. */
+function farSide(ns: TestNetns, tag: string): TestNetns {
+  const far = netns(tag, { veth: false });
+  ns.ip('link', 'set', 'v1', 'netns', far.name);
+  far.ip('link', 'set', 'v1', 'up');
+  return far;
+}
+
+/** Polls until `cond` holds: a readiness wait, never an assertion about timing. */
+async function waitUntil(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Waits until each link has carrier (LOWER_UP): without it frames are dropped while write() succeeds. */
+async function carrier(ns: TestNetns, ...names: string[]): Promise<void> {
+  for (const name of names) {
+    await waitUntil(`carrier on ${name} in ${ns.name}`, () => ns.links(name)[0]?.flags.includes('LOWER_UP') === true);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Frames
+// ---------------------------------------------------------------------------
+
+/** A random locally administered unicast MAC. */
+function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+const BROADCAST = 'ff:ff:ff:ff:ff:ff';
+
+function macBytes(mac: string): Buffer {
+  return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
+}
+
+/** A unique marker to put in one frame's payload. */
+function marker(label: string): string {
+  return `${label}-${randomBytes(6).toString('hex')}`;
+}
+
+/** The marker each frame made by ethFrame() carries. */
+const marks = new WeakMap<Buffer, string>();
+
+/** An Ethernet frame dst, src, 0x88b5, the marker, then a byte pattern up to `size`. */
+function ethFrame(dst: string, src: string, mark: string, size = 60): Buffer {
+  const f = Buffer.alloc(Math.max(size, 14 + mark.length));
+  marks.set(f, mark);
+  macBytes(dst).copy(f, 0);
+  macBytes(src).copy(f, 6);
+  f.writeUInt16BE(ETHERTYPE, 12);
+  const end = 14 + f.write(mark, 14, 'latin1');
+  for (let i = end; i < f.length; i++) f[i] = (i * 7) & 0xff;
+  return f;
+}
+
+type Predicate = (f: Buffer) => boolean;
+
+/** Our frame carrying this marker, or the marker of this frame (anything else, e.g. IPv6 ND/MLD, is skipped). */
+function carrying(what: string | Buffer): Predicate {
+  const mark = typeof what === 'string' ? what : marks.get(what);
+  if (mark === undefined) throw new Error('carrying(): a frame not made by ethFrame()');
+  return (f) => f.length >= 14 && f.readUInt16BE(12) === ETHERTYPE && f.includes(mark, 14, 'latin1');
+}
+
+/**
+ * The read still outstanding on each tap queue. A read that outlives a
+ * timeout stays queued in the library (reads are served in order), so the
+ * next wait must pick it up rather than queue another one behind it.
+ */
+const outstanding = new WeakMap<Tap, Map<number, Promise<Buffer | Error>>>();
+
+function pendingRead(tap: Tap, queue: number): Promise<Buffer | Error> {
+  let byQueue = outstanding.get(tap);
+  if (!byQueue) outstanding.set(tap, (byQueue = new Map()));
+  let p = byQueue.get(queue);
+  if (!p) {
+    p = tap.readFrame(queue).then(
+      (b) => b,
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+    );
+    byQueue.set(queue, p);
+  }
+  return p;
+}
+
+const TIMEOUT = Symbol('timeout');
+
+/** The first frame on `queue` that satisfies `predicate`, or undefined after `ms`. */
+async function nextFrame(tap: Tap, predicate: Predicate, ms: number, queue = 0): Promise<Buffer | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return undefined;
+    const read = pendingRead(tap, queue);
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([read, new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(resolve, left, TIMEOUT)))]);
+    clearTimeout(timer);
+    if (r === TIMEOUT) return undefined;
+    outstanding.get(tap)?.delete(queue);
+    if (r instanceof Error) throw r;
+    if (predicate(r)) return r;
+  }
+}
+
+async function expectFrame(tap: Tap, predicate: Predicate, ms = ARRIVE_MS, queue = 0): Promise<Buffer> {
+  const f = await nextFrame(tap, predicate, ms, queue);
+  expect(f, `a matching frame on ${tap.link.name} (${tap.device}) queue ${queue} within ${ms} ms`).toBeInstanceOf(Buffer);
+  return f!;
+}
+
+async function expectNoFrame(tap: Tap, predicate: Predicate, ms = ABSENT_MS, queue = 0): Promise<void> {
+  const f = await nextFrame(tap, predicate, ms, queue);
+  expect(f, `no matching frame on ${tap.link.name} (${tap.device}) queue ${queue}`).toBeUndefined();
+}
+
+/** Settles `p` or fails after `ms` (a bound against hangs, not a timing assertion). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The error a promise rejects with (fails the test when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(Error);
+    return e as Error & { code?: string };
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
+// ---------------------------------------------------------------------------
+// Device numbers
+// ---------------------------------------------------------------------------
+
+/** major:minor of a macvtap from sysfs as its own namespace shows it. */
+function sysfsDev(ns: TestNetns, link: { name: string; index: number }): { major: number; minor: number } {
+  const text = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', `/sys/class/net/${link.name}/macvtap/tap${link.index}/dev`], {
+    encoding: 'utf8',
+  }).trim();
+  const m = /^(\d+):(\d+)$/u.exec(text);
+  if (!m) throw new Error(`unexpected sysfs dev for ${link.name}: '${text}'`);
+  return { major: Number(m[1]), minor: Number(m[2]) };
+}
+
+/** glibc's makedev(): st_rdev as Node reports it. */
+function makedev(major: number, minor: number): number {
+  return (major % 0x1000) * 0x100 + (minor % 0x100) + Math.floor(minor / 0x100) * 0x100000 + Math.floor(major / 0x1000) * 2 ** 32;
+}
+
+/** The flags line of /proc/self/fdinfo/<fd>, as a number. */
+function fdFlags(fd: number): number {
+  const m = /^flags:\s+([0-7]+)$/mu.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  if (!m) throw new Error(`no flags in /proc/self/fdinfo/${fd}`);
+  return parseInt(m[1]!, 8);
+}
+
+const O_ACCMODE = 0o3;
+const O_RDWR = 0o2;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+
+// ---------------------------------------------------------------------------
+
+beforeAll(async () => {
+  requireKernelAccess();
+  // Warm-up: whatever Node, libuv or the addon open once per process (and
+  // keep) is opened here, so the per-test fd comparison sees only leaks.
+  state = { namespaces: [], handles: [], taps: [], fdsBefore: [] };
+  try {
+    const ns = netns('warmup');
+    const nl = await handle(ns);
+    const a = await nl.createMacvtap({ lower: 'v0', mode: 'bridge', up: true });
+    const b = await nl.createMacvtap({ lower: 'v0', mode: 'bridge', up: true });
+    await carrier(ns, a.name, b.name);
+    const ta = await openTap(nl, a.index);
+    const tb = await openTap(nl, b.index, { vnetHdr: true });
+    const mark = marker('warmup');
+    await ta.writeFrame(ethFrame(b.mac!, a.mac!, mark));
+    await nextFrame(tb, carrying(mark), ARRIVE_MS);
+    await expect(openTap(nl, 'v0')).rejects.toThrow();
+    await Promise.all([ta.close(), tb.close()]);
+    await nl.close();
+    statSync('/proc/self');
+  } finally {
+    for (const ns of state.namespaces) ns.remove();
+    state = undefined;
+  }
+});
+
+beforeEach(() => {
+  state = { namespaces: [], handles: [], taps: [], fdsBefore: openFds() };
+});
+
+afterEach(async () => {
+  const s = current();
+  state = undefined;
+  try {
+    await Promise.allSettled(s.taps.map((t) => t.close()));
+    await Promise.allSettled(s.handles.map((h) => h.close()));
+    expect(openFds(), 'the fds of the process after the test (every tap and handle closed)').toEqual(s.fdsBefore);
+  } finally {
+    for (const ns of s.namespaces) ns.remove();
+  }
+});
+
+afterAll(() => {
+  for (const line of ip('netns', 'list').split('\n')) {
+    const name = line.split(' ')[0];
+    if (name?.startsWith(`mvt-${TAG}-`)) ip('netns', 'del', name);
+  }
+});
+
+/** Two up macvtaps on v0 of `ns` in `mode`, with their taps open. */
+async function siblings(
+  ns: TestNetns,
+  nl: Handle,
+  mode: 'bridge' | 'private' | 'vepa',
+  options: TapOptions = {},
+): Promise<{ a: Link; b: Link; ta: Tap; tb: Tap }> {
+  const a = await nl.createMacvtap({ lower: 'v0', name: 'mta', mode, mac: randomMac(), up: true });
+  const b = await nl.createMacvtap({ lower: 'v0', name: 'mtb', mode, mac: randomMac(), up: true });
+  await carrier(ns, 'v0', 'mta', 'mtb');
+  const ta = await openTap(nl, 'mta', options);
+  const tb = await openTap(nl, 'mtb', options);
+  return { a, b, ta, tb };
+}
+
+// ---------------------------------------------------------------------------
+
+describe('bridge mode', () => {
+  it('delivers unicast and broadcast between sibling macvtaps, both ways', async () => {
+    const ns = netns('bridge');
+    const nl = await handle(ns);
+    const { a, b, ta, tb } = await siblings(ns, nl, 'bridge');
+    expect(ta.device).not.toBe(tb.device);
+
+    const uni = ethFrame(b.mac!, a.mac!, marker('a-to-b'));
+    await ta.writeFrame(uni);
+    expect(await expectFrame(tb, carrying(uni))).toEqual(uni);
+
+    const back = marker('b-to-a');
+    await tb.writeFrame(ethFrame(a.mac!, b.mac!, back));
+    await expectFrame(ta, carrying(back));
+
+    const bc = ethFrame(BROADCAST, a.mac!, marker('bcast'));
+    await ta.writeFrame(bc);
+    const got = await expectFrame(tb, carrying(bc));
+    expect(got).toEqual(bc);
+  });
+
+  it('frames() yields arriving frames and ends when the tap closes', async () => {
+    const ns = netns('frames');
+    const nl = await handle(ns);
+    const { a, b, ta, tb } = await siblings(ns, nl, 'bridge');
+    const wanted = [marker('f1'), marker('f2'), marker('f3')];
+    const seen: string[] = [];
+    const iterating = (async () => {
+      for await (const f of tb.frames()) {
+        const m = wanted.find((x) => carrying(x)(f));
+        if (m) seen.push(m);
+        if (seen.length === wanted.length) break;
+      }
+    })();
+    for (const m of wanted) await ta.writeFrame(ethFrame(b.mac!, a.mac!, m));
+    await within(iterating, ARRIVE_MS, 'frames() delivering three frames');
+    expect(seen).toEqual(wanted);
+
+    // A second iteration, ended by close(): it returns instead of throwing.
+    const ended = (async () => {
+      let n = 0;
+      for await (const f of ta.frames()) if (carrying('never')(f)) n++;
+      return n;
+    })();
+    await ta.close();
+    await expect(within(ended, ARRIVE_MS, 'frames() after close()')).resolves.toBe(0);
+  });
+});
+
+describe('private mode', () => {
+  it('delivers nothing between siblings, yet their frames leave through the lower', async () => {
+    const ns = netns('private');
+    const far = farSide(ns, 'private-far');
+    const nl = await handle(ns);
+    const nlFar = await handle(far);
+    // The observer: a passthru macvtap on v1 (it makes v1 promiscuous and gets every frame).
+    const obs = await nlFar.createMacvtap({ lower: 'v1', name: 'obs', mode: 'passthru', up: true });
+    await carrier(far, 'v1', obs.name);
+    const to = await openTap(nlFar, obs.name);
+    const { a, b, ta, tb } = await siblings(ns, nl, 'private');
+
+    const uni = marker('a-to-b');
+    await ta.writeFrame(ethFrame(b.mac!, a.mac!, uni));
+    await expectFrame(to, carrying(uni));
+    await expectNoFrame(tb, carrying(uni));
+
+    const back = marker('b-to-a');
+    await tb.writeFrame(ethFrame(a.mac!, b.mac!, back));
+    await expectFrame(to, carrying(back));
+    await expectNoFrame(ta, carrying(back));
+
+    const bc = marker('bcast');
+    await ta.writeFrame(ethFrame(BROADCAST, a.mac!, bc));
+    await expectFrame(to, carrying(bc));
+    await expectNoFrame(tb, carrying(bc));
+
+    const out = ethFrame(randomMac(), a.mac!, marker('outside'));
+    await ta.writeFrame(out);
+    expect(await expectFrame(to, carrying(out))).toEqual(out);
+  });
+});
+
+describe('vepa mode', () => {
+  it('does not deliver between siblings with a plain veth peer', async () => {
+    const ns = netns('vepa');
+    const nl = await handle(ns);
+    const { a, b, ta, tb } = await siblings(ns, nl, 'vepa');
+    const uni = marker('a-to-b');
+    await ta.writeFrame(ethFrame(b.mac!, a.mac!, uni));
+    const bc = marker('bcast');
+    await ta.writeFrame(ethFrame(BROADCAST, a.mac!, bc));
+    await expectNoFrame(tb, (f) => carrying(uni)(f) || carrying(bc)(f));
+  });
+
+  it('delivers what a Linux bridge port reflects (hairpin on), not without hairpin', async () => {
+    const ns = netns('vepa-hairpin');
+    ns.ip('link', 'add', 'br0', 'type', 'bridge');
+    ns.ip('link', 'set', 'v1', 'master', 'br0');
+    ns.ip('link', 'set', 'br0', 'up');
+    const portState = (): string | undefined =>
+      (ns.links('v1')[0] as { linkinfo?: { info_slave_data?: { state?: string } } } | undefined)?.linkinfo?.info_slave_data?.state;
+    await waitUntil('v1 forwarding in br0', () => portState() === 'forwarding');
+    const nl = await handle(ns);
+    const { a, b, ta, tb } = await siblings(ns, nl, 'vepa');
+
+    // Hairpin off: the bridge never sends a frame back out of its ingress port.
+    const before = marker('no-hairpin');
+    await ta.writeFrame(ethFrame(b.mac!, a.mac!, before));
+    await expectNoFrame(tb, carrying(before));
+
+    execFileSync('bridge', ['-n', ns.name, 'link', 'set', 'dev', 'v1', 'hairpin', 'on']);
+    const uni = ethFrame(b.mac!, a.mac!, marker('reflected'));
+    await ta.writeFrame(uni);
+    expect(await expectFrame(tb, carrying(uni))).toEqual(uni);
+
+    const back = marker('reflected-back');
+    await tb.writeFrame(ethFrame(a.mac!, b.mac!, back));
+    await expectFrame(ta, carrying(back));
+
+    const bc = marker('reflected-bcast');
+    await ta.writeFrame(ethFrame(BROADCAST, a.mac!, bc));
+    await expectFrame(tb, carrying(bc));
+  });
+});
+
+describe('source mode', () => {
+  it('receives frames by source MAC from the far side, and not from other sources', async () => {
+    const ns = netns('source');
+    const far = farSide(ns, 'source-far');
+    const nl = await handle(ns);
+    const nlFar = await handle(far);
+    const allowed = randomMac();
+    const other = randomMac();
+
+    const src = await nl.createMacvtap({ lower: 'v0', name: 'msrc', mode: 'source', sourceMacs: [allowed], up: true });
+    expect(src.macvlan?.sourceMacs).toEqual([allowed]);
+    // A witness on the same lower: proves each frame did cross the wire.
+    const wit = await nl.createMacvtap({ lower: 'v0', name: 'mwit', mode: 'bridge', mac: randomMac(), up: true });
+    const sender = await nlFar.createMacvtap({ lower: 'v1', name: 'msend', mode: 'bridge', up: true });
+    await carrier(ns, 'v0', 'msrc', 'mwit');
+    await carrier(far, 'v1', 'msend');
+    const ts = await openTap(nl, 'msrc');
+    const tw = await openTap(nl, 'mwit');
+    const tsend = await openTap(nlFar, sender.name);
+
+    const fromAllowed = ethFrame(wit.mac!, allowed, marker('allowed'));
+    await tsend.writeFrame(fromAllowed);
+    expect(await expectFrame(ts, carrying(fromAllowed))).toEqual(fromAllowed);
+    await expectFrame(tw, carrying(fromAllowed));
+
+    const fromAllowedBc = marker('allowed-bcast');
+    await tsend.writeFrame(ethFrame(BROADCAST, allowed, fromAllowedBc));
+    await expectFrame(ts, carrying(fromAllowedBc));
+
+    const fromOther = marker('other');
+    await tsend.writeFrame(ethFrame(wit.mac!, other, fromOther));
+    await expectFrame(tw, carrying(fromOther));
+    // Addressed to the source-mode link itself: still not by destination.
+    const toSrc = marker('other-to-src');
+    await tsend.writeFrame(ethFrame(src.mac!, other, toSrc));
+    await expectNoFrame(ts, (f) => carrying(fromOther)(f) || carrying(toSrc)(f));
+  });
+});
+
+describe('passthru mode', () => {
+  it('refuses a second link on the same lower and leaves nothing behind', async () => {
+    const ns = netns('passthru');
+    const nl = await handle(ns);
+    const first = await nl.createMacvtap({ lower: 'v0', name: 'mpt', mode: 'passthru', up: true });
+    expect(first.macvlan?.mode).toBe('passthru');
+    const names = (): string[] => ns.links().map((l) => `${l.ifindex}:${l.ifname}`).sort();
+    const before = names();
+
+    for (const attempt of [
+      () => nl.createMacvtap({ lower: 'v0', name: 'mpt2', mode: 'passthru' }),
+      () => nl.createMacvtap({ lower: 'v0', mode: 'passthru', up: true }),
+      () => nl.createMacvlan({ lower: 'v0', name: 'mpt3', mode: 'passthru' }),
+      () => nl.createMacvtap({ lower: 'v0', name: 'mbr', mode: 'bridge' }),
+    ]) {
+      const err = await rejection(attempt());
+      expect(err).toBeInstanceOf(NetlinkError);
+      expect((err as NetlinkError).code).toBe('EINVAL');
+      expect(names()).toEqual(before);
+    }
+    expect((await nl.listLinks({ lower: 'v0' })).map((l) => l.name)).toEqual(['mpt']);
+
+    // The one passthru link still works: it gets what arrives on v0.
+    await carrier(ns, 'v0', 'mpt');
+    const tap = await openTap(nl, 'mpt');
+    const peer = await nl.createMacvtap({ lower: 'v1', name: 'mpeer', mode: 'bridge', up: true });
+    await carrier(ns, 'v1', 'mpeer');
+    const tpeer = await openTap(nl, peer.name);
+    const mark = marker('to-passthru');
+    await tpeer.writeFrame(ethFrame(randomMac(), peer.mac!, mark));
+    await expectFrame(tap, carrying(mark));
+  });
+});
+
+describe('virtio-net header', () => {
+  const configs: { name: string; options: TapOptions; size: number }[] = [
+    { name: 'off (default)', options: {}, size: 0 },
+    { name: 'off (explicit)', options: { vnetHdr: false }, size: 0 },
+    { name: 'on, default size', options: { vnetHdr: true }, size: 10 },
+    { name: 'on, size 10', options: { vnetHdr: true, vnetHdrSize: 10 }, size: 10 },
+    { name: 'on, size 12', options: { vnetHdr: true, vnetHdrSize: 12 }, size: 12 },
+  ];
+
+  it.each(configs)('$name: the frame read back is the frame written', async ({ options, size }) => {
+    const ns = netns('vnet');
+    const nl = await handle(ns);
+    const { a, b, ta, tb } = await siblings(ns, nl, 'bridge', options);
+    expect(ta.vnetHdrSize).toBe(size);
+    expect(tb.vnetHdrSize).toBe(size);
+    for (const length of [60, 61, 1514]) {
+      const f = ethFrame(b.mac!, a.mac!, marker(`len${length}`), length);
+      await ta.writeFrame(f);
+      expect(await expectFrame(tb, carrying(f))).toEqual(f);
+    }
+  });
+
+  // Writer and reader with different settings: any disagreement between the
+  // header size the library adds or strips and the one the kernel uses
+  // shifts or cuts the frame.
+  it('writer and reader with different header settings still see the same frame', async () => {
+    const ns = netns('vnet-mixed');
+    const nl = await handle(ns);
+    const a = await nl.createMacvtap({ lower: 'v0', name: 'mta', mode: 'bridge', mac: randomMac(), up: true });
+    const b = await nl.createMacvtap({ lower: 'v0', name: 'mtb', mode: 'bridge', mac: randomMac(), up: true });
+    await carrier(ns, 'v0', 'mta', 'mtb');
+    const settings: TapOptions[] = [{}, { vnetHdr: true, vnetHdrSize: 10 }, { vnetHdr: true, vnetHdrSize: 12 }];
+    for (const w of settings) {
+      for (const r of settings) {
+        if (w === r) continue;
+        const ta = await openTap(nl, 'mta', w);
+        const tb = await openTap(nl, 'mtb', r);
+        const f = ethFrame(b.mac!, a.mac!, marker('mixed'), 100);
+        await ta.writeFrame(f);
+        const got = await expectFrame(tb, carrying(f));
+        expect(got, `written with ${JSON.stringify(w)}, read with ${JSON.stringify(r)}`).toEqual(f);
+        await Promise.all([ta.close(), tb.close()]);
+      }
+    }
+  });
+});
+
+describe('multiqueue', () => {
+  it('opens one distinct fd per queue; every queue sends and one queue receives; QEMU args match', async () => {
+    const ns = netns('mq');
+    const nl = await handle(ns);
+    const mq = await nl.createMacvtap({ lower: 'v0', name: 'mmq', mode: 'bridge', mac: randomMac(), up: true, numTxQueues: 4, numRxQueues: 4 });
+    expect(mq.numTxQueues).toBe(4);
+    expect(mq.numRxQueues).toBe(4);
+    const sib = await nl.createMacvtap({ lower: 'v0', name: 'msib', mode: 'bridge', mac: randomMac(), up: true });
+    await carrier(ns, 'v0', 'mmq', 'msib');
+    const tap = await openTap(nl, 'mmq', { queues: 4, vnetHdr: true, vnetHdrSize: 12 });
+    const tsib = await openTap(nl, 'msib');
+
+    expect(tap.fds).toHaveLength(4);
+    expect(new Set(tap.fds).size).toBe(4);
+    const { major, minor } = sysfsDev(ns, mq);
+    for (const fd of tap.fds) {
+      expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(tap.device);
+      expect(fstatSync(fd).rdev).toBe(makedev(major, minor));
+    }
+
+    for (let q = 0; q < 4; q++) {
+      const f = ethFrame(sib.mac!, mq.mac!, marker(`queue${q}`));
+      await tap.writeFrame(f, q);
+      expect(await expectFrame(tsib, carrying(f))).toEqual(f);
+    }
+
+    // The other way: the frame lands on exactly one of the four queues.
+    const f = ethFrame(mq.mac!, sib.mac!, marker('to-mq'));
+    await tsib.writeFrame(f);
+    const got = await Promise.all([0, 1, 2, 3].map((q) => nextFrame(tap, carrying(f), 500, q)));
+    expect(got.filter((x) => x !== undefined)).toEqual([f]);
+
+    await expect(tap.readFrame(4)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(tap.writeFrame(f, -1)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+
+    const q = qemuNetdevArgs(tap, { id: 'net0', firstFd: 3, mac: mq.mac! });
+    expect(q.args).toEqual(['-netdev', 'tap,id=net0,fds=3:4:5:6', '-device', `virtio-net-pci,netdev=net0,mac=${mq.mac!},mq=on,vectors=10`]);
+    expect(q.stdio).toEqual(tap.fds);
+    const single = await openTap(nl, 'msib', {}).catch((e: unknown) => e);
+    expect(single).not.toBeInstanceOf(Error);
+    expect(qemuNetdevArgs(single as Tap, { id: 'n1', firstFd: 7 }).args).toEqual(['-netdev', 'tap,id=n1,fd=7', '-device', 'virtio-net-pci,netdev=n1']);
+  });
+});
+
+describe('namespaces', () => {
+  it('two namespaces with a macvtap of the same ifindex: each openTap gets its own device', async () => {
+    // Fresh namespaces, links created in the same order: the same ifindexes.
+    const nsA = netns('collide-a');
+    const nsB = netns('collide-b');
+    const nlA = await handle(nsA);
+    const nlB = await handle(nsB);
+    const macA = randomMac();
+    const macB = randomMac();
+    const made = async (ns: TestNetns, nl: Handle): Promise<[Link, Link]> => {
+      const a = await nl.createMacvtap({ lower: 'v0', name: 'mta', mode: 'bridge', mac: macA, up: true });
+      const b = await nl.createMacvtap({ lower: 'v0', name: 'mtb', mode: 'bridge', mac: macB, up: true });
+      await carrier(ns, 'v0', 'mta', 'mtb');
+      return [a, b];
+    };
+    const [aA, bA] = await made(nsA, nlA);
+    const [aB, bB] = await made(nsB, nlB);
+    expect(aB.index, 'the same ifindex in both namespaces').toBe(aA.index);
+    expect(bB.index, 'the same ifindex in both namespaces').toBe(bA.index);
+
+    const taA = await openTap(nlA, 'mta');
+    const tbA = await openTap(nlA, 'mtb');
+    const taB = await openTap(nlB, 'mta');
+    const tbB = await openTap(nlB, 'mtb');
+    const devs = new Set<string>();
+    for (const [ns, link, tap] of [
+      [nsA, aA, taA],
+      [nsA, bA, tbA],
+      [nsB, aB, taB],
+      [nsB, bB, tbB],
+    ] as const) {
+      const dev = sysfsDev(ns, link);
+      expect({ major: tap.major, minor: tap.minor }, `${link.name} in ${ns.name}`).toEqual(dev);
+      expect(fstatSync(tap.fds[0]!).rdev).toBe(makedev(dev.major, dev.minor));
+      expect(statSync(tap.device).rdev).toBe(makedev(dev.major, dev.minor));
+      devs.add(`${dev.major}:${dev.minor}`);
+    }
+    expect(devs.size).toBe(4);
+
+    const fromA = ethFrame(macB, macA, marker('in-A'));
+    await taA.writeFrame(fromA);
+    await expectFrame(tbA, carrying(fromA));
+    await expectNoFrame(tbB, carrying(fromA));
+
+    const fromB = ethFrame(macB, macA, marker('in-B'));
+    await taB.writeFrame(fromB);
+    await expectFrame(tbB, carrying(fromB));
+    await expectNoFrame(tbA, carrying(fromB));
+  });
+});
+
+describe('device nodes', () => {
+  /**
+   * A macvtap whose /dev/tapN is missing. /dev is shared by every namespace,
+   * so /dev/tapN may be another namespace's device: only a node that is our
+   * link's is removed; otherwise the next link (next ifindex) is tried.
+   */
+  async function linkWithoutDevNode(ns: TestNetns, nl: Handle): Promise<{ link: Link; dev: { major: number; minor: number } }> {
+    for (let i = 0; i < 10; i++) {
+      const link = await nl.createMacvtap({ lower: 'v0', name: `mtn${i}`, mode: 'bridge', mac: randomMac(), up: true });
+      const dev = sysfsDev(ns, link);
+      const path = `/dev/tap${link.index}`;
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch {
+        return { link, dev };
+      }
+      if (st.isCharacterDevice() && st.rdev === makedev(dev.major, dev.minor)) {
+        unlinkSync(path);
+        expect(existsSync(path)).toBe(false);
+        return { link, dev };
+      }
+    }
+    throw new Error('every /dev/tapN tried belongs to another namespace');
+  }
+
+  it('makes its own node when /dev/tapN is missing, and that node works', async () => {
+    const ns = netns('nodev');
+    const nl = await handle(ns);
+    const { link, dev } = await linkWithoutDevNode(ns, nl);
+    const sib = await nl.createMacvtap({ lower: 'v0', name: 'msib', mode: 'bridge', mac: randomMac(), up: true });
+    await carrier(ns, 'v0', link.name, 'msib');
+
+    const tap = await openTap(nl, link.name);
+    expect(tap.madeNode).toBe(true);
+    expect(tap.device.startsWith(`${DEFAULT_NODE_DIR}/`), tap.device).toBe(true);
+    expect({ major: tap.major, minor: tap.minor }).toEqual(dev);
+    const st = statSync(tap.device);
+    expect(st.isCharacterDevice()).toBe(true);
+    expect(st.rdev).toBe(makedev(dev.major, dev.minor));
+    expect(st.mode & 0o777).toBe(0o600);
+    expect(fstatSync(tap.fds[0]!).rdev).toBe(makedev(dev.major, dev.minor));
+
+    const tsib = await openTap(nl, 'msib');
+    const out = marker('from-made-node');
+    await tap.writeFrame(ethFrame(sib.mac!, link.mac!, out));
+    await expectFrame(tsib, carrying(out));
+    const back = marker('to-made-node');
+    await tsib.writeFrame(ethFrame(link.mac!, sib.mac!, back));
+    await expectFrame(tap, carrying(back));
+  });
+
+  it('gives a made node the requested owner and mode, and that user can open it', async () => {
+    const ns = netns('owner');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mown', mode: 'bridge', up: true });
+    const dev = sysfsDev(ns, link);
+    const tap = await openTap(nl, link.name, { owner: { uid: 1234, gid: 1234, mode: 0o660 } });
+    expect(tap.madeNode).toBe(true);
+    expect(tap.device.startsWith('/dev/'), 'the shared /dev node is never re-owned').toBe(false);
+    const st = statSync(tap.device);
+    expect(st.isCharacterDevice()).toBe(true);
+    expect(st.rdev).toBe(makedev(dev.major, dev.minor));
+    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({ uid: 1234, gid: 1234, mode: 0o660 });
+
+    // /dev/tapN, when it is this link's, keeps root ownership and 0600.
+    try {
+      const d = statSync(`/dev/tap${link.index}`);
+      if (d.rdev === makedev(dev.major, dev.minor)) expect({ uid: d.uid, mode: d.mode & 0o777 }).toEqual({ uid: 0, mode: 0o600 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+
+    // The point of an owner: a QEMU running as that user opens the node itself.
+    const opened = (() => {
+      try {
+        execFileSync('sh', ['-c', 'exec 3<>"$1"', 'sh', tap.device], { uid: 1234, gid: 1234, stdio: ['ignore', 'pipe', 'pipe'] });
+        return 'opened';
+      } catch (e) {
+        return String((e as { stderr?: Buffer }).stderr ?? e).trim();
+      }
+    })();
+    expect(opened, `uid 1234 opening ${tap.device}`).toBe('opened');
+  });
+});
+
+describe('lifecycle and hygiene', () => {
+  it('a pending read rejects with ENOLINK when the link is deleted; close() still works', async () => {
+    const ns = netns('enolink');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mgone', mode: 'bridge', up: true });
+    await carrier(ns, 'v0', 'mgone');
+    const tap = await openTap(nl, link.name);
+
+    // Read until the read fails (IPv6 chatter from the wire may arrive first).
+    const failure = (async () => {
+      for (;;) {
+        try {
+          await tap.readFrame();
+        } catch (e) {
+          return e as Error & { code?: string };
+        }
+      }
+    })();
+    await new Promise((r) => setImmediate(r));
+    await nl.deleteLink(link.index);
+    const err = await within(failure, 3000, 'a pending readFrame() after deleteLink()');
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err.code).toBe('ENOLINK');
+    expect(err.message).toContain('mgone');
+
+    // A read started afterwards fails the same way instead of hanging.
+    const again = await within(rejection(tap.readFrame()), 3000, 'readFrame() on a deleted link');
+    expect(again.code).toBe('ENOLINK');
+
+    await within(tap.close(), 3000, 'close() after the link was deleted');
+    expect(tap.closed).toBe(true);
+    expect(tap.fds).toEqual([]);
+  });
+
+  it('fds are O_RDWR | O_NONBLOCK | O_CLOEXEC; close() is idempotent and closes them', async () => {
+    const ns = netns('fds');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mfd', mode: 'bridge', up: true });
+    const tap = await openTap(nl, link.name, { queues: 3 });
+    const fds = tap.fds;
+    expect(fds).toHaveLength(3);
+    for (const fd of fds) {
+      const flags = fdFlags(fd);
+      expect(flags & O_CLOEXEC, `fd ${fd} flags 0${flags.toString(8)}: O_CLOEXEC`).toBe(O_CLOEXEC);
+      expect(flags & O_NONBLOCK, `fd ${fd} flags 0${flags.toString(8)}: O_NONBLOCK`).toBe(O_NONBLOCK);
+      expect(flags & O_ACCMODE, `fd ${fd} flags 0${flags.toString(8)}: O_RDWR`).toBe(O_RDWR);
+      expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(tap.device);
+    }
+    // tap.fds is a copy: changing it changes nothing.
+    tap.fds.pop();
+    expect(tap.fds).toEqual(fds);
+
+    await tap.close();
+    await tap.close();
+    await Promise.all([tap.close(), tap.close()]);
+    expect(tap.closed).toBe(true);
+    expect(tap.fds).toEqual([]);
+    for (const fd of fds) {
+      let target: string | undefined;
+      try {
+        target = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        target = undefined;
+      }
+      expect(target, `fd ${fd} after close()`).not.toBe(tap.device);
+    }
+    expect(await rejection(tap.readFrame())).toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
+    expect(await rejection(tap.writeFrame(ethFrame(BROADCAST, randomMac(), 'x')))).toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
+    expect(() => qemuNetdevArgs(tap, { id: 'n0', firstFd: 3 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
+  it('close() rejects a pending read with ERR_HANDLE_CLOSED', async () => {
+    const ns = netns('close-pending');
+    const nl = await handle(ns);
+    // Down: nothing arrives, so the read is surely still pending at close().
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mpend', mode: 'bridge' });
+    const tap = await openTap(nl, link.name);
+    const pending = rejection(tap.readFrame());
+    await new Promise((r) => setImmediate(r));
+    await tap.close();
+    expect(await within(pending, 3000, 'the read pending at close()')).toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
+  });
+
+  it('writeFrame() rejects a non-Buffer and a frame shorter than an Ethernet header', async () => {
+    const ns = netns('write-args');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'marg', mode: 'bridge', up: true });
+    const tap = await openTap(nl, link.name);
+    for (const bad of ['not a frame', 42, null, undefined, new Uint8Array(60), [1, 2, 3]]) {
+      const err = await rejection(tap.writeFrame(bad as unknown as Buffer));
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err.code, `writeFrame(${String(bad)})`).toBe('ERR_INVALID_ARG_TYPE');
+    }
+    for (const length of [0, 5, 13]) {
+      const err = await rejection(tap.writeFrame(Buffer.alloc(length)));
+      expect(err).toBeInstanceOf(RangeError);
+      expect(err.code).toBe('ERR_OUT_OF_RANGE');
+    }
+    // Still usable afterwards.
+    await expect(tap.writeFrame(ethFrame(BROADCAST, link.mac!, 'ok'))).resolves.toBeUndefined();
+  });
+
+  it('openTap() refuses a macvlan, a veth and a missing link', async () => {
+    const ns = netns('not-tap');
+    const nl = await handle(ns);
+    const mvl = await nl.createMacvlan({ lower: 'v0', name: 'mvl0', mode: 'bridge', up: true });
+    for (const ref of [mvl.name, mvl.index, 'v0']) {
+      const err = await rejection(nl.openTap(ref));
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err.code, `openTap(${String(ref)})`).toBe('ERR_INVALID_ARG_VALUE');
+      expect(err.message).toContain(typeof ref === 'number' ? mvl.name : ref);
+    }
+    const missing = await rejection(nl.openTap('nosuch0'));
+    expect(missing).toBeInstanceOf(NetlinkError);
+    expect(missing.code).toBe('ENODEV');
+  });
+});

@@ -297,11 +297,13 @@ export class Handle {
 
     const echoed = await this.#call(what, site, (n) => n.link(LinkOp.create, req)).catch(fromKernel);
     if (echoed) return toLink(echoed);
-    // Kernels before 6.3 do not echo RTM_NEWLINK: look the link up instead.
-    if (name === undefined || name.includes('%')) {
-      throw new NetlinkError(what, 95, { hint: 'this kernel does not echo new links (NLM_F_ECHO); give spec.name' });
-    }
-    return this.getLink(name);
+    // Kernels before 6.3 do not echo RTM_NEWLINK: look the link up instead;
+    // for a kernel-picked name, the newest link of this kind on this lower
+    // (ifindexes are allocated cyclically upwards).
+    if (name !== undefined && !name.includes('%')) return this.getLink(name);
+    const mine = (await this.listLinks({ kind, lower: req.link! })).sort((a, b) => b.index - a.index);
+    if (!mine[0]) throw new NetlinkError(what, ENODEV, { hint: 'the new link was not found' });
+    return mine[0];
   }
 
   /**
@@ -501,7 +503,7 @@ export class Handle {
     if (link.kind !== 'macvtap') {
       throw invalidValue('ref', `a macvtap link ('${link.name}' is ${link.kind ?? 'a link without a kind'})`, ref);
     }
-    const owned = { index: link.index, name: link.name! };
+    const owned = { index: link.index, name: link.name!, ...(link.address ? { mac: link.address } : {}) };
     const hdr = vnetHdr ? vnetHdrSize || VNET_HDR_SIZE : 0;
     let started: Promise<NativeTapOpenResult> | undefined;
     try {

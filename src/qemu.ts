@@ -5,7 +5,11 @@ import { integer, invalidValue, plainObject, unicastMac } from './validate.js';
 export interface QemuNetdevOptions {
   /** The netdev id, e.g. 'net0'. */
   id: string;
-  /** The guest NIC's MAC; default: none (QEMU picks one). Usually the macvtap's own MAC. */
+  /**
+   * The guest NIC's MAC. Default: the macvtap's own MAC (as it was when the
+   * tap was opened). A macvtap delivers unicast only to its own MAC: a guest
+   * with another one (QEMU's default 52:54:00:12:34:56) gets no traffic.
+   */
   mac?: string;
   /** The fd number the first queue gets in the child: 3 when stdio is [0, 1, 2, ...]. */
   firstFd: number;
@@ -24,7 +28,7 @@ export function qemuNetdevArgs(tap: Tap, options: QemuNetdevOptions): { args: st
     throw invalidValue('options.id', 'a QEMU id (a letter, then letters, digits, _ . -)', o.id);
   }
   const firstFd = integer(o.firstFd, 'options.firstFd', 3, 65535);
-  const mac = o.mac === undefined ? undefined : unicastMac(o.mac, 'options.mac');
+  const mac = o.mac === undefined ? tap.link.mac : unicastMac(o.mac, 'options.mac');
   const model = o.device === undefined ? 'virtio-net-pci' : o.device;
   if (typeof model !== 'string' || !/^[\w-]+$/u.test(model)) throw invalidValue('options.device', 'a QEMU device model name', model);
   const fds = tap.fds;

@@ -31,8 +31,8 @@ export class Tap {
   /** The link's device number. */
   readonly major: number;
   readonly minor: number;
-  /** The link this tap belongs to. */
-  readonly link: { index: number; name: string };
+  /** The link this tap belongs to (its MAC as it was when openTap ran). */
+  readonly link: { index: number; name: string; mac?: string };
   /** Bytes of virtio-net header on each frame as the kernel sees it (0 without vnetHdr). */
   readonly vnetHdrSize: number;
   /** TUNGETFEATURES: the IFF_* flags this kernel's tap supports. */
@@ -43,7 +43,7 @@ export class Tap {
   #closing: Promise<void> | undefined;
 
   /** @internal made by Handle.openTap. */
-  constructor(r: NativeTapOpenResult, link: { index: number; name: string }, vnetHdrSize: number) {
+  constructor(r: NativeTapOpenResult, link: { index: number; name: string; mac?: string }, vnetHdrSize: number) {
     this.device = r.path;
     this.madeNode = r.madeNode;
     this.major = r.major;

@@ -10,6 +10,7 @@
 #include "js_link.h"
 #include "nlmsg.h"
 #include "rtnl_link.h"
+#include "uv_handle.h"
 
 namespace macvlan {
 namespace {
@@ -63,10 +64,7 @@ EventSocket::~EventSocket() {
 }
 
 void EventSocket::Stop() {
-  if (!poll_) return;
-  uv_poll_stop(poll_);
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-  poll_ = nullptr;
+  CloseUvHandle(poll_);
   if (!self_.IsEmpty()) self_.Reset();
 }
 

@@ -11,6 +11,7 @@
 #include <linux/if_tun.h>
 
 #include "handle.h"
+#include "uv_handle.h"
 
 namespace macvlan {
 namespace {
@@ -65,15 +66,8 @@ TapQueue::~TapQueue() {
 }
 
 void TapQueue::StopPoll() {
-  if (timer_) {
-    uv_timer_stop(timer_);
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-    timer_ = nullptr;
-  }
-  if (!poll_) return;
-  uv_poll_stop(poll_);
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-  poll_ = nullptr;
+  CloseUvHandle(timer_);
+  CloseUvHandle(poll_);
   events_ = 0;
 }
 

@@ -53,7 +53,9 @@ Napi::Function EventSocket::Define(Napi::Env env) {
 }
 
 EventSocket::EventSocket(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<EventSocket>(info), fd_(info[0].As<Napi::Number>().Int32Value()) {
+    : Napi::ObjectWrap<EventSocket>(info),
+      fd_(info[0].As<Napi::Number>().Int32Value()),
+      async_(std::make_unique<Napi::AsyncContext>(info.Env(), "macvlan:EventSocket")) {
   on_events_ = Napi::Persistent(info[1].As<Napi::Function>());
   buf_.resize(64 << 10);
 }
@@ -79,12 +81,14 @@ Napi::Value EventSocket::Resume(const Napi::CallbackInfo& info) {
     poll_->data = this;
   }
   if (self_.IsEmpty()) self_ = Napi::Persistent(Value());
+  paused_ = false;
   uv_poll_start(poll_, UV_READABLE, OnPoll);
   return env.Undefined();
 }
 
 Napi::Value EventSocket::Pause(const Napi::CallbackInfo& info) {
   if (poll_) uv_poll_stop(poll_);
+  paused_ = true;
   return info.Env().Undefined();
 }
 
@@ -102,9 +106,18 @@ void EventSocket::OnPoll(uv_poll_t* poll, int status, int) {
   auto* self = static_cast<EventSocket*>(poll->data);
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
+  Napi::CallbackScope callback(env, *self->async_);
   if (status < 0) {
-    self->on_events_.Call({env.Null(), Napi::Number::New(env, -status)});
-    return;
+    // An overrun sets the socket error (ENOBUFS): epoll says EPOLLERR, and
+    // libuv reports EBADF and stops the poll. Read (and so clear) the real
+    // error, report it, and go on polling.
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == 0) err = -status;
+    self->on_events_.Call({env.Null(), Napi::Number::New(env, err)});
+    if (err != ENOBUFS || self->closed_ || self->paused_) return;
+    uv_poll_start(poll, UV_READABLE, OnPoll);
   }
   self->ReadReady(env);
 }

@@ -7,6 +7,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <memory>
 #include <string>
 
 namespace macvlan {
@@ -37,9 +38,11 @@ class EventSocket : public Napi::ObjectWrap<EventSocket> {
   int fd_;
   uv_poll_t* poll_ = nullptr;
   bool closed_ = false;
+  bool paused_ = false;
   std::vector<uint8_t> buf_;
   Napi::FunctionReference on_events_;
   Napi::ObjectReference self_;  // held while polling
+  std::unique_ptr<Napi::AsyncContext> async_;  // callbacks from libuv run in its scope
 };
 
 }  // namespace macvlan

@@ -29,7 +29,7 @@ class LinkRequest : public JsRequest {
   int Prepare() override {
     if (!netns_path_.empty()) {
       int fd = OpenNetnsFile(netns_path_);
-      if (fd < 0) return -fd;
+      if (fd < 0) return fd;
       netns_fd_.Reset(fd);
       attrs_.net_ns_fd = fd;
     }

@@ -178,7 +178,7 @@ RequestList NetlinkSocket::TakeBatch() {
     if (r->encoded.bytes.empty()) {
       int err = r->Prepare();
       if (err || r->encoded.bytes.empty()) {
-        r->error = err;
+        r->error = -err;
         immediate.push_back(std::move(r));
         continue;
       }

@@ -36,19 +36,26 @@ bool IsNodeFor(const std::string& path, dev_t devt) {
   return stat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == devt;
 }
 
-// Our own node for `devt` in `dir` (made 0700 if missing), named after the
+// Our own node for `devt` in `dir` (made 0711 if missing: others may reach
+// a node but only its own owner and mode let them open it), named after the
 // device number so two namespaces' tap4 never share one.
 int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path) {
-  if (mkdir(p.node_dir.c_str(), 0700) != 0 && errno != EEXIST) return errno;
+  if (mkdir(p.node_dir.c_str(), 0711) != 0 && errno != EEXIST) return errno;
+  struct stat dir;
+  // A node for another user is no use in a directory that user cannot search.
+  if ((p.node_uid >= 0 || p.node_gid >= 0) && stat(p.node_dir.c_str(), &dir) == 0 &&
+      (dir.st_mode & 0011) != 0011 && chmod(p.node_dir.c_str(), (dir.st_mode & 07777) | 0011) != 0) {
+    return errno;
+  }
   *path = p.node_dir + "/tap" + std::to_string(major(devt)) + "_" + std::to_string(minor(devt));
   if (!IsNodeFor(*path, devt)) {
     unlink(path->c_str());
     if (mknod(path->c_str(), S_IFCHR | 0600, devt) != 0) return errno;
   }
-  if ((p.node_uid >= 0 || p.node_gid >= 0) &&
-      chown(path->c_str(), static_cast<uid_t>(p.node_uid), static_cast<gid_t>(p.node_gid)) != 0) {
-    return errno;
-  }
+  // Always set the owner: a node left by an earlier open may be another user's.
+  uid_t uid = p.node_uid >= 0 ? static_cast<uid_t>(p.node_uid) : geteuid();
+  gid_t gid = p.node_gid >= 0 ? static_cast<gid_t>(p.node_gid) : getegid();
+  if (chown(path->c_str(), uid, gid) != 0) return errno;
   if (chmod(path->c_str(), static_cast<mode_t>(p.node_mode)) != 0) return errno;
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "tap_queue.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -18,7 +19,8 @@ namespace {
 
 // A deleted macvtap detaches its queues without waking readers: poll never
 // reports it and read() just says EAGAIN. TUNGETIFF then fails with ENOLINK,
-// so waiting readers check that this often.
+// so waiting readers check that this often. TUNGETIFF takes rtnl_lock, so
+// the check runs on the thread pool, never on the JS thread.
 constexpr uint64_t kLivenessMs = 200;
 // Frames one wakeup may read before yielding to the loop.
 constexpr int kReadBudget = 64;
@@ -44,6 +46,31 @@ class CloseWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
+// TUNGETIFF on a dup of the queue's fd (the queue may close its own
+// meanwhile), off the JS thread.
+class LivenessCheck : public Napi::AsyncWorker {
+ public:
+  LivenessCheck(Napi::Env env, TapQueue* queue, int fd)
+      : Napi::AsyncWorker(env, "macvlan:tapcheck"), queue_(queue), fd_(fd) {
+    ref_ = Napi::Persistent(queue->Value());
+  }
+  void Execute() override {
+    ifreq ifr{};
+    gone_ = ioctl(fd_, TUNGETIFF, &ifr) != 0 && errno == ENOLINK;
+    close(fd_);
+  }
+  void OnOK() override {
+    queue_->checking_ = false;
+    if (gone_) queue_->OnLinkGone(Env());
+  }
+
+ private:
+  TapQueue* queue_;
+  Napi::ObjectReference ref_;
+  int fd_;
+  bool gone_ = false;
+};
+
 Napi::Function TapQueue::Define(Napi::Env env) {
   return DefineClass(env, "TapQueue",
                      {
@@ -56,7 +83,8 @@ Napi::Function TapQueue::Define(Napi::Env env) {
 TapQueue::TapQueue(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<TapQueue>(info),
       fd_(info[0].As<Napi::Number>().Int32Value()),
-      hdr_len_(info[1].As<Napi::Number>().Uint32Value()) {}
+      hdr_len_(info[1].As<Napi::Number>().Uint32Value()),
+      async_(std::make_unique<Napi::AsyncContext>(info.Env(), "macvlan:TapQueue")) {}
 
 TapQueue::~TapQueue() {
   StopPoll();
@@ -111,17 +139,25 @@ void TapQueue::OnPoll(uv_poll_t* poll, int status, int events) {
   auto* self = static_cast<TapQueue*>(poll->data);
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
+  Napi::CallbackScope callback(env, *self->async_);
   self->Service(env, status, events);
 }
 
 void TapQueue::OnLivenessTimer(uv_timer_t* timer) {
   auto* self = static_cast<TapQueue*>(timer->data);
-  ifreq ifr{};
-  if (ioctl(self->fd_, TUNGETIFF, &ifr) == 0 || errno != ENOLINK) return;
+  if (self->checking_ || self->closed_) return;
+  int fd = fcntl(self->fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return;
+  self->checking_ = true;
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
-  self->RejectAll(env, ENOLINK, "the link was deleted");
-  self->UpdatePoll(env);
+  (new LivenessCheck(env, self, fd))->Queue();
+}
+
+void TapQueue::OnLinkGone(Napi::Env env) {
+  if (closed_) return;
+  RejectAll(env, ENOLINK, "the link was deleted");
+  UpdatePoll(env);
 }
 
 void TapQueue::Service(Napi::Env env, int status, int events) {

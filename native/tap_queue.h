@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <deque>
+#include <memory>
 #include <vector>
 
 namespace macvlan {
@@ -29,6 +30,7 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
 
   static void OnPoll(uv_poll_t* poll, int status, int events);
   static void OnLivenessTimer(uv_timer_t* timer);
+  void OnLinkGone(Napi::Env env);  // a liveness check found ENOLINK
   void Service(Napi::Env env, int status, int events);
   void ReadReady(Napi::Env env);
   void WriteReady(Napi::Env env);
@@ -48,6 +50,12 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   std::deque<PendingWrite> writers_;
   std::vector<uint8_t> scratch_;
   Napi::ObjectReference self_;  // held while I/O is pending
+  bool checking_ = false;       // a liveness check is on the thread pool
+  // libuv callbacks settle promises: they need a callback scope (and so an
+  // async context) for the microtask queue to run afterwards.
+  std::unique_ptr<Napi::AsyncContext> async_;
+
+  friend class LivenessCheck;
 };
 
 }  // namespace macvlan

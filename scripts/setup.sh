@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 if ((${#need[@]})); then
   echo "setup: apt-get install ${need[*]}" >&2
   apt-get update -qq

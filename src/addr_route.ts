@@ -47,6 +47,7 @@ export interface Cidr {
 }
 
 function family(address: string): 4 | 6 | 0 {
+  if (address.includes('%')) return 0; // a zone index: isIP() accepts it, the kernel does not
   const f = isIP(address);
   return f === 4 || f === 6 ? f : 0;
 }
@@ -87,7 +88,20 @@ function text(c: { family: 4 | 6 }, b: number[]): string {
   if (c.family === 4) return b.join('.');
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  return groups.join(':');
+  // RFC 5952: the longest run of two or more zero groups becomes '::'.
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLength) {
+      best = i;
+      bestLength = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLength).join(':')}`;
 }
 
 /** The network of a CIDR: the address with its host bits cleared. */

@@ -1,6 +1,7 @@
 // Link events: an async iterable over RTNLGRP_LINK notifications, with an
 // initial listing that leaves no gap and a resync when the kernel overruns.
 import { native, type NativeLinkEvent } from './binding.js';
+import { errnoName } from './errors.js';
 import { toLink, type Link } from './link.js';
 import { boolean, integer, invalidType, plainObject } from './validate.js';
 
@@ -102,7 +103,7 @@ export function watchLinks(handle: Lister, options: WatchOptions, hooks: Hooks):
       } else if (errno === ENOBUFS) {
         overrun = true;
       } else {
-        failure = new Error(`watchLinks(): reading events failed with errno ${String(errno)}`);
+        failure = new Error(`watchLinks(): reading events failed: ${errnoName(errno ?? 0)}`);
       }
       poke();
     });

@@ -1,4 +1,6 @@
 // The hypervisor side: an opened macvtap device, its frames and its fds.
+import { stat, unlink } from 'node:fs/promises';
+
 import { native, type NativeTapOpenResult, type NativeTapQueue } from './binding.js';
 import { HandleClosedError, toNetlinkError } from './errors.js';
 
@@ -123,12 +125,24 @@ export class Tap {
     return toNetlinkError(e, `${what} on ${this.device} ('${this.link.name}')`, site, hint);
   }
 
-  /** Closes every fd. Idempotent; pending reads and writes reject; the close runs off the event loop. */
+  /**
+   * Closes every fd, and removes a node the library made for this open (so
+   * no node outlives its link, or keeps another user's owner). Idempotent;
+   * pending reads and writes reject; the close runs off the event loop.
+   */
   close(): Promise<void> {
     if (!this.#closing) {
       this.#closed = true;
-      this.#closing = Promise.all(this.#queues.map((q) => q.close())).then(() => undefined);
+      this.#closing = Promise.all(this.#queues.map((q) => q.close())).then(() => this.#removeNode());
     }
     return this.#closing;
+  }
+
+  async #removeNode(): Promise<void> {
+    if (!this.madeNode) return;
+    const st = await stat(this.device).catch(() => undefined);
+    // Only while it is still this device's node: makedev() as glibc encodes it.
+    const rdev = ((this.minor & 0xfff00) << 12) | ((this.major & 0xfff) << 8) | (this.minor & 0xff);
+    if (st?.isCharacterDevice() && st.rdev === rdev) await unlink(this.device).catch(() => undefined);
   }
 }

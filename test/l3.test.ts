@@ -311,6 +311,8 @@ describe('routes', () => {
     await nl.addRoute({ dst: 'default', gateway: '192.0.2.2', dev: 'v0', metric: 10 });
     await nl.addRoute({ dst: '198.51.100.0/24', dev: 'v0', table: 100 });
     await nl.addRoute({ dst: 'default', gateway: '192.0.2.2', table: 100 });
+    // Above 255 the table travels in RTA_TABLE (rtm_table is a u8).
+    await nl.addRoute({ dst: '198.51.100.64/26', gateway: '192.0.2.3', table: 1000, metric: 7 });
 
     const main = ipRoutes(ns, 4);
     expect(main).toEqual(
@@ -335,6 +337,12 @@ describe('routes', () => {
     expect(comparable(await nl.listRoutes({ table: 100 }))).toEqual(t100);
     // Every route reports its table.
     for (const r of await nl.listRoutes({ table: 100 })) expect(r.table).toBe(100);
+
+    const t1000 = ipRoutes(ns, 4, { table: 1000 });
+    expect(t1000).toEqual([{ family: 4, dst: '198.51.100.64/26', dev: v0, gateway: '192.0.2.3', metric: 7, table: 1000 }]);
+    expect(comparable(await nl.listRoutes({ table: 1000 }))).toEqual(t1000);
+    await nl.deleteRoute({ dst: '198.51.100.64/26', gateway: '192.0.2.3', table: 1000, metric: 7 });
+    expect(ipRoutes(ns, 4, { table: 1000 })).toEqual([]);
   });
 
   it('adds IPv6 routes (dev, gateway, metric, table, default) as ip -6 shows them', async () => {
@@ -449,6 +457,12 @@ describe('bad input', () => {
       expect(e.message, cidr).toContain('cidr');
     }
     expect(ipAddresses(ns)).toEqual(before);
+
+    // Node's isIP() accepts a zone index ('%v0'); an rtnetlink address has none.
+    const zoned = await rejection(nl.addAddress('v0', 'fe80::1%v0/64'));
+    expect(zoned).toBeInstanceOf(TypeError);
+    expect(zoned.code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(zoned.message).toContain('cidr');
   });
 
   it('refuses prefix lengths out of range with ERR_OUT_OF_RANGE', async () => {
@@ -475,13 +489,12 @@ describe('bad input', () => {
     const d4 = await rejection(nl.deleteRoute({ dst: '192.0.2.130/25', dev: 'v0' }));
     expect(d4.code).toBe('ERR_INVALID_ARG_VALUE');
     expect(d4.message).toMatch(/did you mean '192\.0\.2\.128\/25'/u);
+    expect(ipRoutes(ns, 4)).toEqual([]);
 
     // IPv6: the suggestion is written the way people (and ip) write it.
     const e6 = await rejection(nl.addRoute({ dst: '2001:db8:1::7/48', dev: 'v0' }));
     expect(e6.code).toBe('ERR_INVALID_ARG_VALUE');
     expect(e6.message).toMatch(/did you mean '2001:db8:1::\/48'/u);
-
-    expect(ipRoutes(ns, 4)).toEqual([]);
   });
 
   it('refuses a gateway of the other family, a bad gateway, and a route with neither dev nor gateway', async () => {
@@ -529,6 +542,12 @@ describe('bad input', () => {
     expect(badFamily.message).toContain('filter.family');
 
     expect([...ipRoutes(ns, 4), ...ipRoutes(ns, 6)]).toEqual(before);
+
+    // Node's isIP() accepts a zone index ('%v0'); RTA_GATEWAY has none (the dev says where).
+    const zoned = await rejection(nl.addRoute({ dst: '2001:db8:1::/48', gateway: 'fe80::1%v0', dev: 'v0' }));
+    expect(zoned).toBeInstanceOf(TypeError);
+    expect(zoned.code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(zoned.message).toContain('route.gateway');
   });
 
   it('validates before the kernel: the same bad calls on a closed handle give the argument error, not a closed-handle one', async () => {

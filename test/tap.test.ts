@@ -5,7 +5,7 @@
 // local experimental EtherType 0x88b5 and a random marker, so IPv6 ND/MLD
 // chatter on the wire is skipped. Every test checks that the process has the
 // same fds afterwards as before (taps and handles closed).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, fstatSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 
@@ -207,6 +207,20 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
+/** "Within a couple of seconds": how soon a deleted link must fail a read. */
+const SETTLE_MS = 2000;
+
+/**
+ * Awaits `p` and says how long it took. The guard that stops a hang is long
+ * on purpose: a timer firing early would itself run JS and hide a promise
+ * that was settled natively but not delivered.
+ */
+async function settledWithin<T>(p: Promise<T>, what: string): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await within(p, 12_000, what);
+  return { value, ms: Math.round(performance.now() - start) };
+}
+
 /** The error a promise rejects with (fails the test when it resolves). */
 async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
   try {
@@ -251,6 +265,23 @@ const O_CLOEXEC = 0o2000000;
 
 // ---------------------------------------------------------------------------
 
+/**
+ * The library leaves the nodes it made behind (some made here for uid 1234):
+ * remove those of this test's links while the links still exist, so the
+ * device number cannot belong to anyone else yet.
+ */
+function removeMadeNodes(taps: Tap[]): void {
+  for (const tap of taps) {
+    if (!tap.madeNode) continue;
+    try {
+      const st = lstatSync(tap.device);
+      if (st.isCharacterDevice() && st.rdev === makedev(tap.major, tap.minor)) unlinkSync(tap.device);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 beforeAll(async () => {
   requireKernelAccess();
   // Warm-up: whatever Node, libuv or the addon open once per process (and
@@ -270,7 +301,8 @@ beforeAll(async () => {
     await expect(openTap(nl, 'v0')).rejects.toThrow();
     await Promise.all([ta.close(), tb.close()]);
     await nl.close();
-    statSync('/proc/self');
+    // An async child: libuv keeps its SIGCHLD pipe for the life of the loop.
+    await new Promise((resolve) => spawn('true', { stdio: 'ignore' }).on('close', resolve));
   } finally {
     for (const ns of state.namespaces) ns.remove();
     state = undefined;
@@ -287,6 +319,7 @@ afterEach(async () => {
   try {
     await Promise.allSettled(s.taps.map((t) => t.close()));
     await Promise.allSettled(s.handles.map((h) => h.close()));
+    removeMadeNodes(s.taps);
     expect(openFds(), 'the fds of the process after the test (every tap and handle closed)').toEqual(s.fdsBefore);
   } finally {
     for (const ns of s.namespaces) ns.remove();
@@ -404,10 +437,16 @@ describe('vepa mode', () => {
     const ns = netns('vepa');
     const nl = await handle(ns);
     const { a, b, ta, tb } = await siblings(ns, nl, 'vepa');
+    // The observer on the peer has b's MAC: it sees what leaves v0 for b, and reflects nothing.
+    await nl.createMacvtap({ lower: 'v1', name: 'mobs', mode: 'bridge', mac: b.mac!, up: true });
+    await carrier(ns, 'v1', 'mobs');
+    const tobs = await openTap(nl, 'mobs');
     const uni = marker('a-to-b');
     await ta.writeFrame(ethFrame(b.mac!, a.mac!, uni));
+    await expectFrame(tobs, carrying(uni));
     const bc = marker('bcast');
     await ta.writeFrame(ethFrame(BROADCAST, a.mac!, bc));
+    await expectFrame(tobs, carrying(bc));
     await expectNoFrame(tb, (f) => carrying(uni)(f) || carrying(bc)(f));
   });
 
@@ -501,7 +540,9 @@ describe('passthru mode', () => {
       expect((err as NetlinkError).code).toBe('EINVAL');
       expect(names()).toEqual(before);
     }
-    expect((await nl.listLinks({ lower: 'v0' })).map((l) => l.name)).toEqual(['mpt']);
+    // (v1 has v0 as IFLA_LINK too: it is the veth peer.)
+    expect((await nl.listLinks({ lower: 'v0', kind: 'macvtap' })).map((l) => l.name)).toEqual(['mpt']);
+    expect(await nl.listLinks({ lower: 'v0', kind: 'macvlan' })).toEqual([]);
 
     // The one passthru link still works: it gets what arrives on v0.
     await carrier(ns, 'v0', 'mpt');
@@ -597,12 +638,76 @@ describe('multiqueue', () => {
     await expect(tap.readFrame(4)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     await expect(tap.writeFrame(f, -1)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
 
-    const q = qemuNetdevArgs(tap, { id: 'net0', firstFd: 3, mac: mq.mac! });
+    // The guest NIC gets the macvtap's MAC unless told otherwise.
+    const q = qemuNetdevArgs(tap, { id: 'net0', firstFd: 3 });
     expect(q.args).toEqual(['-netdev', 'tap,id=net0,fds=3:4:5:6', '-device', `virtio-net-pci,netdev=net0,mac=${mq.mac!},mq=on,vectors=10`]);
     expect(q.stdio).toEqual(tap.fds);
-    const single = await openTap(nl, 'msib', {}).catch((e: unknown) => e);
-    expect(single).not.toBeInstanceOf(Error);
-    expect(qemuNetdevArgs(single as Tap, { id: 'n1', firstFd: 7 }).args).toEqual(['-netdev', 'tap,id=n1,fd=7', '-device', 'virtio-net-pci,netdev=n1']);
+    const other = randomMac();
+    expect(qemuNetdevArgs(tap, { id: 'n0', firstFd: 10, mac: other }).args).toEqual([
+      '-netdev',
+      'tap,id=n0,fds=10:11:12:13',
+      '-device',
+      `virtio-net-pci,netdev=n0,mac=${other},mq=on,vectors=10`,
+    ]);
+    expect(qemuNetdevArgs(tsib, { id: 'n1', firstFd: 7 })).toEqual({
+      args: ['-netdev', 'tap,id=n1,fd=7', '-device', `virtio-net-pci,netdev=n1,mac=${sib.mac!}`],
+      stdio: tsib.fds,
+    });
+  });
+});
+
+/**
+ * A child that writes `frameHex` to fd 3, then waits (select; the fd is
+ * O_NONBLOCK) for a frame containing `reply`, and prints JSON with the wall
+ * clock of its write and whether the reply came.
+ */
+const CHILD_PEER = String.raw`
+import json, os, select, sys, time
+frame, reply = bytes.fromhex(sys.argv[1]), sys.argv[2].encode()
+os.write(3, frame)
+wrote = time.time() * 1000
+got = False
+deadline = time.time() + 8
+while not got and time.time() < deadline:
+    r, _, _ = select.select([3], [], [], max(0, deadline - time.time()))
+    if not r: break
+    try:
+        got = reply in os.read(3, 65600)
+    except BlockingIOError:
+        pass
+print(json.dumps({"wrote": wrote, "got": got}))
+`;
+
+describe('handing fds to a child process', () => {
+  it("a child given tap.fds through spawn's stdio (qemuNetdevArgs) sends and receives frames", async () => {
+    const ns = netns('child');
+    const nl = await handle(ns);
+    const vm = await nl.createMacvtap({ lower: 'v0', name: 'mvm', mode: 'bridge', mac: randomMac(), up: true });
+    const sib = await nl.createMacvtap({ lower: 'v0', name: 'msib', mode: 'bridge', mac: randomMac(), up: true });
+    await carrier(ns, 'v0', 'mvm', 'msib');
+    const tap = await openTap(nl, 'mvm');
+    const tsib = await openTap(nl, 'msib');
+    const { stdio } = qemuNetdevArgs(tap, { id: 'net0', firstFd: 3 });
+    expect(stdio).toEqual(tap.fds);
+
+    const fromChild = ethFrame(sib.mac!, vm.mac!, marker('from-child'));
+    const reply = marker('to-child');
+    // The read is pending before the child writes: only the tap's readiness can wake us.
+    const seen = nextFrame(tsib, carrying(fromChild), 12_000).then((f) => ({ f, at: Date.now() }));
+    const child = spawn('python3', ['-c', CHILD_PEER, fromChild.toString('hex'), reply], { stdio: ['ignore', 'pipe', 'pipe', ...stdio] });
+    let out = '';
+    let err = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    const { f, at } = await seen;
+    expect(f, 'the frame the child wrote, on the sibling').toEqual(fromChild);
+    await tsib.writeFrame(ethFrame(vm.mac!, sib.mac!, reply));
+    expect(await within(exited, 12_000, 'the child'), err).toBe(0);
+    const result = JSON.parse(out) as { wrote: number; got: boolean };
+    expect(result.got, 'the child read the reply from its fd').toBe(true);
+    expect(at - result.wrote, 'ms from the child writing to JS seeing the frame').toBeLessThan(SETTLE_MS);
   });
 });
 
@@ -707,20 +812,26 @@ describe('device nodes', () => {
     const back = marker('to-made-node');
     await tsib.writeFrame(ethFrame(link.mac!, sib.mac!, back));
     await expectFrame(tap, carrying(back));
+
+    // The node made for this open goes with it.
+    await tap.close();
+    expect(existsSync(tap.device), tap.device).toBe(false);
   });
 
-  it('gives a made node the requested owner and mode, and that user can open it', async () => {
+  const OWNER = { uid: 1234, gid: 1234, mode: 0o660 };
+
+  it('gives a made node the requested owner and mode, and leaves /dev/tapN alone', async () => {
     const ns = netns('owner');
     const nl = await handle(ns);
     const link = await nl.createMacvtap({ lower: 'v0', name: 'mown', mode: 'bridge', up: true });
     const dev = sysfsDev(ns, link);
-    const tap = await openTap(nl, link.name, { owner: { uid: 1234, gid: 1234, mode: 0o660 } });
+    const tap = await openTap(nl, link.name, { owner: OWNER });
     expect(tap.madeNode).toBe(true);
     expect(tap.device.startsWith('/dev/'), 'the shared /dev node is never re-owned').toBe(false);
     const st = statSync(tap.device);
     expect(st.isCharacterDevice()).toBe(true);
     expect(st.rdev).toBe(makedev(dev.major, dev.minor));
-    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({ uid: 1234, gid: 1234, mode: 0o660 });
+    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual(OWNER);
 
     // /dev/tapN, when it is this link's, keeps root ownership and 0600.
     try {
@@ -729,17 +840,39 @@ describe('device nodes', () => {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
+  });
 
-    // The point of an owner: a QEMU running as that user opens the node itself.
-    const opened = (() => {
-      try {
-        execFileSync('sh', ['-c', 'exec 3<>"$1"', 'sh', tap.device], { uid: 1234, gid: 1234, stdio: ['ignore', 'pipe', 'pipe'] });
-        return 'opened';
-      } catch (e) {
-        return String((e as { stderr?: Buffer }).stderr ?? e).trim();
-      }
-    })();
-    expect(opened, `uid 1234 opening ${tap.device}`).toBe('opened');
+  // The point of an owner: a QEMU running as that user opens the node by path.
+  it('a node made for another user can be opened by that user', async () => {
+    const ns = netns('owner-open');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mown', mode: 'bridge', up: true });
+    const tap = await openTap(nl, link.name, { owner: OWNER });
+    expect(tap.madeNode).toBe(true);
+    let outcome = 'opened';
+    try {
+      execFileSync('sh', ['-c', 'exec 3<>"$1"', 'sh', tap.device], { uid: OWNER.uid, gid: OWNER.gid, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      outcome = String((e as { stderr?: Buffer }).stderr ?? e).trim();
+    }
+    expect(outcome, `uid ${OWNER.uid} opening ${tap.device} read-write`).toBe('opened');
+  });
+
+  it('a node made without an owner is root-owned 0600, even where an earlier open made one for another user', async () => {
+    const ns = netns('owner-stale');
+    const nl = await handle(ns);
+    const { link, dev } = await linkWithoutDevNode(ns, nl);
+    const first = await openTap(nl, link.name, { owner: OWNER });
+    await first.close();
+    const second = await openTap(nl, link.name);
+    expect(second.madeNode).toBe(true);
+    const st = statSync(second.device);
+    expect(st.rdev).toBe(makedev(dev.major, dev.minor));
+    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }, `${second.device} (${first.device} was made for uid ${OWNER.uid})`).toEqual({
+      uid: 0,
+      gid: 0,
+      mode: 0o600,
+    });
   });
 });
 
@@ -763,14 +896,18 @@ describe('lifecycle and hygiene', () => {
     })();
     await new Promise((r) => setImmediate(r));
     await nl.deleteLink(link.index);
-    const err = await within(failure, 3000, 'a pending readFrame() after deleteLink()');
-    expect(err).toBeInstanceOf(NetlinkError);
-    expect(err.code).toBe('ENOLINK');
-    expect(err.message).toContain('mgone');
+    // Timed from here with nothing else scheduled on the loop: a rejection
+    // the library settles but does not deliver to JS shows up as a delay.
+    const first = await settledWithin(failure, 'a pending readFrame() after deleteLink()');
+    expect(first.value).toBeInstanceOf(NetlinkError);
+    expect(first.value.code).toBe('ENOLINK');
+    expect(first.value.message).toContain('mgone');
+    expect(first.ms, 'ms until the pending read rejected').toBeLessThan(SETTLE_MS);
 
     // A read started afterwards fails the same way instead of hanging.
-    const again = await within(rejection(tap.readFrame()), 3000, 'readFrame() on a deleted link');
-    expect(again.code).toBe('ENOLINK');
+    const again = await settledWithin(rejection(tap.readFrame()), 'readFrame() on a deleted link');
+    expect(again.value.code).toBe('ENOLINK');
+    expect(again.ms, 'ms until the second read rejected').toBeLessThan(SETTLE_MS);
 
     await within(tap.close(), 3000, 'close() after the link was deleted');
     expect(tap.closed).toBe(true);

@@ -55,7 +55,7 @@ static Napi::Value DecodeMessages(const Napi::CallbackInfo& info) {
       if (ack->offset) a.Set("offset", *ack->offset);
       m.Set("ack", a);
     } else if (DecodeLink(h, &link)) {
-      m.Set("link", LinkToJs(env, link));
+      m.Set("link", LinkTableToJs(env, {link}));
     }
     list.Set(list.Length(), m);
   }
@@ -113,6 +113,7 @@ static Napi::Object Constants(Napi::Env env) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Constants(env));
+  exports.Set("linkColumns", LinkTableColumns(env));
   exports.Set("NativeHandle", NativeHandle::Define(env));
   exports.Set("TapQueue", TapQueue::Define(env));
   exports.Set("EventSocket", EventSocket::Define(env));

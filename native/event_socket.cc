@@ -123,7 +123,8 @@ void EventSocket::OnPoll(uv_poll_t* poll, int status, int) {
 }
 
 void EventSocket::ReadReady(Napi::Env env) {
-  Napi::Array events = Napi::Array::New(env);
+  std::vector<LinkAttrs> links;
+  std::string deleted;  // one char a link: '1' for RTM_DELLINK
   int error = 0;
   for (int i = 0; i < kReadBudget && !closed_; i++) {
     ssize_t n = recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
@@ -136,13 +137,11 @@ void EventSocket::ReadReady(Napi::Env env) {
     while (const nlmsghdr* h = reader.Next()) {
       LinkAttrs link;
       if (!DecodeLink(h, &link)) continue;
-      Napi::Object ev = Napi::Object::New(env);
-      ev.Set("type", h->nlmsg_type == RTM_DELLINK ? "del" : "new");
-      ev.Set("link", LinkToJs(env, link));
-      events.Set(events.Length(), ev);
+      links.push_back(std::move(link));
+      deleted.push_back(h->nlmsg_type == RTM_DELLINK ? '1' : '0');
     }
   }
-  if (events.Length() > 0) on_events_.Call({events});
+  if (!links.empty()) on_events_.Call({LinkTableToJs(env, links), Napi::String::New(env, deleted)});
   if (error && !closed_) on_events_.Call({env.Null(), Napi::Number::New(env, error)});
 }
 

@@ -21,8 +21,9 @@ class EventSocket : public Napi::ObjectWrap<EventSocket> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  // (fd, onEvents: (events: {type, link}[] | null, error?: number) => void)
-  // null with error ENOBUFS: the kernel dropped events (overrun).
+  // (fd, onEvents: (links: LinkTable, deleted: string) => void, and
+  // (null, errno) on an error; ENOBUFS: the kernel dropped events (overrun).
+  // deleted has one character a link: '1' for RTM_DELLINK, '0' for RTM_NEWLINK.
   explicit EventSocket(const Napi::CallbackInfo& info);
   ~EventSocket() override;
 

@@ -23,8 +23,19 @@ class JsRequest : public Request {
 
 class LinkRequest : public JsRequest {
  public:
-  LinkRequest(Napi::Env env, LinkOp op, LinkAttrs attrs, std::string netns_path)
-      : JsRequest(env), op_(op), attrs_(std::move(attrs)), netns_path_(std::move(netns_path)) {}
+  // What Complete() may read from sysfs for each link (the I/O thread's
+  // sysfs shows the handle's namespace).
+  enum Probe : uint32_t {
+    kProbeTapDevice = 1,  // a macvtap's device number (one sysfs read a link)
+    kProbeWireless = 2,   // Wi-Fi facts (a stat or a small directory read)
+  };
+
+  LinkRequest(Napi::Env env, LinkOp op, LinkAttrs attrs, std::string netns_path, uint32_t probes)
+      : JsRequest(env),
+        op_(op),
+        attrs_(std::move(attrs)),
+        netns_path_(std::move(netns_path)),
+        probes_(probes) {}
 
   int Prepare() override {
     if (!netns_path_.empty()) {
@@ -43,18 +54,21 @@ class LinkRequest : public JsRequest {
   void OnRestart() override { links_.clear(); }
   void Complete() override {
     netns_fd_.Reset();
-    // Wi-Fi probes cost two stats a link: for single links only, not dumps.
-    if (op_ == LinkOp::kGet || op_ == LinkOp::kCreate) {
-      for (auto& l : links_) {
-        if (!l.name) continue;
-        if (IsWireless(*l.name)) l.wireless = 1;
-        std::string lower = WirelessLower(*l.name);
-        if (!lower.empty()) l.wireless_lower = lower;
-      }
-    }
     for (auto& l : links_) {
+      if (!l.name) continue;
+      bool macvlan = l.kind == "macvlan" || l.kind == "macvtap";
+      if (probes_ & kProbeWireless) {
+        // A macvlan's own directory is small (lower_<name> is in it); never
+        // read a lower's, which lists every upper.
+        if (macvlan) {
+          std::string lower = WirelessLower(*l.name);
+          if (!lower.empty()) l.wireless_lower = lower;
+        } else if (IsWireless(*l.name)) {
+          l.wireless = 1;
+        }
+      }
       uint32_t major, minor;
-      if (l.kind == "macvtap" && l.name && ReadTapDevt(*l.name, l.index, &major, &minor)) {
+      if ((probes_ & kProbeTapDevice) && l.kind == "macvtap" && ReadTapDevt(*l.name, l.index, &major, &minor)) {
         l.tap_major = major;
         l.tap_minor = minor;
       }
@@ -62,27 +76,17 @@ class LinkRequest : public JsRequest {
   }
 
   Napi::Value Result(Napi::Env env) override {
-    switch (op_) {
-      case LinkOp::kDump: {
-        Napi::Array list = Napi::Array::New(env, links_.size());
-        for (size_t i = 0; i < links_.size(); i++) {
-          list.Set(static_cast<uint32_t>(i), LinkToJs(env, links_[i]));
-        }
-        return list;
-      }
-      case LinkOp::kCreate:
-      case LinkOp::kGet:
-        // A kernel without NLM_F_ECHO for RTM_NEWLINK (before 6.3) answers a
-        // create with a bare ACK: null tells the caller to look it up.
-        return links_.empty() ? env.Null() : LinkToJs(env, links_.front());
-      default: return env.Undefined();
-    }
+    // A create answers with its echo (none before Linux 6.3), a get with
+    // one link, a dump with all: always a link table.
+    if (op_ == LinkOp::kChange || op_ == LinkOp::kDelete) return env.Undefined();
+    return LinkTableToJs(env, links_);
   }
 
  private:
   LinkOp op_;
   LinkAttrs attrs_;
   std::string netns_path_;
+  uint32_t probes_;
   UniqueFd netns_fd_;
   std::vector<LinkAttrs> links_;
 };
@@ -303,7 +307,8 @@ Napi::Value NativeHandle::LinkCall(const Napi::CallbackInfo& info) {
   auto op = static_cast<LinkOp>(info[0].As<Napi::Number>().Int32Value());
   LinkAttrs attrs = LinkAttrsFromJs(info[1].As<Napi::Object>());
   std::string netns_path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
-  auto req = std::make_unique<LinkRequest>(env, op, std::move(attrs), std::move(netns_path));
+  uint32_t probes = info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
+  auto req = std::make_unique<LinkRequest>(env, op, std::move(attrs), std::move(netns_path), probes);
   Napi::Promise::Deferred deferred = req->deferred;
   return Submit(env, std::move(req), deferred);
 }

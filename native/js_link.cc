@@ -1,5 +1,8 @@
 #include "js_link.h"
 
+#include <cmath>
+#include <iterator>
+
 namespace macvlan {
 namespace {
 
@@ -72,14 +75,82 @@ void ReadFields(const JsField<Owner> (&table)[N], const Napi::Object& o, Owner* 
   }
 }
 
-template <class Owner, size_t N>
-void WriteFields(const JsField<Owner> (&table)[N], const Owner& in, Napi::Object o) {
-  for (const auto& f : table) {
-    if (in.*f.field) o.Set(f.key, static_cast<double>(*(in.*f.field)));
+
+// Header fields and the mark of a macvlan/macvtap, before the tables' fields.
+constexpr const char* kFixedNumberColumns[] = {"index", "flags", "type", "hasMacvlan", "truncated"};
+constexpr const char* kStringColumns[] = {"name", "address", "kind", "parentDevName", "wirelessLower"};
+constexpr size_t kFixed = std::size(kFixedNumberColumns);
+constexpr size_t kLinkFieldCount = std::size(kLinkFields);
+constexpr size_t kNumberColumns = kFixed + kLinkFieldCount + std::size(kMacvlanFields);
+
+void FillRow(const LinkAttrs& l, double* row) {
+  row[0] = l.index;
+  row[1] = l.flags;
+  row[2] = l.type;
+  row[3] = l.macvlan ? 1 : 0;
+  row[4] = l.truncated ? 1 : 0;
+  double* p = row + kFixed;
+  for (const auto& f : kLinkFields) *p++ = (l.*f.field) ? static_cast<double>(*(l.*f.field)) : NAN;
+  for (const auto& f : kMacvlanFields) {
+    *p++ = (l.macvlan && (*l.macvlan).*f.field) ? static_cast<double>(*((*l.macvlan).*f.field)) : NAN;
   }
 }
 
 }  // namespace
+
+Napi::Object LinkTableColumns(Napi::Env env) {
+  Napi::Array numbers = Napi::Array::New(env, kNumberColumns);
+  uint32_t i = 0;
+  for (const char* name : kFixedNumberColumns) numbers.Set(i++, name);
+  for (const auto& f : kLinkFields) numbers.Set(i++, f.key);
+  for (const auto& f : kMacvlanFields) numbers.Set(i++, std::string("macvlan.") + f.key);
+  Napi::Array strings = Napi::Array::New(env, std::size(kStringColumns));
+  i = 0;
+  for (const char* name : kStringColumns) strings.Set(i++, name);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("numbers", numbers);
+  o.Set("strings", strings);
+  return o;
+}
+
+Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links) {
+  size_t n = links.size();
+  auto numbers = Napi::Float64Array::New(env, n * kNumberColumns);
+  Napi::Array strings = Napi::Array::New(env, n * std::size(kStringColumns));
+  Napi::Array macs = Napi::Array::New(env, n);
+  Napi::Value none = env.Undefined();
+  for (size_t i = 0; i < n; i++) {
+    const LinkAttrs& l = links[i];
+    FillRow(l, numbers.Data() + i * kNumberColumns);
+    const std::optional<std::string>* cols[] = {&l.name, nullptr, &l.kind, &l.parent_dev_name, &l.wireless_lower};
+    uint32_t base = static_cast<uint32_t>(i * std::size(kStringColumns));
+    for (uint32_t c = 0; c < std::size(kStringColumns); c++) {
+      if (c == 1) {
+        if (l.address) {
+          strings.Set(base + c, FormatMac(l.address->data(), 6));
+        } else if (l.raw_address) {
+          strings.Set(base + c, FormatMac(l.raw_address->data(), l.raw_address->size()));
+        }
+        continue;
+      }
+      if (*cols[c]) strings.Set(base + c, **cols[c]);
+    }
+    if (l.macvlan && l.macvlan->macaddr_data) {
+      const auto& list = *l.macvlan->macaddr_data;
+      Napi::Array a = Napi::Array::New(env, list.size());
+      for (size_t k = 0; k < list.size(); k++) a.Set(static_cast<uint32_t>(k), FormatMac(list[k].data(), 6));
+      macs.Set(static_cast<uint32_t>(i), a);
+    } else {
+      macs.Set(static_cast<uint32_t>(i), none);
+    }
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("count", static_cast<double>(n));
+  o.Set("numbers", numbers);
+  o.Set("strings", strings);
+  o.Set("macs", macs);
+  return o;
+}
 
 LinkAttrs LinkAttrsFromJs(const Napi::Object& o) {
   Napi::Env env = o.Env();
@@ -107,35 +178,6 @@ LinkAttrs LinkAttrsFromJs(const Napi::Object& o) {
     l.macvlan = std::move(mv);
   }
   return l;
-}
-
-Napi::Object LinkToJs(Napi::Env env, const LinkAttrs& l) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("index", l.index);
-  o.Set("flags", l.flags);
-  o.Set("type", l.type);
-  if (l.name) o.Set("name", *l.name);
-  if (l.address) o.Set("address", FormatMac(l.address->data(), 6));
-  if (l.raw_address) o.Set("address", FormatMac(l.raw_address->data(), l.raw_address->size()));
-  WriteFields(kLinkFields, l, o);
-  if (l.parent_dev_name) o.Set("parentDevName", *l.parent_dev_name);
-  if (l.wireless_lower) o.Set("wirelessLower", *l.wireless_lower);
-  if (l.truncated) o.Set("truncated", true);
-  if (l.kind) o.Set("kind", *l.kind);
-  if (l.macvlan) {
-    Napi::Object m = Napi::Object::New(env);
-    WriteFields(kMacvlanFields, *l.macvlan, m);
-    if (l.macvlan->macaddr_data) {
-      const auto& macs = *l.macvlan->macaddr_data;
-      Napi::Array list = Napi::Array::New(env, macs.size());
-      for (size_t i = 0; i < macs.size(); i++) {
-        list.Set(static_cast<uint32_t>(i), FormatMac(macs[i].data(), 6));
-      }
-      m.Set("macaddrData", list);
-    }
-    o.Set("macvlan", m);
-  }
-  return o;
 }
 
 }  // namespace macvlan

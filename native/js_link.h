@@ -12,6 +12,14 @@ namespace macvlan {
 // a field of the wrong type here is a bug, reported as a TypeError.
 LinkAttrs LinkAttrsFromJs(const Napi::Object& o);
 
-Napi::Object LinkToJs(Napi::Env env, const LinkAttrs& l);
+// Many links as columns: { count, numbers: Float64Array (count x columns,
+// NaN where absent), strings: (string | undefined)[] (count x string
+// columns), macs: (string[] | undefined)[] }. Building one JS object per
+// link property by property costs a N-API call per field; this costs a few
+// per link, and TypeScript builds the objects (src/link.ts, rowsOf).
+Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links);
+
+// The column names of a link table, in order: { numbers, strings }.
+Napi::Object LinkTableColumns(Napi::Env env);
 
 }  // namespace macvlan

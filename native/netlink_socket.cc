@@ -17,7 +17,7 @@
 namespace macvlan {
 namespace {
 
-constexpr int kRecvBufferSize = 4 << 20;
+constexpr int kRecvBufferSize = 8 << 20;
 constexpr int kSendBufferSize = 1 << 20;
 // A dump part is at most 32 KiB (the kernel caps max_recvmsg_len there);
 // twice that leaves room for the largest single reply.
@@ -26,7 +26,7 @@ constexpr size_t kMaxBatchBytes = 256 << 10;
 // What one request may leave in the receive queue: an ACK plus, for a
 // create, the echoed RTM_NEWLINK; both counted by skb truesize.
 constexpr int kQueuedBytesPerRequest = 8 << 10;
-constexpr size_t kMaxBatch = 256;
+constexpr size_t kMaxBatch = 1024;
 
 void SetBuffer(int fd, int force_opt, int opt, int bytes) {
   // SO_*BUFFORCE needs CAP_NET_ADMIN; without it the plain option is capped

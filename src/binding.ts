@@ -111,11 +111,6 @@ export interface NativeRoute {
   priority?: number;
 }
 
-export interface NativeLinkEvent {
-  type: 'new' | 'del';
-  link: NativeLink;
-}
-
 /** A multicast listener read on the JS thread's loop. */
 export interface NativeEventSocket {
   pause(): void;
@@ -153,6 +148,21 @@ export interface NativeTapQueue {
   close(): Promise<void>;
 }
 
+/**
+ * Links as columns (native/js_link.h LinkTableToJs): `numbers` holds
+ * count x linkColumns.numbers.length values (NaN: absent), `strings` count x
+ * linkColumns.strings.length, `macs` the source MAC list of each link.
+ */
+export interface LinkTable {
+  count: number;
+  numbers: Float64Array;
+  strings: (string | undefined)[];
+  macs: (string[] | undefined)[];
+}
+
+/** What a link request may read from sysfs for each link it returns. */
+export const Probe = { tapDevice: 1, wireless: 2, all: 3, none: 0 } as const;
+
 export interface NativeHandle {
   opened(): Promise<void>;
   openTap(params: NativeTapOpenParams): Promise<NativeTapOpenResult>;
@@ -162,20 +172,23 @@ export interface NativeHandle {
   route(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeRoute): Promise<void>;
   /** A socket in the handle's namespace joined to these RTNLGRP_* groups; resolves to its fd. */
   subscribe(groups: number[], rcvbuf: number): Promise<number>;
-  link(op: typeof LinkOp.create, req: NativeLinkRequest, netnsPath?: string): Promise<NativeLink | null>;
-  link(op: typeof LinkOp.get, req: NativeLinkRequest): Promise<NativeLink>;
-  link(op: typeof LinkOp.dump, req: NativeLinkRequest): Promise<NativeLink[]>;
+  link(
+    op: typeof LinkOp.create | typeof LinkOp.get | typeof LinkOp.dump,
+    req: NativeLinkRequest,
+    netnsPath: string | undefined,
+    probes: number,
+  ): Promise<LinkTable>;
   link(op: typeof LinkOp.change | typeof LinkOp.delete, req: NativeLinkRequest, netnsPath?: string): Promise<void>;
   close(): Promise<void>;
 }
 
-export interface DecodedMessage {
+export interface NativeDecodedMessage {
   type: number;
   flags: number;
   seq: number;
   pid: number;
   ack?: { error: number; message: string; offset?: number };
-  link?: NativeLink;
+  link?: LinkTable;
 }
 
 type ConstantName =
@@ -200,12 +213,15 @@ export interface NativeAddon {
   constants: Readonly<Record<ConstantName, number>>;
   NativeHandle: new (netnsPath: string) => NativeHandle;
   TapQueue: new (fd: number, vnetHdrLen: number) => NativeTapQueue;
-  EventSocket: new (fd: number, onEvents: (events: NativeLinkEvent[] | null, errno?: number) => void) => NativeEventSocket;
+  /** onEvents(links, deleted) with one '1' (RTM_DELLINK) or '0' in `deleted` a link; onEvents(null, errno) on an error. */
+  EventSocket: new (fd: number, onEvents: (links: LinkTable | null, deletedOrErrno: string | number) => void) => NativeEventSocket;
+  /** The column names of a LinkTable. */
+  linkColumns: { numbers: string[]; strings: string[] };
   encodeLink(op: LinkOp, req: NativeLinkRequest): {
     bytes: Buffer;
     attrs: { offset: number; length: number; name: string }[];
   };
-  decodeMessages(bytes: Buffer): { messages: DecodedMessage[]; truncated: boolean };
+  decodeMessages(bytes: Buffer): { messages: NativeDecodedMessage[]; truncated: boolean };
 }
 
 const require = createRequire(import.meta.url);

@@ -1,8 +1,8 @@
 // Link events: an async iterable over RTNLGRP_LINK notifications, with an
 // initial listing that leaves no gap and a resync when the kernel overruns.
-import { native, type NativeLinkEvent } from './binding.js';
+import { native, type NativeLink } from './binding.js';
 import { errnoName } from './errors.js';
-import { toLink, type Link } from './link.js';
+import { rowsOf, toLink, type Link } from './link.js';
 import { boolean, integer, invalidType, plainObject } from './validate.js';
 
 const c = native.constants;
@@ -78,7 +78,7 @@ export function watchLinks(handle: Lister, options: WatchOptions, hooks: Hooks):
 
   async function* run(): AsyncGenerator<LinkEvent, void, undefined> {
     if (signal?.aborted) return;
-    let raw: NativeLinkEvent[] = [];
+    let raw: { deleted: boolean; link: NativeLink }[] = [];
     let overrun = false;
     let failure: Error | undefined;
     let ended = false;
@@ -93,17 +93,18 @@ export function watchLinks(handle: Lister, options: WatchOptions, hooks: Hooks):
     // Subscribe before listing: a change during the listing is then also a
     // notification, and the diff against `known` drops the duplicate.
     const fd = await hooks.subscribe([c.RTNLGRP_LINK], rcvbuf);
-    const socket = new native.EventSocket(fd, (events, errno) => {
-      if (events) {
-        raw.push(...events);
+    const socket = new native.EventSocket(fd, (links, deletedOrErrno) => {
+      if (links) {
+        const deleted = String(deletedOrErrno);
+        rowsOf(links).forEach((link, i) => raw.push({ deleted: deleted[i] === '1', link }));
         if (raw.length > HIGH_WATER && !paused) {
           paused = true;
           socket.pause();
         }
-      } else if (errno === ENOBUFS) {
+      } else if (deletedOrErrno === ENOBUFS) {
         overrun = true;
       } else {
-        failure = new Error(`watchLinks(): reading events failed: ${errnoName(errno ?? 0)}`);
+        failure = new Error(`watchLinks(): reading events failed: ${errnoName(Number(deletedOrErrno))}`);
       }
       poke();
     });
@@ -150,7 +151,7 @@ export function watchLinks(handle: Lister, options: WatchOptions, hooks: Hooks):
           raw = [];
           for (const ev of batch) {
             const link = toLink(ev.link);
-            if (ev.type === 'del') {
+            if (ev.deleted) {
               known.delete(link.index);
               out.push({ type: 'del', link });
               continue;

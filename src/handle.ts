@@ -4,6 +4,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import {
   AddrRouteOp,
   LinkOp,
+  Probe,
   native,
   type NativeHandle,
   type NativeLink,
@@ -26,7 +27,7 @@ import {
 } from './addr_route.js';
 import { watchLinks, type LinkEventStream, type WatchOptions } from './events.js';
 import { Tap, type TapOptions } from './tap.js';
-import { MODES, modeValue, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
+import { MODES, modeValue, rowsOf, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
 import {
   boolean,
   integer,
@@ -68,6 +69,12 @@ export interface LinkFilter {
   kind?: string;
   /** Only links whose lower (IFLA_LINK) is this one. */
   lower?: LinkRef;
+  /**
+   * Fill `tap` (the device number) of macvtaps. It costs a sysfs read per
+   * macvtap, several times the dump itself, so it is off unless asked;
+   * getLink, createMacvtap and openTap always have it.
+   */
+  tapDevices?: boolean;
 }
 
 export type SourceMacOp = 'add' | 'del' | 'set' | 'flush';
@@ -77,7 +84,7 @@ const SPEC_KEYS = [
   'nopromisc', 'nodst', 'bcQueueLen', 'bcCutoff', 'sourceMacs', 'netns',
 ] as const;
 const CHANGE_KEYS = ['up', 'mtu', 'mac', 'name', 'netns', 'mode', 'txQueueLen'] as const;
-const FILTER_KEYS = ['kind', 'lower'] as const;
+const FILTER_KEYS = ['kind', 'lower', 'tapDevices'] as const;
 const SOURCE_OPS: readonly SourceMacOp[] = ['add', 'del', 'set', 'flush'];
 const TAP_KEYS = ['queues', 'vnetHdr', 'vnetHdrSize', 'nodeDir', 'owner'] as const;
 /** MAX_TAP_QUEUES in drivers/net/tap.c. */
@@ -98,6 +105,12 @@ const SKIP_STATS = { extMask: c.RTEXT_FILTER_SKIP_STATS };
 
 /** Where openTap makes device nodes when /dev/tapN will not do. */
 export const DEFAULT_NODE_DIR = '/run/macvlan';
+
+/** The hint for ENODEV on a request that names one link. */
+function notHere(req: NativeLinkRequest): (e: unknown) => string | undefined {
+  const ref = req.index ?? req.name;
+  return (e) => ((e as { errno?: number }).errno === ENODEV && ref !== undefined ? `no link ${showRef(ref)} in this namespace` : undefined);
+}
 
 function refRequest(ref: LinkRef): NativeLinkRequest {
   return typeof ref === 'number' ? { index: ref } : { name: ref };
@@ -175,10 +188,22 @@ export class Handle {
     });
   }
 
-  #getNative(ref: LinkRef, operation: string, site: Error): Promise<NativeLink> {
-    return this.#call(operation, site, (n) => n.link(LinkOp.get, { ...refRequest(ref), ...SKIP_STATS }), (e) =>
-      (e as { errno?: number }).errno === ENODEV ? `no link ${showRef(ref)} in this namespace` : undefined,
-    );
+  /** A create, get or dump, its links decoded into rows. */
+  async #linkRows(
+    op: typeof LinkOp.create | typeof LinkOp.get | typeof LinkOp.dump,
+    req: NativeLinkRequest,
+    operation: string,
+    site: Error,
+    probes: number,
+    netnsPath?: string,
+  ): Promise<NativeLink[]> {
+    return rowsOf(await this.#call(operation, site, (n) => n.link(op, req, netnsPath, probes), notHere(req)));
+  }
+
+  async #getNative(ref: LinkRef, operation: string, site: Error): Promise<NativeLink> {
+    const [row] = await this.#linkRows(LinkOp.get, { ...refRequest(ref), ...SKIP_STATS }, operation, site, Probe.all);
+    if (!row) throw new NetlinkError(operation, ENODEV, { hint: `no link ${showRef(ref)} in this namespace` });
+    return row;
   }
 
   /** The link, or a NetlinkError with code 'ENODEV' when there is none. */
@@ -194,13 +219,14 @@ export class Handle {
     if (kind !== undefined && typeof kind !== 'string') throw invalidType('filter.kind', 'a string', kind);
     if (kind === '') throw invalidValue('filter.kind', 'a non-empty string', kind);
     const lowerRef = f.lower === undefined ? undefined : linkRef(f.lower, 'filter.lower');
+    const tapDevices = f.tapDevices === undefined ? false : boolean(f.tapDevices, 'filter.tapDevices');
     const site = new Error();
     const operation = 'listLinks()';
     const lower = lowerRef === undefined ? undefined : await this.#getNative(lowerRef, operation, site);
     // The kernel filters by kind (IFLA_INFO_KIND in the dump request) but
     // ignores a kind it does not know, so the kind is checked here as well.
     const req: NativeLinkRequest = kind === undefined ? { ...SKIP_STATS } : { ...SKIP_STATS, kind };
-    const all = await this.#call(operation, site, (n) => n.link(LinkOp.dump, req));
+    const all = await this.#linkRows(LinkOp.dump, req, operation, site, tapDevices ? Probe.tapDevice : Probe.none);
     const links: Link[] = [];
     for (const n of all) {
       if (kind !== undefined && n.kind !== kind) continue;
@@ -295,7 +321,7 @@ export class Handle {
     }
     if (target !== undefined) return this.#createInto(what, site, req, target).catch(fromKernel);
 
-    const echoed = await this.#call(what, site, (n) => n.link(LinkOp.create, req)).catch(fromKernel);
+    const [echoed] = await this.#linkRows(LinkOp.create, req, what, site, Probe.all).catch(fromKernel);
     if (echoed) return toLink(echoed);
     // Kernels before 6.3 do not echo RTM_NEWLINK: look the link up instead;
     // for a kernel-picked name, the newest link of this kind on this lower
@@ -325,7 +351,7 @@ export class Handle {
       const moveTo: NativeLinkRequest = 'pid' in target ? { netnsPid: target.pid } : {};
       try {
         if (Handle.forceTemporaryName) throw new NetlinkError(what, EEXIST);
-        await this.#call(what, site, (n) => n.link(LinkOp.create, { ...req, ...moveTo }, nsPath));
+        await this.#linkRows(LinkOp.create, { ...req, ...moveTo }, what, site, Probe.none, nsPath);
       } catch (err) {
         if (!(err instanceof NetlinkError) || err.code !== 'EEXIST') throw err;
         if (named && (await there.getLink(req.name!).then(() => true, () => false))) throw err;
@@ -333,8 +359,8 @@ export class Handle {
         // the move request, after the move, not at create.
         const { flags, change, ...down } = req;
         const tempName = `mvtmp${randomBytes(5).toString('hex')}`;
-        const temp = (await this.#call(what, site, (n) => n.link(LinkOp.create, { ...down, name: tempName }))) ??
-          (await this.#getNative(tempName, what, site));
+        const [echoed] = await this.#linkRows(LinkOp.create, { ...down, name: tempName }, what, site, Probe.none);
+        const temp = echoed ?? (await this.#getNative(tempName, what, site));
         const move: NativeLinkRequest = { index: temp.index, name: req.name!, ...moveTo };
         if (change !== undefined) Object.assign(move, { flags, change });
         await this.#call(what, site, (n) => n.link(LinkOp.change, move, nsPath)).catch(async (moveErr: unknown) => {
@@ -347,7 +373,7 @@ export class Handle {
         (l) => l.mac === req.address && (l.lowerNetnsId !== undefined || l.lower === req.link),
       );
       if (!found) throw new NetlinkError(what, ENODEV, { hint: 'the new link was not found in the target namespace' });
-      return found;
+      return await there.getLink(found.index);
     } finally {
       await there.close();
     }
@@ -637,9 +663,7 @@ export class Handle {
   async deleteLink(ref: LinkRef): Promise<void> {
     const site = new Error();
     const r = linkRef(ref, 'ref');
-    await this.#call(`deleteLink(${showRef(r)})`, site, (n) => n.link(LinkOp.delete, refRequest(r)), (e) =>
-      (e as { errno?: number }).errno === ENODEV ? `no link ${showRef(r)} in this namespace` : undefined,
-    );
+    await this.#call(`deleteLink(${showRef(r)})`, site, (n) => n.link(LinkOp.delete, refRequest(r)), notHere(refRequest(r)));
   }
 
   /**
@@ -657,7 +681,7 @@ export class Handle {
     if (wanted.length === 0) return;
     if (wanted.length === 1) return this.deleteLink(wanted[0]!);
 
-    const all = await this.#call(what, site, (n) => n.link(LinkOp.dump, { ...SKIP_STATS }));
+    const all = await this.#linkRows(LinkOp.dump, { ...SKIP_STATS }, what, site, Probe.none);
     const byName = new Map(all.map((l) => [l.name, l]));
     const byIndex = new Map(all.map((l) => [l.index, l]));
     const targets = new Map<number, NativeLink>();

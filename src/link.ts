@@ -1,6 +1,6 @@
 // Public link types, and the translation of decoded RTM_NEWLINK messages
 // into them (field names and values as `ip -d -j link show` reports them).
-import { native, type NativeLink } from './binding.js';
+import { native, type LinkTable, type NativeDecodedMessage, type NativeLink, type NativeMacvlan } from './binding.js';
 
 const c = native.constants;
 
@@ -111,6 +111,59 @@ export function wifiWarning(lower: string): string {
     `lower '${lower}' is a Wi-Fi device: most access points drop frames from MAC addresses that did not ` +
     'associate with them, so this link may get no traffic; most Wi-Fi drivers cannot bridge either'
   );
+}
+
+const numberColumns = native.linkColumns.numbers;
+const stringColumns = native.linkColumns.strings;
+const FIXED = 5; // index, flags, type, hasMacvlan, truncated (native/js_link.cc)
+
+/** The rows of a link table, as NativeLink objects. */
+export function rowsOf(table: LinkTable): NativeLink[] {
+  const { count, numbers, strings, macs } = table;
+  const nn = numberColumns.length;
+  const ns = stringColumns.length;
+  const rows: NativeLink[] = new Array<NativeLink>(count);
+  for (let i = 0; i < count; i++) {
+    const b = i * nn;
+    const row: NativeLink = { index: numbers[b]!, flags: numbers[b + 1]!, type: numbers[b + 2]! };
+    const fields = row as unknown as Record<string, number | string | boolean | NativeMacvlan>;
+    if (numbers[b + 4] === 1) row.truncated = true;
+    let macvlan: Record<string, number | string[]> | undefined;
+    if (numbers[b + 3] === 1) macvlan = {};
+    for (let k = FIXED; k < nn; k++) {
+      const v = numbers[b + k]!;
+      if (Number.isNaN(v)) continue;
+      const key = numberColumns[k]!;
+      if (key.startsWith('macvlan.')) {
+        if (macvlan) macvlan[key.slice(8)] = v;
+      } else {
+        fields[key] = v;
+      }
+    }
+    for (let k = 0; k < ns; k++) {
+      const v = strings[i * ns + k];
+      if (v !== undefined) fields[stringColumns[k]!] = v;
+    }
+    if (macvlan) {
+      const list = macs[i];
+      if (list) macvlan.macaddrData = list;
+      row.macvlan = macvlan as NativeMacvlan;
+    }
+    rows[i] = row;
+  }
+  return rows;
+}
+
+/** One netlink message as the codec decodes it. */
+export type DecodedMessage = Omit<NativeDecodedMessage, 'link'> & { link?: NativeLink };
+
+/** The codec on its own (tests, tools): messages of a buffer, links as rows. */
+export function decodeMessages(bytes: Buffer): { messages: DecodedMessage[]; truncated: boolean } {
+  const out = native.decodeMessages(bytes);
+  return {
+    truncated: out.truncated,
+    messages: out.messages.map(({ link, ...m }) => (link ? { ...m, link: rowsOf(link)[0]! } : m)),
+  };
 }
 
 export function modeOf(value: number): Mode | number {

@@ -4,8 +4,8 @@
 // kernel captures and from hand-built, truncated and random buffers.
 import { describe, expect, it } from 'vitest';
 
-import { LinkOp, native, type DecodedMessage, type NativeLink, type NativeLinkRequest } from '../src/binding.js';
-import { toLink } from '../src/link.js';
+import { LinkOp, native, type NativeLink, type NativeLinkRequest } from '../src/binding.js';
+import { decodeMessages, toLink, type DecodedMessage } from '../src/link.js';
 
 const c = native.constants;
 
@@ -390,7 +390,7 @@ function nlmsgerr(error: number, echoed: Buffer, tlvs: Buffer[] = []): Buffer {
 }
 
 function decode(buf: Buffer): { messages: DecodedMessage[]; truncated: boolean } {
-  return native.decodeMessages(buf);
+  return decodeMessages(buf);
 }
 
 /** The one link in a buffer. */

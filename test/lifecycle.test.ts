@@ -776,7 +776,7 @@ describe('two handles in two namespaces', () => {
       [nlC, c, madeC, 0xc],
     ] as const) {
       const ipLinks = links(ns);
-      const listed = await nl.listLinks();
+      const listed = await nl.listLinks({ tapDevices: true });
       expect(listed.map((l) => l.name).sort()).toEqual(names(ipLinks));
       for (const l of listed) expectMatchesIp(l, ipLinks.find((j) => j.ifname === l.name)!, ipLinks);
       const ours = listed.filter((l) => l.name.startsWith('tw'));

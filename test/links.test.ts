@@ -275,8 +275,11 @@ async function expectListAgreesWithIp(ns: TestNetns, ours: Link[], pick: (l: Lin
 async function expectReadBackAgrees(ns: TestNetns, nl: Handle, link: Link): Promise<void> {
   await expectAgreesWithIp(ns, await nl.getLink(link.name));
   await expectAgreesWithIp(ns, await nl.getLink(link.index));
-  const all = await expectListAgreesWithIp(ns, await nl.listLinks());
+  const withTap = await nl.listLinks({ tapDevices: true });
+  const all = await expectListAgreesWithIp(ns, withTap);
   expect(all.map((l) => l.index)).toContain(link.index);
+  // Without tapDevices the same links, less the device numbers.
+  expect(await nl.listLinks()).toStrictEqual(withTap.map(({ tap: _tap, ...rest }) => rest));
 }
 
 /** The rejection of `p`; fails the test when `p` resolves. */
@@ -442,7 +445,7 @@ describe.each(KINDS)('operState of a %s', (kind) => {
     expect(down.operState).toBe('lowerlayerdown');
     expect(down.up).toBe(true);
     await expectAgreesWithIp(ns, down);
-    await expectListAgreesWithIp(ns, await nl.listLinks({ kind }), (l) => l.kind === kind);
+    await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, kind }), (l) => l.kind === kind);
 
     ns.ip('link', 'set', 'v1', 'up');
     const on = await waitForIp(ns, 'follow', (l) => l.operstate === 'UP');
@@ -477,20 +480,20 @@ describe.each(KINDS)('links made by ip (%s)', (kind) => {
     expect(theirs.macvlan?.nodst).toBe(mode === 'source');
     await expectAgreesWithIp(ns, await nl.getLink(seen.ifindex));
 
-    const ofKind = await expectListAgreesWithIp(ns, await nl.listLinks({ kind }), (l) => l.kind === kind);
+    const ofKind = await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, kind }), (l) => l.kind === kind);
     expect(ofKind.map((l) => l.name)).toStrictEqual(['byip']);
-    const ofOther = await expectListAgreesWithIp(ns, await nl.listLinks({ kind: other }), (l) => l.kind === other);
+    const ofOther = await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, kind: other }), (l) => l.kind === other);
     expect(ofOther.map((l) => l.name)).toStrictEqual(['decoy']);
 
     const v0 = ipLink(ns, 'v0').ifindex;
     const onV0 = (l: Link): boolean => l.lower === v0 && l.lowerNetnsId === undefined;
-    const byLowerName = await expectListAgreesWithIp(ns, await nl.listLinks({ lower: 'v0' }), onV0);
+    const byLowerName = await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, lower: 'v0' }), onV0);
     // IFLA_LINK of a veth is its peer: v1 is "on" v0 as well, for ip and for us.
     expect(byLowerName.map((l) => l.name).sort()).toStrictEqual(['byip', 'v1']);
-    await expectListAgreesWithIp(ns, await nl.listLinks({ lower: v0 }), onV0);
-    const both = await expectListAgreesWithIp(ns, await nl.listLinks({ kind, lower: 'v0' }), (l) => l.kind === kind && onV0(l));
+    await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, lower: v0 }), onV0);
+    const both = await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, kind, lower: 'v0' }), (l) => l.kind === kind && onV0(l));
     expect(both.map((l) => l.name)).toStrictEqual(['byip']);
-    await expectListAgreesWithIp(ns, await nl.listLinks());
+    await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true }));
   });
 });
 
@@ -518,7 +521,7 @@ describe('kernel-picked names', () => {
       await expectAgreesWithIp(ns, l);
       expect(ipLink(ns, l.name).ifindex).toBe(l.index);
     }
-    await expectListAgreesWithIp(ns, await nl.listLinks({ kind: 'macvtap' }), (l) => l.kind === 'macvtap');
+    await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, kind: 'macvtap' }), (l) => l.kind === 'macvtap');
   });
 });
 
@@ -547,7 +550,7 @@ describe('macvtap character devices', () => {
     // A macvlan has no character device.
     const mvl = await nl.createMacvlan({ lower: 'v0', name: 'plain' });
     expect(mvl.tap).toBeUndefined();
-    await expectListAgreesWithIp(ns, await nl.listLinks());
+    await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true }));
   });
 });
 
@@ -701,7 +704,7 @@ describe.each(KINDS)('setSourceMacs on a %s', (kind) => {
     await check([a, b, c]);
     await nl.setSourceMacs('src', 'flush');
     await check([]);
-    await expectListAgreesWithIp(ns, await nl.listLinks({ kind }), (l) => l.kind === kind);
+    await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, kind }), (l) => l.kind === kind);
   });
 
   it('is refused on a bridge-mode link, which keeps its state', async () => {
@@ -741,7 +744,7 @@ describe('deleteLink and missing links', () => {
       expect(err.code).toBe('ENODEV');
       expect(err.errno).toBe(19);
     }
-    const left = await expectListAgreesWithIp(ns, await nl.listLinks());
+    const left = await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true }));
     expect(left.map((l) => l.name).sort()).toStrictEqual(['delC', 'lo', 'v0', 'v1']);
     await expectAgreesWithIp(ns, await nl.getLink(c.index));
   });
@@ -756,6 +759,6 @@ describe('deleteLink and missing links', () => {
       expect(err.code).toBe('ENODEV');
       expect(err.errno).toBe(19);
     }
-    await expectListAgreesWithIp(ns, await nl.listLinks());
+    await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true }));
   });
 });

@@ -58,12 +58,10 @@ class LinkRequest : public JsRequest {
       if (!l.name) continue;
       bool macvlan = l.kind == "macvlan" || l.kind == "macvtap";
       if (probes_ & kProbeWireless) {
-        // A macvlan's own directory is small (lower_<name> is in it); never
-        // read a lower's, which lists every upper.
-        if (macvlan) {
-          std::string lower = WirelessLower(*l.name);
+        if (macvlan && l.link && !l.link_netnsid) {
+          std::string lower = WirelessByIndex(static_cast<int>(*l.link));
           if (!lower.empty()) l.wireless_lower = lower;
-        } else if (IsWireless(*l.name)) {
+        } else if (!macvlan && IsWireless(*l.name)) {
           l.wireless = 1;
         }
       }
@@ -175,6 +173,9 @@ class TapOpenRequest : public JsRequest {
 
 }  // namespace
 
+// Completions settled per turn of the event loop.
+constexpr size_t kSettleSlice = 64;
+
 struct NativeHandle::Event {
   enum Kind { kOpened, kCompleted, kExit } kind;
   int error = 0;
@@ -241,21 +242,25 @@ void NativeHandle::CleanupHook(void* self) {
   h->socket_.reset();
 }
 
-void NativeHandle::Post(Event* ev) {
-  napi_status s = tsfn_.NonBlockingCall(
-      ev, [this](Napi::Env env, Napi::Function, Event* e) { Handle(env, e); });
-  if (s != napi_ok) delete ev;  // the environment is closing
+bool NativeHandle::Post(Event* ev) {
+  return tsfn_.NonBlockingCall(ev, [this](Napi::Env env, Napi::Function, Event* e) { Handle(env, e); }) == napi_ok;
 }
 
-void NativeHandle::OnOpened(int error) { Post(new Event{Event::kOpened, error, {}}); }
+// From the I/O thread: an event that cannot be posted (the environment is
+// closing) is dropped.
+void NativeHandle::OnOpened(int error) { PostOrDrop(new Event{Event::kOpened, error, {}}); }
 
 void NativeHandle::OnCompleted(RequestList done) {
-  Post(new Event{Event::kCompleted, 0, std::move(done)});
+  PostOrDrop(new Event{Event::kCompleted, 0, std::move(done)});
 }
 
 void NativeHandle::OnExit() {
-  Post(new Event{Event::kExit, 0, {}});
+  PostOrDrop(new Event{Event::kExit, 0, {}});
   tsfn_.Release();
+}
+
+void NativeHandle::PostOrDrop(Event* ev) {
+  if (!Post(ev)) delete ev;
 }
 
 void NativeHandle::Track(Napi::Env env) {
@@ -278,9 +283,12 @@ void NativeHandle::Handle(Napi::Env env, Event* raw) {
       }
       Untrack(env);
       break;
-    case Event::kCompleted:
-      for (auto& r : ev->done) {
-        auto* jr = static_cast<JsRequest*>(r.get());
+    case Event::kCompleted: {
+      // Settle a slice, then let the loop breathe: each settlement runs its
+      // continuations, and a batch of 1024 at once would stall timers.
+      size_t n = std::min(ev->done.size(), kSettleSlice);
+      for (size_t i = 0; i < n; i++) {
+        auto* jr = static_cast<JsRequest*>(ev->done[i].get());
         if (jr->error) {
           jr->deferred.Reject(ErrnoError(env, jr->error, jr->ext_message, jr->ext_attr).Value());
         } else {
@@ -288,7 +296,14 @@ void NativeHandle::Handle(Napi::Env env, Event* raw) {
         }
         Untrack(env);
       }
+      if (n < ev->done.size()) {
+        RequestList rest(std::make_move_iterator(ev->done.begin() + static_cast<ptrdiff_t>(n)),
+                         std::make_move_iterator(ev->done.end()));
+        auto* later = new Event{Event::kCompleted, 0, std::move(rest)};
+        if (!Post(later)) Handle(env, later);  // the thread is gone: settle now
+      }
       break;
+    }
     case Event::kExit:
       Shutdown();
       if (closed_) {

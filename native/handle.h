@@ -34,7 +34,8 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req, Napi::Promise::Deferred& deferred);
 
-  void Post(Event* ev);
+  bool Post(Event* ev);  // false: not queued (the environment is closing)
+  void PostOrDrop(Event* ev);
   void Handle(Napi::Env env, Event* ev);  // JS thread
   void Track(Napi::Env env);
   void Untrack(Napi::Env env);

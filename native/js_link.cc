@@ -42,25 +42,8 @@ const JsField<MacvlanAttrs> kMacvlanFields[] = {
     {"bcCutoff", &MacvlanAttrs::bc_cutoff},
 };
 
-bool Has(const Napi::Object& o, const char* key) {
-  return o.Has(key) && !o.Get(key).IsUndefined();
-}
 
-int64_t Integer(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) {
-    throw Napi::TypeError::New(o.Env(), std::string("native: ") + key + " must be a number");
-  }
-  return v.As<Napi::Number>().Int64Value();
-}
 
-std::string String(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsString()) {
-    throw Napi::TypeError::New(o.Env(), std::string("native: ") + key + " must be a string");
-  }
-  return v.As<Napi::String>().Utf8Value();
-}
 
 Mac MacFrom(Napi::Env env, const std::string& s) {
   Mac m;
@@ -68,12 +51,6 @@ Mac MacFrom(Napi::Env env, const std::string& s) {
   return m;
 }
 
-template <class Owner, size_t N>
-void ReadFields(const JsField<Owner> (&table)[N], const Napi::Object& o, Owner* out) {
-  for (const auto& f : table) {
-    if (Has(o, f.key)) out->*f.field = Integer(o, f.key);
-  }
-}
 
 
 // Header fields and the mark of a macvlan/macvtap, before the tables' fields.
@@ -152,31 +129,82 @@ Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links) {
   return o;
 }
 
+namespace {
+
+// Walks the keys an object has (one N-API call for the names, one a value),
+// rather than asking for every key a request could have.
+template <class Fn>
+void ForEachField(const Napi::Object& o, Fn&& fn) {
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0, n = keys.Length(); i < n; i++) {
+    Napi::Value k = keys.Get(i);
+    Napi::Value v = o.Get(k);
+    if (v.IsUndefined()) continue;
+    fn(k.As<Napi::String>().Utf8Value(), v);
+  }
+}
+
+int64_t AsInteger(Napi::Env env, const std::string& key, const Napi::Value& v) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, "native: " + key + " must be a number");
+  return v.As<Napi::Number>().Int64Value();
+}
+
+std::string AsString(Napi::Env env, const std::string& key, const Napi::Value& v) {
+  if (!v.IsString()) throw Napi::TypeError::New(env, "native: " + key + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+template <class Owner, size_t N>
+bool SetField(const JsField<Owner> (&table)[N], Napi::Env env, const std::string& key, const Napi::Value& v,
+              Owner* out) {
+  for (const auto& f : table) {
+    if (key == f.key) {
+      out->*f.field = AsInteger(env, key, v);
+      return true;
+    }
+  }
+  return false;
+}
+
+MacvlanAttrs MacvlanFromJs(Napi::Env env, const Napi::Object& m) {
+  MacvlanAttrs mv;
+  ForEachField(m, [&](const std::string& key, const Napi::Value& v) {
+    if (SetField(kMacvlanFields, env, key, v, &mv)) return;
+    if (key == "macaddr") {
+      mv.macaddr = MacFrom(env, AsString(env, key, v));
+    } else if (key == "macaddrData") {
+      Napi::Array list = v.As<Napi::Array>();
+      std::vector<Mac> macs;
+      for (uint32_t i = 0; i < list.Length(); i++) macs.push_back(MacFrom(env, AsString(env, key, list.Get(i))));
+      mv.macaddr_data = std::move(macs);
+    }
+  });
+  return mv;
+}
+
+}  // namespace
+
 LinkAttrs LinkAttrsFromJs(const Napi::Object& o) {
   Napi::Env env = o.Env();
   LinkAttrs l;
-  if (Has(o, "index")) l.index = static_cast<int32_t>(Integer(o, "index"));
-  if (Has(o, "flags")) l.flags = static_cast<uint32_t>(Integer(o, "flags"));
-  if (Has(o, "change")) l.change = static_cast<uint32_t>(Integer(o, "change"));
-  if (Has(o, "name")) l.name = String(o, "name");
-  if (Has(o, "kind")) l.kind = String(o, "kind");
-  if (Has(o, "address")) l.address = MacFrom(env, String(o, "address"));
-  ReadFields(kLinkFields, o, &l);
-  if (Has(o, "macvlan")) {
-    Napi::Object m = o.Get("macvlan").As<Napi::Object>();
-    MacvlanAttrs mv;
-    ReadFields(kMacvlanFields, m, &mv);
-    if (Has(m, "macaddr")) mv.macaddr = MacFrom(env, String(m, "macaddr"));
-    if (Has(m, "macaddrData")) {
-      Napi::Array list = m.Get("macaddrData").As<Napi::Array>();
-      std::vector<Mac> macs;
-      for (uint32_t i = 0; i < list.Length(); i++) {
-        macs.push_back(MacFrom(env, list.Get(i).As<Napi::String>().Utf8Value()));
-      }
-      mv.macaddr_data = std::move(macs);
+  ForEachField(o, [&](const std::string& key, const Napi::Value& v) {
+    if (SetField(kLinkFields, env, key, v, &l)) return;
+    if (key == "index") {
+      l.index = static_cast<int32_t>(AsInteger(env, key, v));
+    } else if (key == "flags") {
+      l.flags = static_cast<uint32_t>(AsInteger(env, key, v));
+    } else if (key == "change") {
+      l.change = static_cast<uint32_t>(AsInteger(env, key, v));
+    } else if (key == "name") {
+      l.name = AsString(env, key, v);
+    } else if (key == "kind") {
+      l.kind = AsString(env, key, v);
+    } else if (key == "address") {
+      l.address = MacFrom(env, AsString(env, key, v));
+    } else if (key == "macvlan") {
+      l.macvlan = MacvlanFromJs(env, v.As<Napi::Object>());
     }
-    l.macvlan = std::move(mv);
-  }
+  });
   return l;
 }
 

@@ -9,7 +9,10 @@
 
 #include <linux/netlink.h>
 
+#include <sched.h>
+
 #include <algorithm>
+#include <chrono>
 #include <random>
 
 #include "netns.h"
@@ -27,6 +30,7 @@ constexpr size_t kMaxBatchBytes = 256 << 10;
 // create, the echoed RTM_NEWLINK; both counted by skb truesize.
 constexpr int kQueuedBytesPerRequest = 8 << 10;
 constexpr size_t kMaxBatch = 1024;
+constexpr int kSpinMicros = 100;
 
 void SetBuffer(int fd, int force_opt, int opt, int bytes) {
   // SO_*BUFFORCE needs CAP_NET_ADMIN; without it the plain option is capped
@@ -51,11 +55,17 @@ NetlinkSocket::~NetlinkSocket() {
 }
 
 void NetlinkSocket::Submit(std::unique_ptr<Request> r) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(r));
+    queued_.store(queue_.size(), std::memory_order_release);
+    // Only a sleeping thread needs the eventfd; a busy one takes the queue
+    // when its batch is done.
+    wake = sleeping_;
+    sleeping_ = false;
   }
-  Wake();
+  if (wake) Wake();
 }
 
 void NetlinkSocket::Stop() {
@@ -138,11 +148,19 @@ void NetlinkSocket::Run() {
 }
 
 bool NetlinkSocket::WaitForWork() {
+  // A caller awaiting one request after another sends the next one a few
+  // tens of microseconds after the last completion: look for it a little
+  // while before sleeping, which saves a wakeup on both sides.
+  auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+  while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
+    sched_yield();
+  }
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return false;
       if (!queue_.empty()) return true;
+      sleeping_ = true;
     }
     pollfd p{wake_fd_, POLLIN, 0};
     if (poll(&p, 1, -1) > 0) {
@@ -150,6 +168,8 @@ bool NetlinkSocket::WaitForWork() {
       ssize_t n = read(wake_fd_, &v, sizeof v);
       (void)n;
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    sleeping_ = false;
   }
 }
 
@@ -161,6 +181,7 @@ RequestList NetlinkSocket::TakeBatch() {
       taken.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
+    queued_.store(queue_.size(), std::memory_order_release);
   }
   // Prepare outside the lock. Requests that cannot be built complete at once,
   // and so do local jobs (no message: all their work is done in Prepare());
@@ -190,6 +211,7 @@ RequestList NetlinkSocket::TakeBatch() {
   if (!back.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = back.rbegin(); it != back.rend(); ++it) queue_.push_front(std::move(*it));
+    queued_.store(queue_.size(), std::memory_order_release);
   }
   if (!immediate.empty()) {
     for (auto& r : immediate) r->Complete();
@@ -222,6 +244,7 @@ void NetlinkSocket::RunBatch(RequestList& batch) {
   if (!again.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& r : again) queue_.push_front(std::move(r));
+    queued_.store(queue_.size(), std::memory_order_release);
   }
   if (!done.empty()) listener_->OnCompleted(std::move(done));
 }

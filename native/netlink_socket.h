@@ -2,6 +2,7 @@
 // requests and replies (seq, portid, ACKs, dumps, batching) live here.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -87,6 +88,8 @@ class NetlinkSocket {
 
   std::mutex mu_;
   std::deque<std::unique_ptr<Request>> queue_;
+  std::atomic<size_t> queued_{0};  // queue_.size(), for the spin in WaitForWork
+  bool sleeping_ = false;          // the thread waits on wake_fd_ for work
   bool stop_ = false;
   std::thread thread_;
 };

@@ -9,7 +9,9 @@ namespace macvlan {
 // A Wi-Fi device: /sys/class/net/<name>/wireless or .../phy80211 exists.
 bool IsWireless(const std::string& ifname);
 
-// The name of a Wi-Fi lower of `ifname` (from its lower_<name> links), or "".
-std::string WirelessLower(const std::string& ifname);
+// The name of the link with this ifindex when it is a Wi-Fi device, else "".
+// For the calling thread's namespace; remembered per thread (a device does
+// not turn into Wi-Fi, and ifindexes are not reused soon).
+std::string WirelessByIndex(int ifindex);
 
 }  // namespace macvlan

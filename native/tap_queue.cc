@@ -99,24 +99,29 @@ void TapQueue::StopPoll() {
   events_ = 0;
 }
 
-void TapQueue::UpdatePoll(Napi::Env env) {
-  int want = (readers_.empty() ? 0 : UV_READABLE) | (writers_.empty() ? 0 : UV_WRITABLE);
-  if (want == events_) return;
-  if ((want & UV_READABLE) != (events_ & UV_READABLE)) {
+void TapQueue::UpdatePoll(Napi::Env env, bool keep_readable) {
+  bool reading = !readers_.empty();
+  if (timer_ == nullptr && reading) {
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    if (!timer_) {
-      timer_ = new uv_timer_t;
-      uv_timer_init(loop, timer_);
-      uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
-      timer_->data = this;
-    }
-    if (want & UV_READABLE) {
+    timer_ = new uv_timer_t;
+    uv_timer_init(loop, timer_);
+    uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
+    timer_->data = this;
+  }
+  if (timer_ && reading != (uv_is_active(reinterpret_cast<uv_handle_t*>(timer_)) != 0)) {
+    if (reading) {
       uv_timer_start(timer_, OnLivenessTimer, kLivenessMs, kLivenessMs);
     } else {
       uv_timer_stop(timer_);
     }
   }
+  // A reader that just got its frame usually asks for the next one at once:
+  // leave UV_READABLE armed until a wakeup finds nobody waiting, rather than
+  // two epoll_ctl calls a frame.
+  int want = (reading || (keep_readable && (events_ & UV_READABLE)) ? UV_READABLE : 0) |
+             (writers_.empty() ? 0 : UV_WRITABLE);
+  if (want == events_) return;
   if (want == 0) {
     if (poll_) uv_poll_stop(poll_);
     events_ = 0;
@@ -161,13 +166,15 @@ void TapQueue::OnLinkGone(Napi::Env env) {
 }
 
 void TapQueue::Service(Napi::Env env, int status, int events) {
+  // Readable with nobody waiting: now stop watching (see UpdatePoll).
+  bool idle = (events & UV_READABLE) && readers_.empty();
   if (status < 0) {
     RejectAll(env, -status, "poll");
   } else {
     if (events & UV_WRITABLE) WriteReady(env);
     if (events & UV_READABLE) ReadReady(env);
   }
-  if (!closed_) UpdatePoll(env);
+  if (!closed_) UpdatePoll(env, !idle);
 }
 
 void TapQueue::ReadReady(Napi::Env env) {
@@ -258,7 +265,7 @@ Napi::Value TapQueue::Write(const Napi::CallbackInfo& info) {
     }
   }
   writers_.push_back({Napi::Persistent(frame), d});
-  UpdatePoll(env);
+  UpdatePoll(env, true);
   return d.Promise();
 }
 

@@ -36,7 +36,7 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   void WriteReady(Napi::Env env);
   // Returns 0, EAGAIN, or an errno.
   int TryWrite(const uint8_t* data, size_t len);
-  void UpdatePoll(Napi::Env env);
+  void UpdatePoll(Napi::Env env, bool keep_readable = false);
   void StopPoll();
   void RejectAll(Napi::Env env, int error, const char* why);
 

@@ -113,9 +113,12 @@ export function wifiWarning(lower: string): string {
   );
 }
 
-const numberColumns = native.linkColumns.numbers;
-const stringColumns = native.linkColumns.strings;
 const FIXED = 5; // index, flags, type, hasMacvlan, truncated (native/js_link.cc)
+const numberColumns = native.linkColumns.numbers.map((name) => ({
+  key: name.startsWith('macvlan.') ? name.slice('macvlan.'.length) : name,
+  macvlan: name.startsWith('macvlan.'),
+}));
+const stringColumns = native.linkColumns.strings;
 
 /** The rows of a link table, as NativeLink objects. */
 export function rowsOf(table: LinkTable): NativeLink[] {
@@ -133,12 +136,9 @@ export function rowsOf(table: LinkTable): NativeLink[] {
     for (let k = FIXED; k < nn; k++) {
       const v = numbers[b + k]!;
       if (Number.isNaN(v)) continue;
-      const key = numberColumns[k]!;
-      if (key.startsWith('macvlan.')) {
-        if (macvlan) macvlan[key.slice(8)] = v;
-      } else {
-        fields[key] = v;
-      }
+      const column = numberColumns[k]!;
+      if (!column.macvlan) fields[column.key] = v;
+      else if (macvlan) macvlan[column.key] = v;
     }
     for (let k = 0; k < ns; k++) {
       const v = strings[i * ns + k];

@@ -78,19 +78,22 @@ export class Tap {
     return q;
   }
 
+  // The frame calls are the hot path: no per-call stack capture. An error is
+  // made inside the async function, so V8's async stack trace still shows
+  // the caller.
+
   /** Reads one Ethernet frame (the virtio-net header stripped when enabled). */
   async readFrame(queue = 0): Promise<Buffer> {
-    const site = new Error();
+    const q = this.#queue(queue, 'readFrame()');
     try {
-      return await this.#queue(queue, 'readFrame()').read();
+      return await q.read();
     } catch (e) {
-      throw this.#error(e, 'readFrame()', site);
+      throw this.#error(e, 'readFrame()');
     }
   }
 
   /** Writes one Ethernet frame (a zeroed virtio-net header is added when enabled). */
   async writeFrame(frame: Buffer, queue = 0): Promise<void> {
-    const site = new Error();
     if (!Buffer.isBuffer(frame)) {
       throw Object.assign(new TypeError(`Expected frame to be a Buffer, received ${typeof frame}`), { code: 'ERR_INVALID_ARG_TYPE' });
     }
@@ -99,10 +102,11 @@ export class Tap {
         code: 'ERR_OUT_OF_RANGE',
       });
     }
+    const q = this.#queue(queue, 'writeFrame()');
     try {
-      await this.#queue(queue, 'writeFrame()').write(frame);
+      await q.write(frame);
     } catch (e) {
-      throw this.#error(e, 'writeFrame()', site);
+      throw this.#error(e, 'writeFrame()');
     }
   }
 
@@ -118,11 +122,11 @@ export class Tap {
     }
   }
 
-  #error(e: unknown, what: string, site: Error): Error {
+  #error(e: unknown, what: string): Error {
     if (e instanceof HandleClosedError || e instanceof RangeError) return e;
     if (this.#closed) return new HandleClosedError(`${what} on ${this.device}`);
     const hint = (e as { errno?: number }).errno === ENOLINK ? `the link '${this.link.name}' was deleted` : undefined;
-    return toNetlinkError(e, `${what} on ${this.device} ('${this.link.name}')`, site, hint);
+    return toNetlinkError(e, `${what} on ${this.device} ('${this.link.name}')`, undefined, hint);
   }
 
   /**

@@ -1,0 +1,478 @@
+// The C reference for bench/run.mjs: the same rtnetlink and /dev/tapN work
+// as the library, done the plainest fast way, timed inside the process.
+// Run inside the bench namespace (`ip netns exec NS bench/out/ref CMD ...`);
+// every command prints one JSON object on stdout, errors go to stderr.
+//
+//   create-seq   LOWER PREFIX START N   one RTM_NEWLINK at a time, waiting for each ACK
+//   create-batch LOWER PREFIX START N   the same requests, many per sendmsg()
+//   delete-seq   PREFIX START N         one RTM_DELLINK (by name) at a time
+//   delete-group PREFIX START N GROUP   IFLA_GROUP on each (batched), then one RTM_DELLINK by group
+//   dump         RUNS                   RTM_GETLINK NLM_F_DUMP, RTEXT_FILTER_SKIP_STATS, parsed to count
+//   tap          NAME ITERATIONS NODEDIR open+close of the link's /dev/tapN
+//   frames       NAMEA NAMEB SIZE COUNT INFLIGHT NODEDIR   A writes, B reads, INFLIGHT frames ahead
+//
+// Requests are byte for byte what the library sends (see native/rtnl_link.cc):
+// a create is NLM_F_REQUEST|ACK|CREATE|EXCL|ECHO with IFLA_LINK, IFLA_IFNAME,
+// IFLA_LINKINFO { IFLA_INFO_KIND "macvtap", IFLA_INFO_DATA { MODE bridge } }.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
+
+// Same bounds as the library: a request may leave an echo and an ACK queued.
+#define QUEUED_BYTES_PER_REQUEST (8 << 10)
+#define RECV_CHUNK (64 << 10)
+
+static int nl;
+static uint32_t portid;
+static uint32_t seq_next = 1;
+static size_t max_batch = 1;
+static char rbuf[RECV_CHUNK];
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "ref: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static void nl_open(void) {
+  nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (nl < 0) die("socket");
+  int one = 1;
+  setsockopt(nl, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(nl, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  setsockopt(nl, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+  int rcv = 4 << 20, snd = 1 << 20;
+  if (setsockopt(nl, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0) die("SO_RCVBUFFORCE");
+  if (setsockopt(nl, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) != 0) die("SO_SNDBUFFORCE");
+  struct sockaddr_nl a = {.nl_family = AF_NETLINK};
+  if (bind(nl, (struct sockaddr *)&a, sizeof a) != 0) die("bind");
+  socklen_t len = sizeof a;
+  if (getsockname(nl, (struct sockaddr *)&a, &len) != 0) die("getsockname");
+  portid = a.nl_pid;
+  int got = 0;
+  len = sizeof got;
+  getsockopt(nl, SOL_SOCKET, SO_RCVBUF, &got, &len);
+  max_batch = (size_t)got / QUEUED_BYTES_PER_REQUEST;
+  if (max_batch < 1) max_batch = 1;
+  seq_next = (uint32_t)getpid() << 12;
+}
+
+// A growable buffer of netlink messages.
+struct buf {
+  char *p;
+  size_t len, cap;
+};
+
+static void *buf_put(struct buf *b, size_t n) {
+  size_t need = b->len + NLMSG_ALIGN(n);
+  if (need > b->cap) {
+    b->cap = need * 2;
+    b->p = realloc(b->p, b->cap);
+    if (!b->p) die("realloc");
+  }
+  void *at = b->p + b->len;
+  memset(at, 0, NLMSG_ALIGN(n));
+  b->len = need;
+  return at;
+}
+
+static size_t msg_begin(struct buf *b, uint16_t type, uint16_t flags, int index) {
+  size_t off = b->len;
+  struct nlmsghdr *h = buf_put(b, NLMSG_HDRLEN);
+  h->nlmsg_type = type;
+  h->nlmsg_flags = flags;
+  h->nlmsg_seq = seq_next++;
+  struct ifinfomsg *ifi = buf_put(b, sizeof *ifi);
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = index;
+  return off;
+}
+
+static void msg_end(struct buf *b, size_t off) {
+  ((struct nlmsghdr *)(b->p + off))->nlmsg_len = (uint32_t)(b->len - off);
+}
+
+static void attr(struct buf *b, uint16_t type, const void *data, size_t n) {
+  struct rtattr *a = buf_put(b, RTA_LENGTH(n));
+  a->rta_type = type;
+  a->rta_len = (unsigned short)RTA_LENGTH(n);
+  memcpy(RTA_DATA(a), data, n);
+}
+
+static void attr_u32(struct buf *b, uint16_t type, uint32_t v) { attr(b, type, &v, 4); }
+
+static size_t nest_begin(struct buf *b, uint16_t type) {
+  size_t off = b->len;
+  struct rtattr *a = buf_put(b, RTA_LENGTH(0));
+  a->rta_type = type;
+  return off;
+}
+
+static void nest_end(struct buf *b, size_t off) {
+  ((struct rtattr *)(b->p + off))->rta_len = (unsigned short)(b->len - off);
+}
+
+static void add_create(struct buf *b, int lower, const char *name) {
+  size_t m = msg_begin(b, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, 0);
+  attr_u32(b, IFLA_LINK, (uint32_t)lower);
+  attr(b, IFLA_IFNAME, name, strlen(name) + 1);
+  size_t info = nest_begin(b, IFLA_LINKINFO);
+  attr(b, IFLA_INFO_KIND, "macvtap", 7);  // without its NUL, as ip sends it
+  size_t data = nest_begin(b, IFLA_INFO_DATA);
+  attr_u32(b, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
+  nest_end(b, data);
+  nest_end(b, info);
+  msg_end(b, m);
+}
+
+static void nl_send(struct buf *b) {
+  struct sockaddr_nl k = {.nl_family = AF_NETLINK};
+  ssize_t n;
+  do n = sendto(nl, b->p, b->len, 0, (struct sockaddr *)&k, sizeof k);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) die("sendmsg");
+}
+
+// Waits for the ACKs of `count` requests numbered from `first`; with `ifindex`,
+// records the echoed RTM_NEWLINK's index per request.
+static void wait_acks(uint32_t first, size_t count, int *ifindex) {
+  size_t acked = 0;
+  while (acked < count) {
+    ssize_t n = recv(nl, rbuf, sizeof rbuf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die("recv");
+    }
+    for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      uint32_t i = h->nlmsg_seq - first;
+      if (h->nlmsg_pid != portid || i >= count) continue;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        struct nlmsgerr *e = NLMSG_DATA(h);
+        if (e->error) {
+          errno = -e->error;
+          die("request refused by the kernel");
+        }
+        acked++;
+      } else if (h->nlmsg_type == RTM_NEWLINK && ifindex) {
+        ifindex[i] = ((struct ifinfomsg *)NLMSG_DATA(h))->ifi_index;
+      }
+    }
+  }
+}
+
+static void link_name(char *out, const char *prefix, long i) { snprintf(out, IFNAMSIZ, "%s%ld", prefix, i); }
+
+static void cmd_create(int batched, int lower, const char *prefix, long start, long n) {
+  struct buf b = {0};
+  char name[IFNAMSIZ];
+  int *idx = calloc((size_t)n, sizeof *idx);
+  size_t per = batched ? max_batch : 1;
+  size_t sends = 0;
+  double t0 = now();
+  for (long i = 0; i < n;) {
+    b.len = 0;
+    uint32_t first = seq_next;
+    size_t k = 0;
+    for (; k < per && i < n; k++, i++) {
+      link_name(name, prefix, start + i);
+      add_create(&b, lower, name);
+    }
+    nl_send(&b);
+    sends++;
+    wait_acks(first, k, idx + (i - (long)k));
+  }
+  double t = now() - t0;
+  for (long i = 0; i < n; i++) {
+    if (idx[i] <= 0) {
+      fprintf(stderr, "ref: no echo for link %ld\n", i);
+      exit(1);
+    }
+  }
+  printf("{\"op\":\"%s\",\"n\":%ld,\"seconds\":%.9f,\"sendmsgs\":%zu,\"maxBatch\":%zu}\n",
+         batched ? "create-batch" : "create-seq", n, t, sends, per);
+}
+
+static void cmd_delete_seq(const char *prefix, long start, long n) {
+  struct buf b = {0};
+  char name[IFNAMSIZ];
+  double t0 = now();
+  for (long i = 0; i < n; i++) {
+    b.len = 0;
+    uint32_t first = seq_next;
+    size_t m = msg_begin(&b, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, 0);
+    link_name(name, prefix, start + i);
+    attr(&b, IFLA_IFNAME, name, strlen(name) + 1);
+    msg_end(&b, m);
+    nl_send(&b);
+    wait_acks(first, 1, NULL);
+  }
+  printf("{\"op\":\"delete-seq\",\"n\":%ld,\"seconds\":%.9f}\n", n, now() - t0);
+}
+
+static void cmd_delete_group(const char *prefix, long start, long n, uint32_t group) {
+  struct buf b = {0};
+  char name[IFNAMSIZ];
+  int *idx = calloc((size_t)n, sizeof *idx);
+  for (long i = 0; i < n; i++) {  // not timed: the caller knows its ifindexes
+    link_name(name, prefix, start + i);
+    idx[i] = (int)if_nametoindex(name);
+    if (!idx[i]) die(name);
+  }
+  double t0 = now();
+  for (long i = 0; i < n;) {
+    b.len = 0;
+    uint32_t first = seq_next;
+    size_t k = 0;
+    for (; k < max_batch && i < n; k++, i++) {
+      size_t m = msg_begin(&b, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, idx[i]);
+      attr_u32(&b, IFLA_GROUP, group);
+      msg_end(&b, m);
+    }
+    nl_send(&b);
+    wait_acks(first, k, NULL);
+  }
+  double tagged = now();
+  b.len = 0;
+  uint32_t first = seq_next;
+  size_t m = msg_begin(&b, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, 0);
+  attr_u32(&b, IFLA_GROUP, group);
+  msg_end(&b, m);
+  nl_send(&b);
+  wait_acks(first, 1, NULL);
+  double t1 = now();
+  printf("{\"op\":\"delete-group\",\"n\":%ld,\"seconds\":%.9f,\"tagSeconds\":%.9f,\"deleteSeconds\":%.9f}\n", n,
+         t1 - t0, tagged - t0, t1 - tagged);
+}
+
+// One dump, parsed to a count of links (every attribute walked, names found).
+static long dump_once(void) {
+  for (;;) {
+    struct buf b = {0};
+    uint32_t s = seq_next;
+    size_t m = msg_begin(&b, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0);
+    attr_u32(&b, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    msg_end(&b, m);
+    nl_send(&b);
+    free(b.p);
+    long count = 0, named = 0;
+    int intr = 0, done = 0;
+    while (!done) {
+      ssize_t n = recv(nl, rbuf, sizeof rbuf, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        die("recv");
+      }
+      for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_pid != portid || h->nlmsg_seq != s) continue;
+        if (h->nlmsg_flags & NLM_F_DUMP_INTR) intr = 1;
+        if (h->nlmsg_type == NLMSG_DONE) {
+          done = 1;
+          break;
+        }
+        if (h->nlmsg_type == NLMSG_ERROR) {
+          struct nlmsgerr *e = NLMSG_DATA(h);
+          errno = -e->error;
+          die("dump refused");
+        }
+        if (h->nlmsg_type != RTM_NEWLINK) continue;
+        struct ifinfomsg *ifi = NLMSG_DATA(h);
+        int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof *ifi);
+        for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+          if (a->rta_type == IFLA_IFNAME) named++;
+        }
+        count++;
+      }
+    }
+    if (!intr) return count == named ? count : -1;
+  }
+}
+
+static void cmd_dump(long runs) {
+  printf("{\"op\":\"dump\",\"seconds\":[");
+  long count = 0;
+  for (long r = 0; r < runs; r++) {
+    double t0 = now();
+    count = dump_once();
+    printf("%s%.9f", r ? "," : "", now() - t0);
+  }
+  printf("],\"links\":%ld}\n", count);
+}
+
+static int read_file(const char *path, char *out, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, out, cap - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  out[n] = 0;
+  return 0;
+}
+
+// The node to open for a macvtap: /dev/tapN when it is this link's device
+// (devtmpfs is shared by all namespaces), else a node made in `node_dir`.
+static void tap_path(const char *name, const char *node_dir, char *path, size_t cap) {
+  char p[256], v[64];
+  snprintf(p, sizeof p, "/sys/class/net/%s/ifindex", name);
+  if (read_file(p, v, sizeof v)) die(p);
+  int index = atoi(v);
+  snprintf(p, sizeof p, "/sys/class/net/%s/macvtap/tap%d/dev", name, index);
+  if (read_file(p, v, sizeof v)) die(p);
+  unsigned ma, mi;
+  if (sscanf(v, "%u:%u", &ma, &mi) != 2) die(p);
+  dev_t devt = makedev(ma, mi);
+  struct stat st;
+  snprintf(path, cap, "/dev/tap%d", index);
+  if (stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == devt) return;
+  mkdir(node_dir, 0700);
+  snprintf(path, cap, "%s/tap%u_%u", node_dir, ma, mi);
+  unlink(path);
+  if (mknod(path, S_IFCHR | 0600, devt) != 0) die(path);
+}
+
+static void cmd_tap(const char *name, long iterations, const char *node_dir) {
+  char path[256];
+  tap_path(name, node_dir, path, sizeof path);
+  printf("{\"op\":\"tap\",\"path\":\"%s\",\"seconds\":[", path);
+  for (long i = 0; i < iterations; i++) {
+    double t0 = now();
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) die(path);
+    close(fd);
+    printf("%s%.9f", i ? "," : "", now() - t0);
+  }
+  printf("]}\n");
+}
+
+static int open_plain_tap(const char *name, const char *node_dir, unsigned char mac[6]) {
+  char path[256], p[256], v[64];
+  tap_path(name, node_dir, path, sizeof path);
+  int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) die(path);
+  struct ifreq ifr = {0};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;  // no virtio-net header: plain frames, as the library's default
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) die("TUNSETIFF");
+  snprintf(p, sizeof p, "/sys/class/net/%s/address", name);
+  if (read_file(p, v, sizeof v)) die(p);
+  if (sscanf(v, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5]) != 6) die(p);
+  return fd;
+}
+
+#define BENCH_ETHERTYPE 0x88b5  // IEEE local experimental
+
+static void cmd_frames(const char *a_name, const char *b_name, long size, long count, long inflight,
+                       const char *node_dir) {
+  unsigned char mac_a[6], mac_b[6];
+  int a = open_plain_tap(a_name, node_dir, mac_a);
+  int b = open_plain_tap(b_name, node_dir, mac_b);
+  unsigned char *frame = calloc(1, (size_t)size);
+  memcpy(frame, mac_b, 6);
+  memcpy(frame + 6, mac_a, 6);
+  frame[12] = BENCH_ETHERTYPE >> 8;
+  frame[13] = BENCH_ETHERTYPE & 0xff;
+  for (long i = 14; i < size; i++) frame[i] = (unsigned char)i;
+  static unsigned char in[65536];
+  long sent = 0, got = 0, other = 0, stalls = 0;
+  double t0 = now(), last = t0;
+  while (got + stalls < count) {
+    while (sent < count && sent - got - stalls < inflight) {
+      ssize_t n = write(a, frame, (size_t)size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      if (n != size) die("write");
+      sent++;
+    }
+    int progressed = 0;
+    for (;;) {
+      ssize_t n = read(b, in, sizeof in);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      if (n < 0) die("read");
+      if (n >= 14 && in[12] == (BENCH_ETHERTYPE >> 8) && in[13] == (BENCH_ETHERTYPE & 0xff)) {
+        got++;
+        progressed = 1;
+      } else {
+        other++;
+      }
+    }
+    if (progressed) {
+      last = now();
+      continue;
+    }
+    struct pollfd p[2] = {{b, POLLIN, 0}, {a, sent < count ? POLLOUT : 0, 0}};
+    if (poll(p, 2, 20) == 0 && now() - last > 0.2) {
+      stalls += sent - got - stalls;  // frames in flight for 200 ms: count them lost
+      last = now();
+    }
+  }
+  double t = now() - t0;
+  printf("{\"op\":\"frames\",\"size\":%ld,\"sent\":%ld,\"received\":%ld,\"lost\":%ld,\"other\":%ld,\"seconds\":%.9f}\n",
+         size, sent, got, stalls, other, t);
+  close(a);
+  close(b);
+}
+
+static long num(const char *s) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*s == 0 || *end != 0) {
+    fprintf(stderr, "ref: not a number: %s\n", s);
+    exit(2);
+  }
+  return v;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+  const char *cmd = argc > 1 ? argv[1] : "";
+  if (!strcmp(cmd, "tap") && argc == 5) {
+    cmd_tap(argv[2], num(argv[3]), argv[4]);
+    return 0;
+  }
+  if (!strcmp(cmd, "frames") && argc == 8) {
+    cmd_frames(argv[2], argv[3], num(argv[4]), num(argv[5]), num(argv[6]), argv[7]);
+    return 0;
+  }
+  nl_open();
+  if ((!strcmp(cmd, "create-seq") || !strcmp(cmd, "create-batch")) && argc == 6) {
+    cmd_create(!strcmp(cmd, "create-batch"), (int)num(argv[2]), argv[3], num(argv[4]), num(argv[5]));
+  } else if (!strcmp(cmd, "delete-seq") && argc == 5) {
+    cmd_delete_seq(argv[2], num(argv[3]), num(argv[4]));
+  } else if (!strcmp(cmd, "delete-group") && argc == 6) {
+    cmd_delete_group(argv[2], num(argv[3]), num(argv[4]), (uint32_t)num(argv[5]));
+  } else if (!strcmp(cmd, "dump") && argc == 3) {
+    cmd_dump(num(argv[2]));
+  } else {
+    fprintf(stderr, "usage: see the top of bench/ref.c\n");
+    return 2;
+  }
+  return 0;
+}

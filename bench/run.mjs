@@ -1,0 +1,681 @@
+// `npm run bench`: the library against `ip` and a small C reference
+// (bench/ref.c), in a throwaway network namespace with a veth lower.
+//
+// Every figure is the median of BENCH_RUNS runs with min and max; each
+// contender is compared with the C reference measured in the same run
+// ("x C" = contender time / C time, so 1.00 is C's speed and higher is
+// slower; for frame rates it is C's rate / the contender's rate).
+// Prints one table, writes bench/out/results.json and bench/out/results.md.
+//
+// Sizes (environment):
+//   BENCH_RUNS=5              runs per figure
+//   BENCH_LINKS=500           links for creates, group deletes, ip -batch, listLinks
+//   BENCH_EXEC_LINKS=100      links for execFile('ip') per call (scaled per link)
+//   BENCH_DELETE_ONE_LINKS=100 links deleted one at a time (C and library)
+//   BENCH_BIG_LINKS=5000      links for the large dump
+//   BENCH_TAP_ITERATIONS=20   openTap+close per run
+//   BENCH_FRAMES=100000       frames per run and frame size
+//   BENCH_INFLIGHT=64         frames in flight in the frame loops
+//   BENCH_CYCLES=100000       create/delete cycles for the memory check
+//   BENCH_CYCLE_BATCH=500     of which this many at a time
+//   BENCH_CYCLE_SECONDS=170   stop the memory check after this long (and report the count)
+//   BENCH_BUSY_LINKS=200      links the rtnl_lock-busy process creates/deletes in a loop
+//   BENCH_SETTLE_MS=250       pause after bulk deletes before the next timed step
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+import { open } from '../dist/index.js';
+
+const execFileP = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const outDir = join(here, 'out');
+const refBin = join(outDir, 'ref');
+
+function envInt(name, dflt, min = 1) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer >= ${min}, got '${raw}'`);
+  return v;
+}
+
+const cfg = {
+  runs: envInt('BENCH_RUNS', 5),
+  links: envInt('BENCH_LINKS', 500, 2),
+  execLinks: envInt('BENCH_EXEC_LINKS', 100),
+  deleteOneLinks: envInt('BENCH_DELETE_ONE_LINKS', 100),
+  bigLinks: envInt('BENCH_BIG_LINKS', 5000, 2),
+  tapIterations: envInt('BENCH_TAP_ITERATIONS', 20),
+  frames: envInt('BENCH_FRAMES', 100000),
+  inflight: envInt('BENCH_INFLIGHT', 64),
+  cycles: envInt('BENCH_CYCLES', 100000),
+  cycleBatch: envInt('BENCH_CYCLE_BATCH', 500, 2),
+  cycleSeconds: envInt('BENCH_CYCLE_SECONDS', 170),
+  busyLinks: envInt('BENCH_BUSY_LINKS', 200),
+  settleMs: envInt('BENCH_SETTLE_MS', 250, 0),
+};
+cfg.deleteOneLinks = Math.max(1, Math.min(cfg.deleteOneLinks, Math.floor((cfg.links - 1) / 2)));
+const frameSizes = [64, 1500];
+const dumpRepeats = 5; // dumps averaged within one run (after one untimed)
+
+const tag = `mvbench-${process.pid}`;
+const NS = tag;
+const BUSY_NS = `${tag}-busy`;
+const workDir = `/run/${tag}`;
+const nodeDir = join(workDir, 'nodes');
+const LOWER = 'v0';
+
+const log = (...a) => process.stderr.write(`bench: ${a.join(' ')}\n`);
+const now = () => performance.now();
+
+// ---------------------------------------------------------------- cleanup
+
+let busy; // the rtnl_lock-busy loop, when running
+let cleaned = false;
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  stopBusy();
+  for (const ns of [NS, BUSY_NS]) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // not made
+    }
+  }
+  rmSync(workDir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    log(`${sig}: cleaning up`);
+    cleanup();
+    process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[sig] ?? 0));
+  });
+}
+
+function stopBusy() {
+  if (!busy) return;
+  try {
+    process.kill(-busy.pid, 'SIGTERM'); // its own process group: the shell loop and its ip
+  } catch {
+    // already gone
+  }
+  busy = undefined;
+}
+
+// ---------------------------------------------------------------- helpers
+
+const ip = (args, opts = {}) => execFileP('ip', args, { maxBuffer: 1 << 28, ...opts });
+const ipSync = (args) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+
+async function ref(...args) {
+  const { stdout } = await ip(['netns', 'exec', NS, refBin, ...args.map(String)]);
+  return JSON.parse(stdout);
+}
+
+const randomGroup = () => 0x10000 + Math.floor(Math.random() * 0x7fff0000);
+const names = (prefix, n, start = 0) => Array.from({ length: n }, (_, i) => `${prefix}${start + i}`);
+const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+const median = (a) => stats(a).median;
+const settle = () => sleep(cfg.settleMs);
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1], n: s.length };
+}
+
+/** The JS thread's own time on a CPU and time runnable but waiting for one (ms). */
+function schedstat() {
+  const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+  return { run: run / 1e6, wait: wait / 1e6 };
+}
+
+/**
+ * Worst lateness of a 1 ms setInterval while it runs; stop() returns it in
+ * ms, split by the thread's scheduler counters over that gap: `ran` (the JS
+ * thread was busy: the loop was blocked by work) and `waited` (runnable but
+ * no CPU free: the machine was busy).
+ */
+function latenessProbe() {
+  let last = now();
+  let lastSched = schedstat();
+  let worst = { worst: 0, ran: 0, waited: 0 };
+  const tick = () => {
+    const t = now();
+    const sc = schedstat();
+    const late = t - last - 1;
+    if (late > worst.worst) worst = { worst: late, ran: sc.run - lastSched.run, waited: sc.wait - lastSched.wait };
+    last = t;
+    lastSched = sc;
+  };
+  const timer = setInterval(tick, 1);
+  return () => {
+    clearInterval(timer);
+    tick();
+    return worst;
+  };
+}
+
+async function ipBatch(netns, lines, file) {
+  writeFileSync(file, lines.join('\n') + '\n');
+  const t0 = now();
+  await ip(['-n', netns, '-batch', file]);
+  return (now() - t0) / 1000;
+}
+
+async function execDump() {
+  const t0 = now();
+  const { stdout } = await ip(['-n', NS, '-d', '-j', 'link', 'show']);
+  const count = JSON.parse(stdout).length;
+  return { seconds: (now() - t0) / 1000, count };
+}
+
+// ---------------------------------------------------------------- setup
+
+function machine() {
+  const cc = (() => {
+    try {
+      return execFileSync('cc', ['--version']).toString().split('\n')[0];
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const meminfo = readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/);
+  return {
+    nproc: Number(execFileSync('nproc').toString().trim()),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memGiB: meminfo ? Math.round((Number(meminfo[1]) / 1048576) * 10) / 10 : undefined,
+    kernel: release(),
+    node: process.version,
+    iproute2: execFileSync('ip', ['-V']).toString().trim(),
+    cc,
+    loadAtStart: loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+function setupNamespace(ns, lower, peer) {
+  ipSync(['netns', 'add', ns]);
+  // No IPv6: no addrconf work on links, and no ND/MLD frames in the frame loops.
+  execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  ipSync(['-n', ns, 'link', 'set', 'lo', 'up']);
+  ipSync(['-n', ns, 'link', 'add', lower, 'type', 'veth', 'peer', 'name', peer]);
+  ipSync(['-n', ns, 'link', 'set', lower, 'up']);
+  ipSync(['-n', ns, 'link', 'set', peer, 'up']);
+}
+
+// ---------------------------------------------------------------- library contenders
+
+async function libCreateSeq(nl, lower, list) {
+  const t0 = now();
+  for (const name of list) await nl.createMacvtap({ lower, name, mode: 'bridge' });
+  return (now() - t0) / 1000;
+}
+
+async function libCreateConcurrent(nl, lower, list) {
+  const t0 = now();
+  await Promise.all(list.map((name) => nl.createMacvtap({ lower, name, mode: 'bridge' })));
+  return (now() - t0) / 1000;
+}
+
+async function libDumpMean(nl, expect) {
+  const first = await nl.listLinks();
+  if (first.length < expect) throw new Error(`listLinks() gave ${first.length} links, expected >= ${expect}`);
+  const times = [];
+  for (let i = 0; i < dumpRepeats; i++) {
+    const t0 = now();
+    await nl.listLinks();
+    times.push((now() - t0) / 1000);
+  }
+  return mean(times);
+}
+
+async function cDumpMean(expect) {
+  const r = await ref('dump', dumpRepeats + 1);
+  if (r.links < expect) throw new Error(`C dump saw ${r.links} links, expected >= ${expect}`);
+  return mean(r.seconds.slice(1));
+}
+
+async function libFrames(a, b, macA, macB, size, count, inflight) {
+  const frame = Buffer.alloc(size);
+  Buffer.from(macB.replaceAll(':', ''), 'hex').copy(frame, 0);
+  Buffer.from(macA.replaceAll(':', ''), 'hex').copy(frame, 6);
+  frame.writeUInt16BE(0x88b5, 12);
+  for (let i = 14; i < size; i++) frame[i] = i & 0xff;
+
+  let sent = 0;
+  let got = 0;
+  let lost = 0;
+  let other = 0;
+  let last = now();
+  let wake;
+  let finish;
+  const finished = new Promise((r) => (finish = r));
+  const progress = () => {
+    if (got + lost >= count) finish();
+    if (wake) {
+      const w = wake;
+      wake = undefined;
+      w();
+    }
+  };
+  // Frames stuck in flight for 200 ms are counted lost (normally none are).
+  const watchdog = setInterval(() => {
+    if (now() - last > 200 && sent - got - lost > 0) {
+      lost = sent - got;
+      last = now();
+      progress();
+    }
+  }, 50);
+  let failure;
+  const reader = (async () => {
+    while (got + lost < count) {
+      const f = await b.readFrame();
+      if (f.length >= 14 && f[12] === 0x88 && f[13] === 0xb5) {
+        got++;
+        last = now();
+        progress();
+      } else {
+        other++;
+      }
+    }
+  })();
+  // A read left pending when frames were lost ends when its tap closes.
+  reader.catch((e) => {
+    failure ??= e;
+    finish();
+    progress();
+  });
+  const t0 = now();
+  while (sent < count && !failure) {
+    while (sent - got - lost >= inflight && !failure) await new Promise((r) => (wake = r));
+    await a.writeFrame(frame);
+    sent++;
+  }
+  await finished;
+  const seconds = (now() - t0) / 1000;
+  clearInterval(watchdog);
+  if (failure && got + lost < count) throw failure;
+  return { size, sent, received: got, lost, other, seconds };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('run as root (CAP_NET_ADMIN, CAP_SYS_ADMIN)');
+  const t00 = now();
+  mkdirSync(outDir, { recursive: true });
+  mkdirSync(nodeDir, { recursive: true });
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', refBin, join(here, 'ref.c')], { stdio: 'inherit' });
+  const mach = machine();
+  log(`machine: ${mach.nproc} cpus (${mach.cpu}), kernel ${mach.kernel}, node ${mach.node}`);
+  log(`config: ${JSON.stringify(cfg)}`);
+
+  setupNamespace(NS, LOWER, 'v1');
+  const nl = await open({ netns: NS });
+  const lower = (await nl.getLink(LOWER)).index;
+  const N = cfg.links;
+  const D = cfg.deleteOneLinks;
+  const E = cfg.execLinks;
+  const raw = {}; // name -> per-run samples
+  const push = (k, v) => (raw[k] ??= []).push(v);
+  const pushLate = (k, l) => {
+    push(k, l.worst);
+    push(`${k}Ran`, l.ran);
+    push(`${k}Waited`, l.waited);
+  };
+  const batchFile = join(workDir, 'batch.txt');
+
+  // Warm-up (not recorded): JIT, slab caches, the handle's thread.
+  log('warm-up');
+  await ref('create-seq', lower, 'w', 0, 50);
+  await ref('delete-group', 'w', 0, 50, randomGroup());
+  await libCreateSeq(nl, lower, names('w', 50));
+  await nl.deleteLinks(names('w', 50));
+  await libCreateConcurrent(nl, lower, names('w', 50));
+  await nl.deleteLinks(names('w', 50));
+  await ip(['-n', NS, 'link', 'add', 'w0', 'link', LOWER, 'type', 'macvtap', 'mode', 'bridge']);
+  await ip(['-n', NS, 'link', 'del', 'w0']);
+
+  // C and the library take turns going first (even runs C, odd runs the
+  // library), and every timed step starts after the kernel has settled from
+  // the previous bulk delete (netdev teardown and RCU callbacks run late).
+  for (let r = 0; r < cfg.runs; r++) {
+    const tr = now();
+    const cFirst = r % 2 === 0;
+    const inTurn = async (c, lib) => {
+      for (const step of cFirst ? [c, lib] : [lib, c]) await step();
+    };
+
+    // Sequential creates, then a group delete of all of them.
+    await inTurn(
+      async () => {
+        push('cCreateSeq', (await ref('create-seq', lower, 'cs', 0, N)).seconds / N);
+        await settle();
+        push('cGroupDel', (await ref('delete-group', 'cs', 0, N, randomGroup())).seconds);
+        await settle();
+      },
+      async () => {
+        push('libCreateSeq', (await libCreateSeq(nl, lower, names('ls', N))) / N);
+        await settle();
+        const t0 = now();
+        await nl.deleteLinks(names('ls', N));
+        push('libGroupDel', (now() - t0) / 1000);
+        await settle();
+      },
+    );
+
+    // Batched and concurrent creates. The C-made links are then dumped by
+    // every contender, and C and the library each delete D of them one at a
+    // time (the same kind of links in the same state).
+    await inTurn(
+      async () => {
+        push('cCreateBatch', (await ref('create-batch', lower, 'cb', 0, N)).seconds / N);
+        await settle();
+        push('cDump', await cDumpMean(N));
+        push('libDump', await libDumpMean(nl, N));
+        const xd = await execDump();
+        if (xd.count < N) throw new Error(`ip -j link show gave ${xd.count} links`);
+        push('execDump', xd.seconds);
+        await inTurn(
+          async () => push('cDelOne', (await ref('delete-seq', 'cb', 0, D)).seconds / D),
+          async () => {
+            const t0 = now();
+            for (const name of names('cb', D, D)) await nl.deleteLink(name);
+            push('libDelOne', (now() - t0) / 1000 / D);
+          },
+        );
+        await ref('delete-group', 'cb', 2 * D, N - 2 * D, randomGroup());
+        await settle();
+      },
+      async () => {
+        push('libCreateConc', (await libCreateConcurrent(nl, lower, names('lc', N))) / N);
+        await nl.deleteLinks(names('lc', N));
+        await settle();
+      },
+    );
+
+    // ip, one process per call.
+    let t0 = now();
+    for (const name of names('xe', E)) await ip(['-n', NS, 'link', 'add', name, 'link', LOWER, 'type', 'macvtap', 'mode', 'bridge']);
+    push('execCreate', (now() - t0) / 1000 / E);
+    t0 = now();
+    for (const name of names('xe', E)) await ip(['-n', NS, 'link', 'del', name]);
+    push('execDelOne', (now() - t0) / 1000 / E);
+    await settle();
+
+    // ip -batch.
+    push('batchCreate', (await ipBatch(NS, names('xb', N).map((n) => `link add ${n} link ${LOWER} type macvtap mode bridge`), batchFile)) / N);
+    push('batchDel', (await ipBatch(NS, names('xb', N).map((n) => `link del ${n}`), batchFile)) / N);
+    await settle();
+    log(`run ${r + 1}/${cfg.runs} done in ${((now() - tr) / 1000).toFixed(1)} s`);
+  }
+
+  // Event-loop lateness: idle, during N concurrent creates, and the same
+  // while another process keeps rtnl_lock busy.
+  log('event-loop lateness');
+  for (let r = 0; r < cfg.runs; r++) {
+    let stop = latenessProbe();
+    await sleep(300);
+    pushLate('lateIdle', stop());
+    stop = latenessProbe();
+    const t0 = now();
+    const calls = names('el', N).map((name) => nl.createMacvtap({ lower, name, mode: 'bridge' }));
+    push('lateIssueMs', now() - t0); // the caller's own synchronous loop of N calls
+    await Promise.all(calls);
+    const took = (now() - t0) / 1000;
+    pushLate('lateCreate', stop());
+    push('lateCreateSeconds', took);
+    await nl.deleteLinks(names('el', N));
+    await settle();
+  }
+  setupNamespace(BUSY_NS, 'b0', 'b1');
+  const busyAdd = join(workDir, 'busy-add.txt');
+  const busyDel = join(workDir, 'busy-del.txt');
+  writeFileSync(busyAdd, names('bz', cfg.busyLinks).map((n) => `link add ${n} link b0 type macvtap mode bridge`).join('\n') + '\n');
+  writeFileSync(busyDel, names('bz', cfg.busyLinks).map((n) => `link del ${n}`).join('\n') + '\n');
+  busy = spawn('bash', ['-c', `while :; do ip -n ${BUSY_NS} -force -batch ${busyAdd}; ip -n ${BUSY_NS} -force -batch ${busyDel}; done`], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  await sleep(500);
+  for (let r = 0; r < cfg.runs; r++) {
+    const stop = latenessProbe();
+    const t0 = now();
+    await Promise.all(names('eb', N).map((name) => nl.createMacvtap({ lower, name, mode: 'bridge' })));
+    const took = (now() - t0) / 1000;
+    pushLate('lateBusy', stop());
+    push('lateBusySeconds', took);
+    await nl.deleteLinks(names('eb', N));
+    await settle();
+  }
+  stopBusy();
+  ipSync(['netns', 'del', BUSY_NS]);
+  await sleep(1000); // let the namespace's teardown finish before timing again
+
+  // Dumps of many links.
+  log(`dumps of ${cfg.bigLinks} links`);
+  const big = cfg.bigLinks;
+  await ref('create-batch', lower, 'k', 0, big);
+  for (let r = 0; r < cfg.runs; r++) {
+    push('cDumpBig', await cDumpMean(big));
+    push('libDumpBig', await libDumpMean(nl, big));
+    const x = await execDump();
+    if (x.count < big) throw new Error(`ip -j link show gave ${x.count} links`);
+    push('execDumpBig', x.seconds);
+  }
+  await ref('delete-group', 'k', 0, big, randomGroup());
+  await settle();
+
+  // Taps: open+close, and frames between two bridge-mode macvtaps.
+  log('taps and frames');
+  const ta = await nl.createMacvtap({ lower, name: 'ta', mode: 'bridge', up: true });
+  const tb = await nl.createMacvtap({ lower, name: 'tb', mode: 'bridge', up: true });
+  await sleep(100);
+  for (let r = 0; r < cfg.runs; r++) {
+    const c = await ref('tap', 'ta', cfg.tapIterations, nodeDir);
+    push('cTap', median(c.seconds));
+    const times = [];
+    for (let i = 0; i < cfg.tapIterations; i++) {
+      const t0 = now();
+      const tap = await nl.openTap('ta', { nodeDir });
+      await tap.close();
+      times.push((now() - t0) / 1000);
+    }
+    push('libTap', median(times));
+  }
+  for (const size of frameSizes) {
+    for (let r = 0; r < cfg.runs; r++) {
+      const c = await ref('frames', 'ta', 'tb', size, cfg.frames, cfg.inflight, nodeDir);
+      push(`cFrames${size}`, c.received / c.seconds);
+      push(`cLost${size}`, c.lost);
+      const a = await nl.openTap('ta', { nodeDir });
+      const b = await nl.openTap('tb', { nodeDir });
+      try {
+        const l = await libFrames(a, b, ta.mac, tb.mac, size, cfg.frames, cfg.inflight);
+        push(`libFrames${size}`, l.received / l.seconds);
+        push(`libLost${size}`, l.lost);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    }
+  }
+  await nl.deleteLinks(['ta', 'tb']);
+  await nl.close();
+
+  // Memory: a process of its own.
+  log(`memory: up to ${cfg.cycles} create/delete cycles (at most ${cfg.cycleSeconds} s)`);
+  const mem = JSON.parse(
+    (
+      await execFileP(
+        process.execPath,
+        ['--expose-gc', join(here, 'memory.mjs'), NS, String(lower), String(cfg.cycles), String(cfg.cycleBatch), String(cfg.cycleSeconds)],
+        { maxBuffer: 1 << 24 },
+      )
+    ).stdout,
+  );
+
+  const totalSeconds = (now() - t00) / 1000;
+  mach.loadAtEnd = loadavg().map((x) => +x.toFixed(2));
+  const report = buildReport(raw, mem, mach, totalSeconds);
+  process.stdout.write(report.text + '\n');
+  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ machine: mach, config: cfg, totalSeconds, raw, memory: mem, rows: report.rows }, null, 2) + '\n');
+  writeFileSync(join(outDir, 'results.md'), report.markdown + '\n');
+  log(`wrote ${join(outDir, 'results.json')} and results.md (${totalSeconds.toFixed(0)} s in all)`);
+}
+
+// ---------------------------------------------------------------- report
+
+const growthText = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
+
+function buildReport(raw, mem, mach, totalSeconds) {
+  const fmt = (v) => (v === undefined ? '' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+  const N = cfg.links;
+  const rows = [];
+  const us = (s) => s * 1e6;
+  const ms = (s) => s * 1e3;
+  // kind 'time': ratio = value / ref; kind 'rate': ratio = ref / value.
+  const row = (section, what, key, unit, scale, refKey, target, kind = 'time') => {
+    const s = stats(raw[key]);
+    const r = { section, what, unit, median: scale(s.median), min: scale(s.min), max: scale(s.max), n: s.n };
+    if (refKey && refKey !== key) {
+      const refMed = stats(raw[refKey]).median;
+      r.ratio = kind === 'time' ? s.median / refMed : refMed / s.median;
+      r.ratioMin = kind === 'time' ? s.min / refMed : refMed / s.max;
+      r.ratioMax = kind === 'time' ? s.max / refMed : refMed / s.min;
+    } else if (refKey === key) {
+      r.isRef = true;
+    }
+    if (target !== undefined) {
+      r.target = `<= ${target.toFixed(2)}x`;
+      r.pass = r.ratio <= target;
+    }
+    rows.push(r);
+  };
+  const absRow = (section, what, key, unit, limit) => {
+    const s = stats(raw[key]);
+    const r = { section, what, unit, median: s.median, min: s.min, max: s.max, n: s.n };
+    if (limit !== undefined) {
+      r.target = `<= ${limit} ${unit}`;
+      r.pass = s.max <= limit;
+    }
+    rows.push(r);
+  };
+
+  row('create', 'C: one RTM_NEWLINK at a time, wait for each ACK', 'cCreateSeq', 'us/link', us, 'cCreateSeq');
+  row('create', 'library: sequential awaited createMacvtap', 'libCreateSeq', 'us/link', us, 'cCreateSeq', 1.15);
+  row('create', `execFile('ip link add') per call (${cfg.execLinks} links)`, 'execCreate', 'us/link', us, 'cCreateSeq');
+  row('create', `ip -batch, ${N} 'link add' lines`, 'batchCreate', 'us/link', us, 'cCreateSeq');
+  row('create', `C: batched in one sendmsg (bounded by rcvbuf)`, 'cCreateBatch', 'us/link', us, 'cCreateBatch');
+  row('create', `library: ${N} concurrent createMacvtap (Promise.all)`, 'libCreateConc', 'us/link', us, 'cCreateBatch', 1.1);
+  row('create', `ip -batch, ${N} 'link add' lines (vs C batched)`, 'batchCreate', 'us/link', us, 'cCreateBatch');
+  row('delete', `C: one RTM_DELLINK at a time (${cfg.deleteOneLinks} links)`, 'cDelOne', 'ms/link', ms, 'cDelOne');
+  row('delete', `library: deleteLink one at a time (${cfg.deleteOneLinks} links)`, 'libDelOne', 'ms/link', ms, 'cDelOne', 1.0);
+  row('delete', `execFile('ip link del') per call (${cfg.execLinks} links)`, 'execDelOne', 'ms/link', ms, 'cDelOne');
+  row('delete', `ip -batch, ${N} 'link del' lines`, 'batchDel', 'ms/link', ms, 'cDelOne');
+  row('delete', `C: IFLA_GROUP on ${N} links, one RTM_DELLINK by group`, 'cGroupDel', `ms/${N}`, ms, 'cGroupDel');
+  row('delete', `library: deleteLinks(${N} links)`, 'libGroupDel', `ms/${N}`, ms, 'cGroupDel', 1.2);
+  row('dump', `C: RTM_GETLINK dump, ${N}+3 links, parsed to count`, 'cDump', 'ms', ms, 'cDump');
+  row('dump', `library: listLinks(), ${N}+3 links`, 'libDump', 'ms', ms, 'cDump', 1.5);
+  row('dump', `execFile('ip -d -j link show') + JSON.parse, ${N}+3 links`, 'execDump', 'ms', ms, 'cDump');
+  row('dump', `C: dump, ${cfg.bigLinks}+3 links`, 'cDumpBig', 'ms', ms, 'cDumpBig');
+  row('dump', `library: listLinks(), ${cfg.bigLinks}+3 links`, 'libDumpBig', 'ms', ms, 'cDumpBig', 1.5);
+  row('dump', `execFile('ip -d -j link show') + JSON.parse, ${cfg.bigLinks}+3 links`, 'execDumpBig', 'ms', ms, 'cDumpBig');
+  row('tap', 'C: open+close /dev/tapN', 'cTap', 'ms/op', ms, 'cTap');
+  row('tap', 'library: openTap (1 queue) + close', 'libTap', 'ms/op', ms, 'cTap', 1.2);
+  for (const size of frameSizes) {
+    const kpps = (v) => v / 1e3;
+    row('frames', `C: write A -> read B, ${size} B frames, ${cfg.inflight} in flight`, `cFrames${size}`, 'kframes/s', kpps, `cFrames${size}`, undefined, 'rate');
+    row('frames', `library: writeFrame -> readFrame, ${size} B, ${cfg.inflight} in flight`, `libFrames${size}`, 'kframes/s', kpps, `cFrames${size}`, undefined, 'rate');
+    for (const who of ['c', 'lib']) {
+      const r = rows.at(who === 'c' ? -2 : -1);
+      r.mbps = (r.median * 1e3 * size) / 1e6;
+      r.lost = raw[`${who}Lost${size}`].reduce((a, b) => a + b, 0);
+    }
+  }
+  absRow('event loop', 'worst setInterval(1 ms) lateness, idle (baseline)', 'lateIdle', 'ms');
+  absRow('event loop', `worst lateness during ${N} concurrent creates`, 'lateCreate', 'ms', 2);
+  absRow('event loop', `worst lateness during ${N} concurrent creates, rtnl_lock busy`, 'lateBusy', 'ms', 2);
+  for (const r of rows.slice(-3)) {
+    const key = { 'worst setInterval(1 ms) lateness, idle (baseline)': 'lateIdle' }[r.what] ?? (r.what.includes('busy') ? 'lateBusy' : 'lateCreate');
+    const per = raw[key].map((w, i) => `${fmt(w)} (ran ${fmt(raw[`${key}Ran`][i])}, waited ${fmt(raw[`${key}Waited`][i])})`);
+    r.note = `${r.what}, per run, ms (of the worst gap: JS thread on a CPU / runnable waiting for a CPU): ${per.join(', ')}`;
+  }
+  const mb = (b) => b / 1048576;
+  const growth = mb(mem.after.rss - mem.before.rss);
+  const stopped = mem.cycles < mem.target ? `; stopped at ${mem.seconds.toFixed(0)} s of ${cfg.cycleSeconds}` : '';
+  rows.push({
+    section: 'memory',
+    what: `RSS growth after ${mem.cycles} create/delete cycles (${mem.batch} at a time${stopped})`,
+    unit: 'MB',
+    median: growth,
+    target: '<= 5 MB',
+    pass: growth <= 5,
+    detail:
+      `RSS ${mb(mem.before.rss).toFixed(1)} -> ${mb(mem.after.rss).toFixed(1)} MB after ${mem.warmupCycles} warm-up cycles and a forced GC; ` +
+      `V8 heap pages ${mb(mem.before.heapPhysical).toFixed(1)} -> ${mb(mem.after.heapPhysical).toFixed(1)} MB, live JS heap ${mb(mem.before.heapUsed).toFixed(1)} -> ${mb(mem.after.heapUsed).toFixed(1)} MB` +
+      (mem.half ? `; second half (${mem.half.cycles} -> ${mem.cycles} cycles): RSS ${growthText(mb(mem.after.rss - mem.half.rss))} MB` : ''),
+  });
+  rows.push({
+    section: 'memory',
+    what: 'open fds before -> after the cycles',
+    unit: 'fds',
+    median: mem.after.fds - mem.before.fds,
+    target: 'unchanged',
+    pass: mem.after.fds === mem.before.fds,
+    detail: `${mem.before.fds} -> ${mem.after.fds} (after close(): ${mem.closed.fds})`,
+  });
+
+  const header = ['', 'contender', 'median', 'min..max', 'unit', 'x C', 'target', 'result'];
+  const lines = rows.map((r) => [
+    r.section,
+    r.what,
+    fmt(r.median),
+    r.min === undefined ? '' : `${fmt(r.min)}..${fmt(r.max)}`,
+    r.unit + (r.mbps !== undefined ? ` (${fmt(r.mbps)} MB/s${r.lost ? `, ${r.lost} lost` : ''})` : ''),
+    r.isRef ? 'ref' : r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
+    r.target ?? '',
+    r.pass === undefined ? '' : r.pass ? 'pass' : 'FAIL',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const textLine = (l) => l.map((c, i) => (i >= 2 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const machineLine =
+    `machine: nproc ${mach.nproc} (${mach.cpu}), ${mach.memGiB} GiB, kernel ${mach.kernel}, node ${mach.node}, ${mach.iproute2}, ${mach.cc}`;
+  const loadLine = `load average (1/5/15 min) at start ${mach.loadAtStart.join(' ')}, at end ${mach.loadAtEnd.join(' ')} (other work on the machine adds noise)`;
+  const runsLine = `each figure: median of ${cfg.runs} runs [min..max]; "x C" = time / C reference time in the same run (frames: C rate / rate); whole bench ${totalSeconds.toFixed(0)} s`;
+  const detailLines = rows.filter((r) => r.detail && r.min !== undefined).map((r) => `  ${r.what}: ${r.detail}`);
+  const memLines = [
+    ...rows.filter((r) => r.section === 'memory').map((r) => `  ${r.what}: ${r.detail}`),
+    ...rows.filter((r) => r.note).map((r) => `  ${r.note}`),
+  ];
+  const busyLine =
+    `  ${N} concurrent creates took ${fmt(stats(raw.lateCreateSeconds).median * 1e3)} ms idle, ${fmt(stats(raw.lateBusySeconds).median * 1e3)} ms with rtnl_lock busy (median); ` +
+    `the caller's synchronous loop issuing the ${N} calls alone took ${fmt(stats(raw.lateIssueMs).median)} ms [${fmt(stats(raw.lateIssueMs).min)}..${fmt(stats(raw.lateIssueMs).max)}]`;
+  const text = [machineLine, loadLine, runsLine, '', textLine(header), textLine(widths.map((w) => '-'.repeat(w))), ...lines.map(textLine), '', ...memLines, busyLine, ...detailLines].join('\n');
+  const md = [
+    `- ${machineLine}`,
+    `- ${loadLine}`,
+    `- ${runsLine}`,
+    '',
+    `| ${header.join(' | ')} |`,
+    `| ${header.map((_, i) => (i >= 2 && i <= 3 ? '---:' : '---')).join(' | ')} |`,
+    ...lines.map((l) => `| ${l.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`),
+    '',
+    ...memLines.map((l) => `-${l.slice(1)}`),
+    `-${busyLine.slice(1)}`,
+  ].join('\n');
+  return { rows, text, markdown: md };
+}
+
+try {
+  await main();
+} finally {
+  cleanup();
+}

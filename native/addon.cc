@@ -9,6 +9,7 @@
 
 #include "event_socket.h"
 #include "handle.h"
+#include "tap_device.h"
 #include "tap_queue.h"
 #include "js_link.h"
 #include "nlmsg.h"
@@ -107,6 +108,13 @@ static Napi::Object Constants(Napi::Env env) {
   MACVLAN_CONSTANT(RTN_UNICAST);
   MACVLAN_CONSTANT(RT_TABLE_MAIN);
   MACVLAN_CONSTANT(IFA_F_NODAD);
+  MACVLAN_CONSTANT(TUN_F_CSUM);
+  MACVLAN_CONSTANT(TUN_F_TSO4);
+  MACVLAN_CONSTANT(TUN_F_TSO6);
+  MACVLAN_CONSTANT(TUN_F_TSO_ECN);
+  MACVLAN_CONSTANT(TUN_F_UFO);
+  MACVLAN_CONSTANT(TUN_F_USO4);
+  MACVLAN_CONSTANT(TUN_F_USO6);
 #undef MACVLAN_CONSTANT
   return c;
 }

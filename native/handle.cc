@@ -160,6 +160,7 @@ class TapOpenRequest : public JsRequest {
     o.Set("major", result_.major);
     o.Set("minor", result_.minor);
     o.Set("features", result_.features);
+    o.Set("offloadSupported", result_.offload_supported);
     Napi::Array fds = Napi::Array::New(env, result_.fds.size());
     for (size_t i = 0; i < result_.fds.size(); i++) fds.Set(static_cast<uint32_t>(i), result_.fds[i]);
     o.Set("fds", fds);
@@ -380,6 +381,7 @@ Napi::Value NativeHandle::OpenTap(const Napi::CallbackInfo& info) {
   p.node_uid = o.Get("uid").As<Napi::Number>().Int64Value();
   p.node_gid = o.Get("gid").As<Napi::Number>().Int64Value();
   p.node_mode = o.Get("mode").As<Napi::Number>().Int64Value();
+  p.offload = o.Get("offload").As<Napi::Number>().Uint32Value();
   auto req = std::make_unique<TapOpenRequest>(env, std::move(p));
   Napi::Promise::Deferred deferred = req->deferred;
   return Submit(env, std::move(req), deferred);

@@ -60,6 +60,19 @@ int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path) {
   return 0;
 }
 
+// TUNSETOFFLOAD refuses bits it does not know (EINVAL): trying each one is
+// the documented way to learn what a kernel supports. Segmentation bits
+// need TUN_F_CSUM with them, and ECN a TSO bit.
+unsigned ProbeOffloads(int fd) {
+  const unsigned kCandidates[] = {TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, TUN_F_UFO, TUN_F_USO4, TUN_F_USO6};
+  unsigned supported = 0;
+  for (unsigned f : kCandidates) {
+    unsigned with = f == TUN_F_CSUM ? f : f == TUN_F_TSO_ECN ? TUN_F_CSUM | TUN_F_TSO4 | f : TUN_F_CSUM | f;
+    if (ioctl(fd, TUNSETOFFLOAD, with) == 0) supported |= f;
+  }
+  return supported;
+}
+
 int Fail(TapOpenResult* r, int error, std::string message) {
   for (int fd : r->fds) close(fd);
   r->fds.clear();
@@ -130,6 +143,18 @@ TapOpenResult OpenTap(const TapOpenParams& p) {
       }
     }
     if (q == 0 && ioctl(fd, TUNGETFEATURES, &r.features) != 0) r.features = 0;
+  }
+  if (p.vnet_hdr) {
+    // Offloads belong to the device, not the queue: once, on the first fd.
+    r.offload_supported = ProbeOffloads(r.fds[0]);
+    if (p.offload & ~r.offload_supported) {
+      Fail(&r, EOPNOTSUPP, "this kernel's macvtap does not support the offloads asked for");
+      return r;
+    }
+    if (ioctl(r.fds[0], TUNSETOFFLOAD, p.offload) != 0) {
+      Fail(&r, errno, "TUNSETOFFLOAD on " + r.path);
+      return r;
+    }
   }
   return r;
 }

@@ -3,11 +3,21 @@
 // sysfs mounted from it).
 #pragma once
 
+#include <linux/if_tun.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+// TUN_F_USO4/USO6 (UDP segmentation) arrived in Linux 6.2, after the uapi
+// headers some distributions ship.
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
 
 namespace macvlan {
 
@@ -25,6 +35,7 @@ struct TapOpenParams {
   int64_t node_uid = -1;        // owner/group/mode of a node we make (-1: leave)
   int64_t node_gid = -1;
   int64_t node_mode = 0600;
+  unsigned offload = 0;         // TUN_F_* to set with TUNSETOFFLOAD (vnet_hdr only)
 };
 
 struct TapOpenResult {
@@ -35,12 +46,14 @@ struct TapOpenResult {
   uint32_t major = 0, minor = 0;
   std::vector<int> fds;
   unsigned features = 0;        // TUNGETFEATURES
+  unsigned offload_supported = 0;  // TUN_F_* this kernel's macvtap accepts (probed)
 };
 
 // Opens `queues` fds O_RDWR|O_NONBLOCK|O_CLOEXEC on the macvtap's device,
 // after checking that the node's dev_t is the link's (and making a node of
 // our own when /dev/tapN is missing or belongs to another device), and that
-// TUNGETIFF names the link. Every fd is closed again on failure.
+// TUNGETIFF names the link. With vnet_hdr, probes which TUN_F_* offloads the
+// kernel accepts and sets `offload`. Every fd is closed again on failure.
 TapOpenResult OpenTap(const TapOpenParams& p);
 
 }  // namespace macvlan

@@ -130,6 +130,8 @@ export interface NativeTapOpenParams {
   uid: number;
   gid: number;
   mode: number;
+  /** TUN_F_* for TUNSETOFFLOAD (with vnetHdr). */
+  offload: number;
 }
 
 export interface NativeTapOpenResult {
@@ -138,6 +140,8 @@ export interface NativeTapOpenResult {
   major: number;
   minor: number;
   features: number;
+  /** TUN_F_* bits the kernel accepted when probed (0 without vnetHdr). */
+  offloadSupported: number;
   fds: number[];
 }
 
@@ -206,7 +210,8 @@ type ConstantName =
   | `RT_SCOPE_${'UNIVERSE' | 'LINK' | 'NOWHERE'}`
   | 'RTN_UNICAST'
   | 'RT_TABLE_MAIN'
-  | 'IFA_F_NODAD';
+  | 'IFA_F_NODAD'
+  | `TUN_F_${'CSUM' | 'TSO4' | 'TSO6' | 'TSO_ECN' | 'UFO' | 'USO4' | 'USO6'}`;
 
 export interface NativeAddon {
   /** Uapi numbers, from the kernel headers the addon was built with. */

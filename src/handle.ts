@@ -26,7 +26,7 @@ import {
   type RouteSpec,
 } from './addr_route.js';
 import { watchLinks, type LinkEventStream, type WatchOptions } from './events.js';
-import { Tap, type TapOptions } from './tap.js';
+import { offloadBit, Tap, TAP_OFFLOADS, type TapOptions } from './tap.js';
 import { MODES, modeValue, rowsOf, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
 import {
   boolean,
@@ -86,7 +86,7 @@ const SPEC_KEYS = [
 const CHANGE_KEYS = ['up', 'mtu', 'mac', 'name', 'netns', 'mode', 'txQueueLen'] as const;
 const FILTER_KEYS = ['kind', 'lower', 'tapDevices'] as const;
 const SOURCE_OPS: readonly SourceMacOp[] = ['add', 'del', 'set', 'flush'];
-const TAP_KEYS = ['queues', 'vnetHdr', 'vnetHdrSize', 'nodeDir', 'owner'] as const;
+const TAP_KEYS = ['queues', 'vnetHdr', 'vnetHdrSize', 'nodeDir', 'owner', 'offloads'] as const;
 /** MAX_TAP_QUEUES in drivers/net/tap.c. */
 const MAX_TAP_QUEUES = 256;
 /** sizeof(struct virtio_net_hdr), the kernel's default header size. */
@@ -523,6 +523,7 @@ export class Handle {
     const uid = owner.uid === undefined ? -1 : integer(owner.uid, 'options.owner.uid', 0, 0xfffffffe);
     const gid = owner.gid === undefined ? -1 : integer(owner.gid, 'options.owner.gid', 0, 0xfffffffe);
     const mode = owner.mode === undefined ? 0o600 : integer(owner.mode, 'options.owner.mode', 0, 0o777);
+    const offload = tapOffloads(o.offloads, vnetHdr);
 
     const what = `openTap(${showRef(r)})`;
     const link = await this.#getNative(r, what, site);
@@ -534,10 +535,10 @@ export class Handle {
     let started: Promise<NativeTapOpenResult> | undefined;
     try {
       const opened = await this.#call(what, site, (n) => {
-        started = n.openTap({ ifname: owned.name, ifindex: owned.index, queues, vnetHdr, vnetHdrSize, nodeDir, uid, gid, mode });
+        started = n.openTap({ ifname: owned.name, ifindex: owned.index, queues, vnetHdr, vnetHdrSize, nodeDir, uid, gid, mode, offload });
         return started;
       });
-      return new Tap(opened, owned, hdr);
+      return new Tap(opened, owned, hdr, offload);
     } catch (err) {
       // Closed while the open was under way: its fds still arrive; close them.
       started?.then((r) => new Tap(r, owned, hdr).close(), () => undefined);
@@ -716,6 +717,21 @@ export class Handle {
       throw err;
     }
   }
+}
+
+/** TapOptions.offloads as TUN_F_* bits, checked: they need vnetHdr, segmentation needs csum, ECN a TSO. */
+function tapOffloads(v: unknown, vnetHdr: boolean): number {
+  if (v === undefined) return 0;
+  if (!Array.isArray(v)) throw invalidType('options.offloads', 'an array of offload names', v);
+  if (v.length > 0 && !vnetHdr) throw invalidValue('options.offloads', 'used with vnetHdr: true only (offload metadata travels in the virtio-net header)', v);
+  const names = v.map((x: unknown, i) => oneOf(x, `options.offloads[${i}]`, TAP_OFFLOADS));
+  if (names.some((n) => n !== 'csum') && !names.includes('csum')) {
+    throw invalidValue('options.offloads', "a list with 'csum' when it has segmentation offloads (the kernel ignores them without it)", v);
+  }
+  if (names.includes('tso_ecn') && !names.includes('tso4') && !names.includes('tso6')) {
+    throw invalidValue('options.offloads', "a list with 'tso4' or 'tso6' when it has 'tso_ecn'", v);
+  }
+  return names.reduce((bits, n) => bits | offloadBit[n], 0);
 }
 
 /** A random locally administered unicast MAC, as the kernel's eth_hw_addr_random() makes. */

@@ -5,7 +5,7 @@
 export { open, Handle, DEFAULT_NODE_DIR, type OpenOptions, type LinkChange, type LinkFilter, type SourceMacOp } from './handle.js';
 export { NetlinkError, HandleClosedError } from './errors.js';
 export { MODES, type Mode, type Link, type LinkRef, type MacvlanSpec, type MacvlanInfo } from './link.js';
-export { Tap, type TapOptions } from './tap.js';
+export { Tap, TAP_OFFLOADS, type TapOffload, type TapOptions } from './tap.js';
 export { qemuNetdevArgs, type QemuNetdevOptions } from './qemu.js';
 export type { Address, Route, RouteSpec } from './addr_route.js';
 export type { LinkEvent, LinkEventStream, LinkField, WatchOptions } from './events.js';

@@ -5,6 +5,24 @@ import { native, type NativeTapOpenResult, type NativeTapQueue } from './binding
 import { HandleClosedError, toNetlinkError } from './errors.js';
 
 const ENOLINK = 67;
+const c = native.constants;
+
+/** Offloads a tap reader can take (TUNSETOFFLOAD): segments and checksums it finishes itself. */
+export type TapOffload = 'csum' | 'tso4' | 'tso6' | 'tso_ecn' | 'ufo' | 'uso4' | 'uso6';
+export const TAP_OFFLOADS: readonly TapOffload[] = ['csum', 'tso4', 'tso6', 'tso_ecn', 'ufo', 'uso4', 'uso6'];
+export const offloadBit: Readonly<Record<TapOffload, number>> = {
+  csum: c.TUN_F_CSUM,
+  tso4: c.TUN_F_TSO4,
+  tso6: c.TUN_F_TSO6,
+  tso_ecn: c.TUN_F_TSO_ECN,
+  ufo: c.TUN_F_UFO,
+  uso4: c.TUN_F_USO4,
+  uso6: c.TUN_F_USO6,
+};
+
+function offloadNames(bits: number): TapOffload[] {
+  return TAP_OFFLOADS.filter((o) => (bits & offloadBit[o]) !== 0);
+}
 
 /** Options of `openTap`. */
 export interface TapOptions {
@@ -22,6 +40,13 @@ export interface TapOptions {
   nodeDir?: string;
   /** Owner, group and mode for a node made for another user (a QEMU not running as root). */
   owner?: { uid?: number; gid?: number; mode?: number };
+  /**
+   * Offloads to enable (TUNSETOFFLOAD; needs vnetHdr): the reader then gets
+   * unchecksummed and unsegmented frames, with what to finish in the virtio-net
+   * header. Segmentation needs 'csum', 'tso_ecn' a TSO. Default: none. Which
+   * ones the kernel supports is probed: see Tap.offloads.
+   */
+  offloads?: TapOffload[];
 }
 
 /** An open macvtap device: one fd per queue. */
@@ -39,18 +64,21 @@ export class Tap {
   readonly vnetHdrSize: number;
   /** TUNGETFEATURES: the IFF_* flags this kernel's tap supports. */
   readonly features: number;
+  /** Offloads this kernel accepts (probed with TUNSETOFFLOAD; empty without vnetHdr) and those enabled. */
+  readonly offloads: { supported: TapOffload[]; enabled: TapOffload[] };
   readonly #fds: number[];
   readonly #queues: NativeTapQueue[];
   #closed = false;
   #closing: Promise<void> | undefined;
 
   /** @internal made by Handle.openTap. */
-  constructor(r: NativeTapOpenResult, link: { index: number; name: string; mac?: string }, vnetHdrSize: number) {
+  constructor(r: NativeTapOpenResult, link: { index: number; name: string; mac?: string }, vnetHdrSize: number, offload = 0) {
     this.device = r.path;
     this.madeNode = r.madeNode;
     this.major = r.major;
     this.minor = r.minor;
     this.features = r.features;
+    this.offloads = { supported: offloadNames(r.offloadSupported), enabled: offloadNames(offload) };
     this.link = link;
     this.vnetHdrSize = vnetHdrSize;
     this.#fds = r.fds;

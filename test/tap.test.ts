@@ -996,4 +996,30 @@ describe('lifecycle and hygiene', () => {
     expect(missing).toBeInstanceOf(NetlinkError);
     expect(missing.code).toBe('ENODEV');
   });
+
+  it('offloads: probed with vnetHdr, set as asked, refused without vnetHdr or csum', async () => {
+    const ns = netns('offload');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'moff', mode: 'bridge', up: true });
+    const plain = await openTap(nl, link.name);
+    // Without the virtio-net header there is nowhere to carry offload metadata: nothing probed.
+    expect(plain.offloads).toEqual({ supported: [], enabled: [] });
+    const tap = await openTap(nl, link.name, { vnetHdr: true, offloads: ['csum', 'tso4', 'tso6'] });
+    // Linux 6.18's macvtap accepts every TUN_F_* bit (USO since 6.2).
+    expect(tap.offloads.supported).toEqual(['csum', 'tso4', 'tso6', 'tso_ecn', 'ufo', 'uso4', 'uso6']);
+    expect(tap.offloads.enabled).toEqual(['csum', 'tso4', 'tso6']);
+    const none = await openTap(nl, link.name, { vnetHdr: true });
+    expect(none.offloads.enabled).toEqual([]);
+    for (const [options, text] of [
+      [{ offloads: ['csum'] }, 'vnetHdr'],
+      [{ vnetHdr: true, offloads: ['tso4'] }, "'csum'"],
+      [{ vnetHdr: true, offloads: ['csum', 'tso_ecn'] }, "'tso4' or 'tso6'"],
+      [{ vnetHdr: true, offloads: ['gso'] }, 'options.offloads[0]'],
+    ] as const) {
+      const err = await rejection(nl.openTap(link.name, options as unknown as TapOptions));
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err.code).toBe('ERR_INVALID_ARG_VALUE');
+      expect(err.message).toContain(text);
+    }
+  });
 });

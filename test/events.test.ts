@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { open, type Handle, type LinkEvent, type LinkEventStream, type LinkField, type WatchOptions } from '../src/index.js';
-import { ip, ipJson, makeNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
+import { ip, ipJson, makeNetns, removeLeftoverNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
 
 /** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
 const TAG = `ev${process.pid}`;
@@ -52,12 +52,7 @@ afterEach(async () => {
   }
 });
 
-afterAll(() => {
-  for (const line of ip('netns', 'list').split('\n')) {
-    const name = line.split(' ')[0];
-    if (name?.startsWith(`mvt-${TAG}-`)) ip('netns', 'del', name);
-  }
-});
+afterAll(() => removeLeftoverNetns(TAG));
 
 function openFds(): number {
   return readdirSync('/proc/self/fd').length;

@@ -18,7 +18,7 @@ import {
 // toLink/wifiWarning are internal (not re-exported by index.ts): the Wi-Fi
 // warning is tested on the translation itself.
 import { toLink, wifiWarning } from '../src/link.js';
-import { ip, ipJson, makeNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
+import { ip, ipJson, makeNetns, removeLeftoverNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
 
 /** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
 const TAG = `l3${process.pid}`;
@@ -62,12 +62,7 @@ afterEach(async () => {
   }
 });
 
-afterAll(() => {
-  for (const line of ip('netns', 'list').split('\n')) {
-    const name = line.split(' ')[0];
-    if (name?.startsWith(`mvt-${TAG}-`)) ip('netns', 'del', name);
-  }
-});
+afterAll(() => removeLeftoverNetns(TAG));
 
 // ---------------------------------------------------------------------------
 // The independent view: ip's JSON in the library's shapes.

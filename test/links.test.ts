@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { NetlinkError, open, type Handle, type Link, type MacvlanSpec, type Mode } from '../src/index.js';
-import { ip, ipJson, makeNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
+import { ip, ipJson, makeNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
 
 const MODES: readonly Mode[] = ['private', 'vepa', 'bridge', 'passthru', 'source'];
 const KINDS = ['macvlan', 'macvtap'] as const;
@@ -31,36 +31,7 @@ const TAG = `links${process.pid}`;
  * are booleans "nopromisc" / "nodst" in info_data, printed only when set;
  * "group" is a name ('default' for 0); bc_cutoff is not printed at all.
  */
-interface IpDetail {
-  ifindex: number;
-  ifname: string;
-  link?: string | null;
-  link_index?: number;
-  link_netnsid?: number;
-  flags: string[];
-  mtu: number;
-  operstate: string;
-  txqlen?: number;
-  address?: string;
-  group?: string;
-  promiscuity?: number;
-  min_mtu?: number;
-  max_mtu?: number;
-  num_tx_queues?: number;
-  num_rx_queues?: number;
-  linkinfo?: {
-    info_kind?: string;
-    info_data?: {
-      mode?: string;
-      nopromisc?: boolean;
-      nodst?: boolean;
-      macaddr_count?: number;
-      macaddr_data?: string[];
-      bcqueuelen?: number;
-      usedbcqueuelen?: number;
-    };
-  };
-}
+type IpDetail = IpLink;
 
 function ipLinks(ns: TestNetns): IpDetail[] {
   return ipJson<IpDetail[]>('-n', ns.name, '-d', 'link', 'show');

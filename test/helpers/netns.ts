@@ -15,10 +15,16 @@ export function ipJson<T = IpLink[]>(...args: string[]): T {
   return (out ? JSON.parse(out) : []) as T;
 }
 
-/** One entry of `ip -d -j link show`, the fields the tests compare. */
+/**
+ * One entry of `ip -d -j link show` (iproute2 6.1), the fields the tests
+ * compare: "link" is the lower's name in the same namespace and "link_index"
+ * only with "link_netnsid"; the macvlan flags are booleans in info_data,
+ * printed only when set; "group" is a name.
+ */
 export interface IpLink {
   ifindex: number;
   ifname: string;
+  link?: string | null;
   link_index?: number;
   link_netnsid?: number;
   flags: string[];
@@ -27,6 +33,7 @@ export interface IpLink {
   txqlen?: number;
   address?: string;
   group?: string;
+  promiscuity?: number;
   min_mtu?: number;
   max_mtu?: number;
   num_tx_queues?: number;
@@ -35,7 +42,8 @@ export interface IpLink {
     info_kind?: string;
     info_data?: {
       mode?: string;
-      flags?: string;
+      nopromisc?: boolean;
+      nodst?: boolean;
       macaddr_count?: number;
       macaddr_data?: string[];
       bcqueuelen?: number;
@@ -83,5 +91,13 @@ export function makeNetns(tag = 'test', options: { veth?: boolean } = {}): TestN
 export function requireKernelAccess(): void {
   if (process.getuid?.() !== 0) {
     throw new Error('kernel tests need root (or CAP_NET_ADMIN + CAP_SYS_ADMIN); run them as root');
+  }
+}
+
+/** Removes namespaces a test file made (mvt-<tag>-*) that are still there. */
+export function removeLeftoverNetns(tag: string): void {
+  for (const line of ip('netns', 'list').split('\n')) {
+    const name = line.split(' ')[0];
+    if (name?.startsWith(`mvt-${tag}-`)) ip('netns', 'del', name);
   }
 }

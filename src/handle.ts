@@ -124,12 +124,11 @@ function showRef(ref: LinkRef): string {
 export async function open(options: OpenOptions = {}): Promise<Handle> {
   const o = plainObject(options, 'options', ['netns']);
   const path = o.netns === undefined ? '' : netnsPath(netnsTarget(o.netns, 'options.netns'));
-  const site = new Error();
   const handle = new native.NativeHandle(path);
   try {
     await handle.opened();
   } catch (err) {
-    throw toNetlinkError(err, path ? `open({ netns: '${path}' })` : 'open()', site);
+    throw toNetlinkError(err, path ? `open({ netns: '${path}' })` : 'open()');
   }
   return new Handle(handle, path || undefined);
 }
@@ -169,20 +168,34 @@ export class Handle {
     await this.#native.close();
   }
 
-  /** Runs one native call: rejects at once when closed, and when close() comes first. */
-  #call<T>(operation: string, site: Error, start: (n: NativeHandle) => Promise<T>, hint?: (e: unknown) => string | undefined): Promise<T> {
-    if (this.#closed) return Promise.reject(new HandleClosedError(operation));
+  /**
+   * Runs one native call: rejects at once when closed, and when close() comes
+   * first. The NetlinkError is made here, inside an async function, so V8's
+   * async stack trace carries the caller's frames without a stack capture on
+   * every call.
+   */
+  async #call<T>(operation: string, start: (n: NativeHandle) => Promise<T>, hint?: (e: unknown) => string | undefined): Promise<T> {
+    if (this.#closed) throw new HandleClosedError(operation);
+    try {
+      return await this.#tracked(operation, start(this.#native));
+    } catch (e) {
+      throw toNetlinkError(e, operation, undefined, hint?.(e));
+    }
+  }
+
+  /** `p`, or a HandleClosedError as soon as close() is called. */
+  #tracked<T>(operation: string, p: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const cancel = (): void => reject(new HandleClosedError(operation));
       this.#pending.add(cancel);
-      start(this.#native).then(
+      p.then(
         (v) => {
           this.#pending.delete(cancel);
           resolve(v);
         },
         (e: unknown) => {
           this.#pending.delete(cancel);
-          reject(toNetlinkError(e, operation, site, hint?.(e)));
+          reject(e);
         },
       );
     });
@@ -193,15 +206,14 @@ export class Handle {
     op: typeof LinkOp.create | typeof LinkOp.get | typeof LinkOp.dump,
     req: NativeLinkRequest,
     operation: string,
-    site: Error,
     probes: number,
     netnsPath?: string,
   ): Promise<NativeLink[]> {
-    return rowsOf(await this.#call(operation, site, (n) => n.link(op, req, netnsPath, probes), notHere(req)));
+    return rowsOf(await this.#call(operation, (n) => n.link(op, req, netnsPath, probes), notHere(req)));
   }
 
-  async #getNative(ref: LinkRef, operation: string, site: Error): Promise<NativeLink> {
-    const [row] = await this.#linkRows(LinkOp.get, { ...refRequest(ref), ...SKIP_STATS }, operation, site, Probe.all);
+  async #getNative(ref: LinkRef, operation: string): Promise<NativeLink> {
+    const [row] = await this.#linkRows(LinkOp.get, { ...refRequest(ref), ...SKIP_STATS }, operation, Probe.all);
     if (!row) throw new NetlinkError(operation, ENODEV, { hint: `no link ${showRef(ref)} in this namespace` });
     return row;
   }
@@ -209,7 +221,7 @@ export class Handle {
   /** The link, or a NetlinkError with code 'ENODEV' when there is none. */
   async getLink(ref: LinkRef): Promise<Link> {
     const r = linkRef(ref, 'ref');
-    return toLink(await this.#getNative(r, `getLink(${showRef(r)})`, new Error()));
+    return toLink(await this.#getNative(r, `getLink(${showRef(r)})`));
   }
 
   /** Every link, or those of one kind and/or on one lower. */
@@ -220,13 +232,12 @@ export class Handle {
     if (kind === '') throw invalidValue('filter.kind', 'a non-empty string', kind);
     const lowerRef = f.lower === undefined ? undefined : linkRef(f.lower, 'filter.lower');
     const tapDevices = f.tapDevices === undefined ? false : boolean(f.tapDevices, 'filter.tapDevices');
-    const site = new Error();
     const operation = 'listLinks()';
-    const lower = lowerRef === undefined ? undefined : await this.#getNative(lowerRef, operation, site);
+    const lower = lowerRef === undefined ? undefined : await this.#getNative(lowerRef, operation);
     // The kernel filters by kind (IFLA_INFO_KIND in the dump request) but
     // ignores a kind it does not know, so the kind is checked here as well.
     const req: NativeLinkRequest = kind === undefined ? { ...SKIP_STATS } : { ...SKIP_STATS, kind };
-    const all = await this.#linkRows(LinkOp.dump, req, operation, site, tapDevices ? Probe.tapDevice : Probe.none);
+    const all = await this.#linkRows(LinkOp.dump, req, operation, tapDevices ? Probe.tapDevice : Probe.none);
     const links: Link[] = [];
     for (const n of all) {
       if (kind !== undefined && n.kind !== kind) continue;
@@ -247,7 +258,6 @@ export class Handle {
   }
 
   async #createLink(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): Promise<Link> {
-    const site = new Error();
     const s = plainObject(spec, 'spec', SPEC_KEYS);
     if (s.lower === undefined) throw invalidType('spec.lower', 'a link name (string) or ifindex (number)', undefined);
     const lowerRef = linkRef(s.lower, 'spec.lower');
@@ -311,7 +321,7 @@ export class Handle {
       throw e;
     };
     if (lookup) {
-      const lower = await this.#getNative(lowerRef, what, site).catch(missingLower);
+      const lower = await this.#getNative(lowerRef, what).catch(missingLower);
       if (mtu !== undefined && lower.mtu !== undefined && mtu > lower.mtu) {
         throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, mtu);
       }
@@ -319,9 +329,9 @@ export class Handle {
     } else {
       req.link = lowerRef;
     }
-    if (target !== undefined) return this.#createInto(what, site, req, target).catch(fromKernel);
+    if (target !== undefined) return this.#createInto(what, req, target).catch(fromKernel);
 
-    const [echoed] = await this.#linkRows(LinkOp.create, req, what, site, Probe.all).catch(fromKernel);
+    const [echoed] = await this.#linkRows(LinkOp.create, req, what, Probe.all).catch(fromKernel);
     if (echoed) return toLink(echoed);
     // Kernels before 6.3 do not echo RTM_NEWLINK: look the link up instead;
     // for a kernel-picked name, the newest link of this kind on this lower
@@ -340,9 +350,9 @@ export class Handle {
    * The kernel does not echo a link made elsewhere: it is read back there,
    * by name, or by its MAC when the kernel picked the name.
    */
-  async #createInto(what: string, site: Error, req: NativeLinkRequest, target: NetnsTarget): Promise<Link> {
+  async #createInto(what: string, req: NativeLinkRequest, target: NetnsTarget): Promise<Link> {
     const there = await open({ netns: netnsPath(target) }).catch((e: unknown) => {
-      throw toNetlinkError(e, `${what}: open the target namespace`, site);
+      throw toNetlinkError(e, `${what}: open the target namespace`);
     });
     try {
       const named = !req.name!.includes('%');
@@ -351,7 +361,7 @@ export class Handle {
       const moveTo: NativeLinkRequest = 'pid' in target ? { netnsPid: target.pid } : {};
       try {
         if (Handle.forceTemporaryName) throw new NetlinkError(what, EEXIST);
-        await this.#linkRows(LinkOp.create, { ...req, ...moveTo }, what, site, Probe.none, nsPath);
+        await this.#linkRows(LinkOp.create, { ...req, ...moveTo }, what, Probe.none, nsPath);
       } catch (err) {
         if (!(err instanceof NetlinkError) || err.code !== 'EEXIST') throw err;
         if (named && (await there.getLink(req.name!).then(() => true, () => false))) throw err;
@@ -359,11 +369,11 @@ export class Handle {
         // the move request, after the move, not at create.
         const { flags, change, ...down } = req;
         const tempName = `mvtmp${randomBytes(5).toString('hex')}`;
-        const [echoed] = await this.#linkRows(LinkOp.create, { ...down, name: tempName }, what, site, Probe.none);
-        const temp = echoed ?? (await this.#getNative(tempName, what, site));
+        const [echoed] = await this.#linkRows(LinkOp.create, { ...down, name: tempName }, what, Probe.none);
+        const temp = echoed ?? (await this.#getNative(tempName, what));
         const move: NativeLinkRequest = { index: temp.index, name: req.name!, ...moveTo };
         if (change !== undefined) Object.assign(move, { flags, change });
-        await this.#call(what, site, (n) => n.link(LinkOp.change, move, nsPath)).catch(async (moveErr: unknown) => {
+        await this.#call(what, (n) => n.link(LinkOp.change, move, nsPath)).catch(async (moveErr: unknown) => {
           await this.#native.link(LinkOp.delete, { index: temp.index }).catch(() => undefined);
           throw moveErr;
         });
@@ -384,7 +394,6 @@ export class Handle {
 
   /** Changes a link. Resolves to the link as it is now, or to undefined when it moved to another namespace. */
   async setLink(ref: LinkRef, change: LinkChange): Promise<Link | void> {
-    const site = new Error();
     const r = linkRef(ref, 'ref');
     const ch = plainObject(change, 'change', CHANGE_KEYS);
     const what = `setLink(${showRef(r)})`;
@@ -401,7 +410,7 @@ export class Handle {
     const mode = ch.mode === undefined ? undefined : oneOf(ch.mode, 'change.mode', MODES);
     const target = ch.netns === undefined ? undefined : netnsTarget(ch.netns, 'change.netns');
 
-    const before = await this.#getNative(r, what, site);
+    const before = await this.#getNative(r, what);
     if (mode !== undefined) {
       if (before.kind !== 'macvlan' && before.kind !== 'macvtap') {
         throw invalidValue('change.mode', `set on a macvlan or macvtap link ('${before.name}' is ${before.kind ?? 'not one'})`, mode);
@@ -414,7 +423,7 @@ export class Handle {
       req.macvlan = { mode: modeValue[mode] };
     }
     if (mtu !== undefined && before.link !== undefined && before.linkNetnsid === undefined) {
-      const lower = await this.#getNative(before.link, what, site).catch(() => undefined);
+      const lower = await this.#getNative(before.link, what).catch(() => undefined);
       if (lower?.mtu !== undefined && mtu > lower.mtu && (before.kind === 'macvlan' || before.kind === 'macvtap')) {
         throw outOfRange('change.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, mtu);
       }
@@ -422,17 +431,17 @@ export class Handle {
     req.index = before.index;
     if (target !== undefined) {
       if ('pid' in target) req.netnsPid = target.pid;
-      await this.#call(what, site, (n) => n.link(LinkOp.change, req, 'path' in target ? target.path : undefined));
+      await this.#call(what, (n) => n.link(LinkOp.change, req, 'path' in target ? target.path : undefined));
       return;
     }
     try {
-      await this.#call(what, site, (n) => n.link(LinkOp.change, req));
+      await this.#call(what, (n) => n.link(LinkOp.change, req));
     } catch (err) {
       // do_setlink applies attributes one by one: put back what went through.
       await this.#restore(before, req).catch(() => undefined);
       throw err;
     }
-    return toLink(await this.#getNative(before.index, what, site));
+    return toLink(await this.#getNative(before.index, what));
   }
 
   async #restore(before: NativeLink, req: NativeLinkRequest): Promise<void> {
@@ -457,7 +466,6 @@ export class Handle {
    * one or more, 'set' replaces the list, 'flush' empties it.
    */
   async setSourceMacs(ref: LinkRef, op: SourceMacOp, macs?: string[]): Promise<void> {
-    const site = new Error();
     const r = linkRef(ref, 'ref');
     const o = oneOf(op, 'op', SOURCE_OPS);
     const what = `setSourceMacs(${showRef(r)}, '${o}')`;
@@ -469,20 +477,20 @@ export class Handle {
       list = sourceMacList(macs, 'macs');
       if (o !== 'set' && list.length === 0) throw invalidValue('macs', `at least one MAC address with '${o}'`, macs);
     }
-    const link = await this.#getNative(r, what, site);
+    const link = await this.#getNative(r, what);
     if ((link.kind !== 'macvlan' && link.kind !== 'macvtap') || link.macvlan?.mode !== c.MACVLAN_MODE_SOURCE) {
       throw new NetlinkError(what, 22, { hint: `'${link.name}' is not a macvlan/macvtap in mode 'source'` });
     }
     const base = { index: link.index, kind: link.kind };
     if (o === 'set' || o === 'flush') {
       const macvlan = o === 'set' ? { macaddrMode: c.MACVLAN_MACADDR_SET, macaddrData: list } : { macaddrMode: c.MACVLAN_MACADDR_FLUSH };
-      await this.#call(what, site, (n) => n.link(LinkOp.change, { ...base, macvlan }));
+      await this.#call(what, (n) => n.link(LinkOp.change, { ...base, macvlan }));
       return;
     }
     // IFLA_MACVLAN_MACADDR takes one address per request; they go out in one batch.
     const macaddrMode = o === 'add' ? c.MACVLAN_MACADDR_ADD : c.MACVLAN_MACADDR_DEL;
     const results = await Promise.allSettled(
-      list.map((macaddr) => this.#call(what, site, (n) => n.link(LinkOp.change, { ...base, macvlan: { macaddrMode, macaddr } }))),
+      list.map((macaddr) => this.#call(what, (n) => n.link(LinkOp.change, { ...base, macvlan: { macaddrMode, macaddr } }))),
     );
     const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed) {
@@ -504,7 +512,6 @@ export class Handle {
    * `nodeDir`), and every fd is checked (fstat, TUNGETIFF) against the link.
    */
   async openTap(ref: LinkRef, options: TapOptions = {}): Promise<Tap> {
-    const site = new Error();
     const r = linkRef(ref, 'ref');
     const o = plainObject(options, 'options', TAP_KEYS);
     const queues = o.queues === undefined ? 1 : integer(o.queues, 'options.queues', 1, MAX_TAP_QUEUES);
@@ -526,7 +533,7 @@ export class Handle {
     const offload = tapOffloads(o.offloads, vnetHdr);
 
     const what = `openTap(${showRef(r)})`;
-    const link = await this.#getNative(r, what, site);
+    const link = await this.#getNative(r, what);
     if (link.kind !== 'macvtap') {
       throw invalidValue('ref', `a macvtap link ('${link.name}' is ${link.kind ?? 'a link without a kind'})`, ref);
     }
@@ -534,7 +541,7 @@ export class Handle {
     const hdr = vnetHdr ? vnetHdrSize || VNET_HDR_SIZE : 0;
     let started: Promise<NativeTapOpenResult> | undefined;
     try {
-      const opened = await this.#call(what, site, (n) => {
+      const opened = await this.#call(what, (n) => {
         started = n.openTap({ ifname: owned.name, ifindex: owned.index, queues, vnetHdr, vnetHdrSize, nodeDir, uid, gid, mode, offload });
         return started;
       });
@@ -547,8 +554,8 @@ export class Handle {
   }
 
   /** Resolves a link reference to its ifindex (a number is taken as is). */
-  async #index(ref: LinkRef, what: string, site: Error): Promise<number> {
-    return typeof ref === 'number' ? ref : (await this.#getNative(ref, what, site)).index;
+  async #index(ref: LinkRef, what: string): Promise<number> {
+    return typeof ref === 'number' ? ref : (await this.#getNative(ref, what)).index;
   }
 
   /**
@@ -557,35 +564,32 @@ export class Handle {
    * usable at once.
    */
   async addAddress(ref: LinkRef, cidr: string, options: { nodad?: boolean } = {}): Promise<void> {
-    const site = new Error();
     const r = linkRef(ref, 'ref');
     const a = parseCidr(cidr, 'cidr');
     const o = plainObject(options, 'options', ['nodad']);
     const nodad = o.nodad === undefined ? false : boolean(o.nodad, 'options.nodad');
     const what = `addAddress(${showRef(r)}, '${cidr}')`;
-    const index = await this.#index(r, what, site);
+    const index = await this.#index(r, what);
     const req = { index, family: a.family, prefixLength: a.prefixLength, local: a.address, address: a.address, ...(nodad ? { flags: c.IFA_F_NODAD } : {}) };
-    await this.#call(what, site, (n) => n.addr(AddrRouteOp.add, req));
+    await this.#call(what, (n) => n.addr(AddrRouteOp.add, req));
   }
 
   /** Removes an address. */
   async deleteAddress(ref: LinkRef, cidr: string): Promise<void> {
-    const site = new Error();
     const r = linkRef(ref, 'ref');
     const a = parseCidr(cidr, 'cidr');
     const what = `deleteAddress(${showRef(r)}, '${cidr}')`;
-    const index = await this.#index(r, what, site);
+    const index = await this.#index(r, what);
     const req = { index, family: a.family, prefixLength: a.prefixLength, local: a.address, address: a.address };
-    await this.#call(what, site, (n) => n.addr(AddrRouteOp.delete, req));
+    await this.#call(what, (n) => n.addr(AddrRouteOp.delete, req));
   }
 
   /** Addresses of one link, or of every link. */
   async listAddresses(ref?: LinkRef): Promise<Address[]> {
-    const site = new Error();
     const r = ref === undefined ? undefined : linkRef(ref, 'ref');
     const what = `listAddresses(${r === undefined ? '' : showRef(r)})`;
-    const index = r === undefined ? undefined : await this.#index(r, what, site);
-    const all = await this.#call(what, site, (n) => n.addr(AddrRouteOp.dump, index === undefined ? {} : { index }));
+    const index = r === undefined ? undefined : await this.#index(r, what);
+    const all = await this.#call(what, (n) => n.addr(AddrRouteOp.dump, index === undefined ? {} : { index }));
     return all.filter((a) => index === undefined || a.index === index).map(toAddress);
   }
 
@@ -608,29 +612,26 @@ export class Handle {
 
   /** Adds a route: { dst, dev?, gateway?, metric?, table? }. */
   async addRoute(spec: RouteSpec): Promise<void> {
-    const site = new Error();
     const { req, dev, what } = this.#routeRequest(spec, 'route');
     const op = `addRoute(${what})`;
-    if (dev !== undefined) req.oif = await this.#index(dev, op, site);
+    if (dev !== undefined) req.oif = await this.#index(dev, op);
     req.protocol = c.RTPROT_BOOT;
     req.type = c.RTN_UNICAST;
     req.scope = req.gateway === undefined ? c.RT_SCOPE_LINK : c.RT_SCOPE_UNIVERSE;
-    await this.#call(op, site, (n) => n.route(AddrRouteOp.add, req));
+    await this.#call(op, (n) => n.route(AddrRouteOp.add, req));
   }
 
   /** Deletes a route, matched as `ip route del` matches. */
   async deleteRoute(spec: RouteSpec): Promise<void> {
-    const site = new Error();
     const { req, dev, what } = this.#routeRequest(spec, 'route');
     const op = `deleteRoute(${what})`;
-    if (dev !== undefined) req.oif = await this.#index(dev, op, site);
+    if (dev !== undefined) req.oif = await this.#index(dev, op);
     req.scope = c.RT_SCOPE_NOWHERE;
-    await this.#call(op, site, (n) => n.route(AddrRouteOp.delete, req));
+    await this.#call(op, (n) => n.route(AddrRouteOp.delete, req));
   }
 
   /** Routes of the main table (or `table`), optionally of one family or device. */
   async listRoutes(filter: { dev?: LinkRef; family?: 4 | 6; table?: number } = {}): Promise<Route[]> {
-    const site = new Error();
     const f = plainObject(filter, 'filter', ['dev', 'family', 'table']);
     if (f.family !== undefined && typeof f.family !== 'number') throw invalidType('filter.family', '4 or 6', f.family);
     if (f.family !== undefined && f.family !== 4 && f.family !== 6) throw invalidValue('filter.family', '4 or 6', f.family);
@@ -638,9 +639,9 @@ export class Handle {
     const table = parseTable(f.table, 'filter.table');
     const dev = f.dev === undefined ? undefined : linkRef(f.dev, 'filter.dev');
     const what = 'listRoutes()';
-    const oif = dev === undefined ? undefined : await this.#index(dev, what, site);
+    const oif = dev === undefined ? undefined : await this.#index(dev, what);
     const req: NativeRoute = { table, ...(family ? { family } : {}), ...(oif === undefined ? {} : { oif }) };
-    const all = await this.#call(what, site, (n) => n.route(AddrRouteOp.dump, req));
+    const all = await this.#call(what, (n) => n.route(AddrRouteOp.dump, req));
     return all
       .filter((r) => r.table === table && (oif === undefined || r.oif === oif) && (family === undefined || r.family === family))
       .map(toRoute);
@@ -652,7 +653,7 @@ export class Handle {
    */
   watchLinks(options: WatchOptions = {}): LinkEventStream {
     return watchLinks(this, options, {
-      subscribe: (groups, rcvbuf) => this.#call('watchLinks()', new Error(), (n) => n.subscribe(groups, rcvbuf)),
+      subscribe: (groups, rcvbuf) => this.#call('watchLinks()', (n) => n.subscribe(groups, rcvbuf)),
       onClose: (fn) => {
         this.#closeHooks.add(fn);
         return () => this.#closeHooks.delete(fn);
@@ -662,9 +663,8 @@ export class Handle {
 
   /** Deletes one link. */
   async deleteLink(ref: LinkRef): Promise<void> {
-    const site = new Error();
     const r = linkRef(ref, 'ref');
-    await this.#call(`deleteLink(${showRef(r)})`, site, (n) => n.link(LinkOp.delete, refRequest(r)), notHere(refRequest(r)));
+    await this.#call(`deleteLink(${showRef(r)})`, (n) => n.link(LinkOp.delete, refRequest(r)), notHere(refRequest(r)));
   }
 
   /**
@@ -674,7 +674,6 @@ export class Handle {
    * group is deleted. Nothing is deleted when any ref does not exist.
    */
   async deleteLinks(refs: LinkRef[]): Promise<void> {
-    const site = new Error();
     if (!Array.isArray(refs)) throw invalidType('refs', 'an array of link names or ifindexes', refs);
     const wanted = refs.map((ref, i) => linkRef(ref, `refs[${i}]`));
     const what = `deleteLinks(${wanted.length} links)`;
@@ -682,7 +681,7 @@ export class Handle {
     if (wanted.length === 0) return;
     if (wanted.length === 1) return this.deleteLink(wanted[0]!);
 
-    const all = await this.#linkRows(LinkOp.dump, { ...SKIP_STATS }, what, site, Probe.none);
+    const all = await this.#linkRows(LinkOp.dump, { ...SKIP_STATS }, what, Probe.none);
     const byName = new Map(all.map((l) => [l.name, l]));
     const byIndex = new Map(all.map((l) => [l.index, l]));
     const targets = new Map<number, NativeLink>();
@@ -702,7 +701,7 @@ export class Handle {
     };
     const results = await Promise.allSettled(
       [...targets.values()].map((l) =>
-        this.#call(what, site, (n) => n.link(LinkOp.change, { index: l.index, group })).then(() => tagged.push(l)),
+        this.#call(what, (n) => n.link(LinkOp.change, { index: l.index, group })).then(() => tagged.push(l)),
       ),
     );
     const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
@@ -711,7 +710,7 @@ export class Handle {
       throw failed.reason;
     }
     try {
-      await this.#call(what, site, (n) => n.link(LinkOp.delete, { group }));
+      await this.#call(what, (n) => n.link(LinkOp.delete, { group }));
     } catch (err) {
       await untag();
       throw err;

@@ -10,3 +10,11 @@ export { qemuNetdevArgs, type QemuNetdevOptions } from './qemu.js';
 export type { Address, Route, RouteSpec } from './addr_route.js';
 export type { LinkEvent, LinkEventStream, LinkField, WatchOptions } from './events.js';
 export { hostShim, removeHostShim, type HostShimOptions } from './shim.js';
+export {
+  toSystemdNetworkd,
+  toLibvirtInterface,
+  type PersistFile,
+  type SystemdNetworkdOptions,
+  type SystemdNetworkdFiles,
+  type LibvirtInterfaceOptions,
+} from './persist.js';

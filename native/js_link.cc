@@ -93,39 +93,44 @@ Napi::Object LinkTableColumns(Napi::Env env) {
 Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links) {
   size_t n = links.size();
   auto numbers = Napi::Float64Array::New(env, n * kNumberColumns);
-  Napi::Array strings = Napi::Array::New(env, n * std::size(kStringColumns));
-  Napi::Array macs = Napi::Array::New(env, n);
-  Napi::Value none = env.Undefined();
+  // Strings travel as one NUL-separated string (names cannot hold a NUL):
+  // one N-API call for the table instead of several per link.
+  std::string strings;
+  std::string macs;
+  strings.reserve(n * 48);
   for (size_t i = 0; i < n; i++) {
     const LinkAttrs& l = links[i];
     FillRow(l, numbers.Data() + i * kNumberColumns);
-    const std::optional<std::string>* cols[] = {&l.name, nullptr, &l.kind, &l.parent_dev_name, &l.wireless_lower};
-    uint32_t base = static_cast<uint32_t>(i * std::size(kStringColumns));
-    for (uint32_t c = 0; c < std::size(kStringColumns); c++) {
-      if (c == 1) {
-        if (l.address) {
-          strings.Set(base + c, FormatMac(l.address->data(), 6));
-        } else if (l.raw_address) {
-          strings.Set(base + c, FormatMac(l.raw_address->data(), l.raw_address->size()));
-        }
-        continue;
-      }
-      if (*cols[c]) strings.Set(base + c, **cols[c]);
+    if (i) {
+      strings.push_back('\0');
+      macs.push_back('\0');
     }
+    strings += l.name.value_or("");
+    strings.push_back('\0');
+    if (l.address) {
+      strings += FormatMac(l.address->data(), 6);
+    } else if (l.raw_address) {
+      strings += FormatMac(l.raw_address->data(), l.raw_address->size());
+    }
+    strings.push_back('\0');
+    strings += l.kind.value_or("");
+    strings.push_back('\0');
+    strings += l.parent_dev_name.value_or("");
+    strings.push_back('\0');
+    strings += l.wireless_lower.value_or("");
     if (l.macvlan && l.macvlan->macaddr_data) {
       const auto& list = *l.macvlan->macaddr_data;
-      Napi::Array a = Napi::Array::New(env, list.size());
-      for (size_t k = 0; k < list.size(); k++) a.Set(static_cast<uint32_t>(k), FormatMac(list[k].data(), 6));
-      macs.Set(static_cast<uint32_t>(i), a);
-    } else {
-      macs.Set(static_cast<uint32_t>(i), none);
+      for (size_t k = 0; k < list.size(); k++) {
+        if (k) macs.push_back(',');
+        macs += FormatMac(list[k].data(), 6);
+      }
     }
   }
   Napi::Object o = Napi::Object::New(env);
   o.Set("count", static_cast<double>(n));
   o.Set("numbers", numbers);
-  o.Set("strings", strings);
-  o.Set("macs", macs);
+  o.Set("strings", Napi::String::New(env, strings));
+  o.Set("macs", Napi::String::New(env, macs));
   return o;
 }
 

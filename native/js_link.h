@@ -13,10 +13,11 @@ namespace macvlan {
 LinkAttrs LinkAttrsFromJs(const Napi::Object& o);
 
 // Many links as columns: { count, numbers: Float64Array (count x columns,
-// NaN where absent), strings: (string | undefined)[] (count x string
-// columns), macs: (string[] | undefined)[] }. Building one JS object per
-// link property by property costs a N-API call per field; this costs a few
-// per link, and TypeScript builds the objects (src/link.ts, rowsOf).
+// NaN where absent), strings: the string columns of every link joined by
+// NUL ('' where absent), macs: each link's source MACs joined by ',', links
+// joined by NUL }. Building JS objects property by property costs a N-API
+// call per field; this costs a handful per table, and TypeScript builds the
+// objects (src/link.ts, rowsOf).
 Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links);
 
 // The column names of a link table, in order: { numbers, strings }.

@@ -57,22 +57,40 @@ void PutScalar(MessageBuilder& b, const ScalarAttr<Owner>& a, int64_t v) {
   }
 }
 
+// The table entry for each attribute type, built once: decoding a dump
+// looks up every attribute of every link.
 template <class Owner, size_t N>
-bool ReadScalar(const ScalarAttr<Owner> (&table)[N], const Attr& attr, Owner* out) {
-  for (const auto& a : table) {
-    if (a.type != attr.type) continue;
-    std::optional<int64_t> v;
-    switch (a.wire) {
-      case Wire::kU8: v = attr.U8(); break;
-      case Wire::kU16: v = attr.U16(); break;
-      case Wire::kU32: v = attr.U32(); break;
-      case Wire::kS32: v = attr.S32(); break;
+class ScalarIndex {
+ public:
+  explicit ScalarIndex(const ScalarAttr<Owner> (&table)[N]) {
+    for (const auto& a : table) {
+      if (a.type < kSlots) by_type_[a.type] = &a;
     }
-    if (v) out->*a.field = v;
-    return true;
   }
-  return false;
+  const ScalarAttr<Owner>* Find(uint16_t type) const { return type < kSlots ? by_type_[type] : nullptr; }
+
+ private:
+  static constexpr uint16_t kSlots = 128;
+  const ScalarAttr<Owner>* by_type_[kSlots] = {};
+};
+
+template <class Owner, size_t N>
+bool ReadScalar(const ScalarIndex<Owner, N>& index, const Attr& attr, Owner* out) {
+  const ScalarAttr<Owner>* a = index.Find(attr.type);
+  if (a == nullptr) return false;
+  std::optional<int64_t> v;
+  switch (a->wire) {
+    case Wire::kU8: v = attr.U8(); break;
+    case Wire::kU16: v = attr.U16(); break;
+    case Wire::kU32: v = attr.U32(); break;
+    case Wire::kS32: v = attr.S32(); break;
+  }
+  if (v) out->*a->field = v;
+  return true;
 }
+
+const ScalarIndex kLinkIndex(kLinkScalars);
+const ScalarIndex kMacvlanIndex(kMacvlanScalars);
 
 // Scalars are written in table order, except the three that iproute2 puts
 // after the others (IFLA_LINK, then IFLA_IFNAME and IFLA_LINKINFO).
@@ -109,7 +127,7 @@ bool DecodeMacvlanData(const Attr& data, MacvlanAttrs* m) {
   bool whole = true;
   Attr a;
   while (r.Next(&a)) {
-    if (ReadScalar(kMacvlanScalars, a, m)) continue;
+    if (ReadScalar(kMacvlanIndex, a, m)) continue;
     if (a.type == IFLA_MACVLAN_MACADDR_MODE) {
       m->macaddr_mode = a.U32();
     } else if (a.type == IFLA_MACVLAN_MACADDR_DATA) {
@@ -181,7 +199,7 @@ bool DecodeLink(const nlmsghdr* h, LinkAttrs* out) {
   AttrReader r = AttributesAfter<ifinfomsg>(h);
   Attr a;
   while (r.Next(&a)) {
-    if (ReadScalar(kLinkScalars, a, out)) continue;
+    if (ReadScalar(kLinkIndex, a, out)) continue;
     switch (a.type) {
       case IFLA_IFNAME: out->name = a.String(); break;
       case IFLA_PARENT_DEV_NAME: out->parent_dev_name = a.String(); break;

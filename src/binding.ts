@@ -154,14 +154,15 @@ export interface NativeTapQueue {
 
 /**
  * Links as columns (native/js_link.h LinkTableToJs): `numbers` holds
- * count x linkColumns.numbers.length values (NaN: absent), `strings` count x
- * linkColumns.strings.length, `macs` the source MAC list of each link.
+ * count x linkColumns.numbers.length values (NaN: absent); `strings` the
+ * count x linkColumns.strings.length string fields joined by NUL ('' is
+ * absent); `macs` each link's source MACs joined by ',', links by NUL.
  */
 export interface LinkTable {
   count: number;
   numbers: Float64Array;
-  strings: (string | undefined)[];
-  macs: (string[] | undefined)[];
+  strings: string;
+  macs: string;
 }
 
 /** What a link request may read from sysfs for each link it returns. */

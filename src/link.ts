@@ -122,7 +122,10 @@ const stringColumns = native.linkColumns.strings;
 
 /** The rows of a link table, as NativeLink objects. */
 export function rowsOf(table: LinkTable): NativeLink[] {
-  const { count, numbers, strings, macs } = table;
+  const { count, numbers } = table;
+  if (count === 0) return [];
+  const strings = table.strings.split('\0');
+  const macs = table.macs.split('\0');
   const nn = numberColumns.length;
   const ns = stringColumns.length;
   const rows: NativeLink[] = new Array<NativeLink>(count);
@@ -141,12 +144,12 @@ export function rowsOf(table: LinkTable): NativeLink[] {
       else if (macvlan) macvlan[column.key] = v;
     }
     for (let k = 0; k < ns; k++) {
-      const v = strings[i * ns + k];
-      if (v !== undefined) fields[stringColumns[k]!] = v;
+      const v = strings[i * ns + k]!;
+      if (v !== '') fields[stringColumns[k]!] = v;
     }
     if (macvlan) {
-      const list = macs[i];
-      if (list) macvlan.macaddrData = list;
+      const list = macs[i]!;
+      if (list !== '') macvlan.macaddrData = list.split(',');
       row.macvlan = macvlan as NativeMacvlan;
     }
     rows[i] = row;

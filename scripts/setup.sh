@@ -12,6 +12,9 @@ command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 [ -x /lib/systemd/systemd-networkd ] || need+=(systemd)
 command -v virt-xml-validate >/dev/null 2>&1 || need+=(libvirt-clients)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+# npm pack (scripts/prebuild.sh, test/package.test.ts) cross-builds the linux-arm64 addon.
+command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || need+=(g++-aarch64-linux-gnu)
+command -v file >/dev/null 2>&1 || need+=(file)
 if ((${#need[@]})); then
   echo "setup: apt-get install ${need[*]}" >&2
   apt-get update -qq

@@ -68,5 +68,16 @@ const after = await settle();
 await nl.close();
 const closed = await settle();
 process.stdout.write(
-  JSON.stringify({ cycles: done, target: cycles, batch, seconds: elapsed, warmupCycles: warm * batch, before, half, after, closed, samples }) + '\n',
+  JSON.stringify({
+    cycles: done,
+    target: cycles,
+    batch,
+    seconds: elapsed,
+    warmupCycles: warm * batch,
+    before,
+    half,
+    after,
+    closed,
+    samples,
+  }) + '\n',
 );

@@ -412,8 +412,22 @@ async function main() {
     await settle();
 
     // ip -batch.
-    push('batchCreate', (await ipBatch(NS, names('xb', N).map((n) => `link add ${n} link ${LOWER} type macvtap mode bridge`), batchFile)) / N);
-    push('batchDel', (await ipBatch(NS, names('xb', N).map((n) => `link del ${n}`), batchFile)) / N);
+    push(
+      'batchCreate',
+      (await ipBatch(
+        NS,
+        names('xb', N).map((n) => `link add ${n} link ${LOWER} type macvtap mode bridge`),
+        batchFile,
+      )) / N,
+    );
+    push(
+      'batchDel',
+      (await ipBatch(
+        NS,
+        names('xb', N).map((n) => `link del ${n}`),
+        batchFile,
+      )) / N,
+    );
     await settle();
     log(`run ${r + 1}/${cfg.runs} done in ${((now() - tr) / 1000).toFixed(1)} s`);
   }
@@ -439,8 +453,18 @@ async function main() {
   setupNamespace(BUSY_NS, 'b0', 'b1');
   const busyAdd = join(workDir, 'busy-add.txt');
   const busyDel = join(workDir, 'busy-del.txt');
-  writeFileSync(busyAdd, names('bz', cfg.busyLinks).map((n) => `link add ${n} link b0 type macvtap mode bridge`).join('\n') + '\n');
-  writeFileSync(busyDel, names('bz', cfg.busyLinks).map((n) => `link del ${n}`).join('\n') + '\n');
+  writeFileSync(
+    busyAdd,
+    names('bz', cfg.busyLinks)
+      .map((n) => `link add ${n} link b0 type macvtap mode bridge`)
+      .join('\n') + '\n',
+  );
+  writeFileSync(
+    busyDel,
+    names('bz', cfg.busyLinks)
+      .map((n) => `link del ${n}`)
+      .join('\n') + '\n',
+  );
   busy = spawn('bash', ['-c', `while :; do ip -n ${BUSY_NS} -force -batch ${busyAdd}; ip -n ${BUSY_NS} -force -batch ${busyDel}; done`], {
     detached: true,
     stdio: 'ignore',
@@ -526,7 +550,10 @@ async function main() {
   mach.loadAtEnd = loadavg().map((x) => +x.toFixed(2));
   const report = buildReport(raw, mem, mach, totalSeconds);
   process.stdout.write(report.text + '\n');
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ machine: mach, config: cfg, totalSeconds, raw, memory: mem, rows: report.rows }, null, 2) + '\n');
+  writeFileSync(
+    join(outDir, 'results.json'),
+    JSON.stringify({ machine: mach, config: cfg, totalSeconds, raw, memory: mem, rows: report.rows }, null, 2) + '\n',
+  );
   writeFileSync(join(outDir, 'results.md'), report.markdown + '\n');
   log(`wrote ${join(outDir, 'results.json')} and results.md (${totalSeconds.toFixed(0)} s in all)`);
 }
@@ -592,8 +619,26 @@ function buildReport(raw, mem, mach, totalSeconds) {
   row('tap', 'library: openTap (1 queue) + close', 'libTap', 'ms/op', ms, 'cTap', 1.2);
   for (const size of frameSizes) {
     const kpps = (v) => v / 1e3;
-    row('frames', `C: write A -> read B, ${size} B frames, ${cfg.inflight} in flight`, `cFrames${size}`, 'kframes/s', kpps, `cFrames${size}`, undefined, 'rate');
-    row('frames', `library: writeFrame -> readFrame, ${size} B, ${cfg.inflight} in flight`, `libFrames${size}`, 'kframes/s', kpps, `cFrames${size}`, undefined, 'rate');
+    row(
+      'frames',
+      `C: write A -> read B, ${size} B frames, ${cfg.inflight} in flight`,
+      `cFrames${size}`,
+      'kframes/s',
+      kpps,
+      `cFrames${size}`,
+      undefined,
+      'rate',
+    );
+    row(
+      'frames',
+      `library: writeFrame -> readFrame, ${size} B, ${cfg.inflight} in flight`,
+      `libFrames${size}`,
+      'kframes/s',
+      kpps,
+      `cFrames${size}`,
+      undefined,
+      'rate',
+    );
     for (const who of ['c', 'lib']) {
       const r = rows.at(who === 'c' ? -2 : -1);
       r.mbps = (r.median * 1e3 * size) / 1e6;
@@ -604,7 +649,8 @@ function buildReport(raw, mem, mach, totalSeconds) {
   absRow('event loop', `worst lateness during ${N} concurrent creates`, 'lateCreate', 'ms', 2);
   absRow('event loop', `worst lateness during ${N} concurrent creates, rtnl_lock busy`, 'lateBusy', 'ms', 2);
   for (const r of rows.slice(-3)) {
-    const key = { 'worst setInterval(1 ms) lateness, idle (baseline)': 'lateIdle' }[r.what] ?? (r.what.includes('busy') ? 'lateBusy' : 'lateCreate');
+    const key =
+      { 'worst setInterval(1 ms) lateness, idle (baseline)': 'lateIdle' }[r.what] ?? (r.what.includes('busy') ? 'lateBusy' : 'lateCreate');
     const per = raw[key].map((w, i) => `${fmt(w)} (ran ${fmt(raw[`${key}Ran`][i])}, waited ${fmt(raw[`${key}Waited`][i])})`);
     r.note = `${r.what}, per run, ms (of the worst gap: JS thread on a CPU / runnable waiting for a CPU): ${per.join(', ')}`;
   }
@@ -621,7 +667,9 @@ function buildReport(raw, mem, mach, totalSeconds) {
     detail:
       `RSS ${mb(mem.before.rss).toFixed(1)} -> ${mb(mem.after.rss).toFixed(1)} MB after ${mem.warmupCycles} warm-up cycles and a forced GC; ` +
       `V8 heap pages ${mb(mem.before.heapPhysical).toFixed(1)} -> ${mb(mem.after.heapPhysical).toFixed(1)} MB, live JS heap ${mb(mem.before.heapUsed).toFixed(1)} -> ${mb(mem.after.heapUsed).toFixed(1)} MB` +
-      (mem.half ? `; second half (${mem.half.cycles} -> ${mem.cycles} cycles): RSS ${growthText(mb(mem.after.rss - mem.half.rss))} MB` : ''),
+      (mem.half
+        ? `; second half (${mem.half.cycles} -> ${mem.cycles} cycles): RSS ${growthText(mb(mem.after.rss - mem.half.rss))} MB`
+        : ''),
   });
   rows.push({
     section: 'memory',
@@ -645,9 +693,12 @@ function buildReport(raw, mem, mach, totalSeconds) {
     r.pass === undefined ? '' : r.pass ? 'pass' : 'FAIL',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const textLine = (l) => l.map((c, i) => (i >= 2 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  const machineLine =
-    `machine: nproc ${mach.nproc} (${mach.cpu}), ${mach.memGiB} GiB, kernel ${mach.kernel}, node ${mach.node}, ${mach.iproute2}, ${mach.cc}`;
+  const textLine = (l) =>
+    l
+      .map((c, i) => (i >= 2 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  const machineLine = `machine: nproc ${mach.nproc} (${mach.cpu}), ${mach.memGiB} GiB, kernel ${mach.kernel}, node ${mach.node}, ${mach.iproute2}, ${mach.cc}`;
   const loadLine = `load average (1/5/15 min) at start ${mach.loadAtStart.join(' ')}, at end ${mach.loadAtEnd.join(' ')} (other work on the machine adds noise)`;
   const runsLine = `each figure: median of ${cfg.runs} runs [min..max]; "x C" = time / C reference time in the same run (frames: C rate / rate); whole bench ${totalSeconds.toFixed(0)} s`;
   const detailLines = rows.filter((r) => r.detail && r.min !== undefined).map((r) => `  ${r.what}: ${r.detail}`);
@@ -658,7 +709,19 @@ function buildReport(raw, mem, mach, totalSeconds) {
   const busyLine =
     `  ${N} concurrent creates took ${fmt(stats(raw.lateCreateSeconds).median * 1e3)} ms idle, ${fmt(stats(raw.lateBusySeconds).median * 1e3)} ms with rtnl_lock busy (median); ` +
     `the caller's synchronous loop issuing the ${N} calls alone took ${fmt(stats(raw.lateIssueMs).median)} ms [${fmt(stats(raw.lateIssueMs).min)}..${fmt(stats(raw.lateIssueMs).max)}]`;
-  const text = [machineLine, loadLine, runsLine, '', textLine(header), textLine(widths.map((w) => '-'.repeat(w))), ...lines.map(textLine), '', ...memLines, busyLine, ...detailLines].join('\n');
+  const text = [
+    machineLine,
+    loadLine,
+    runsLine,
+    '',
+    textLine(header),
+    textLine(widths.map((w) => '-'.repeat(w))),
+    ...lines.map(textLine),
+    '',
+    ...memLines,
+    busyLine,
+    ...detailLines,
+  ].join('\n');
   const md = [
     `- ${machineLine}`,
     `- ${loadLine}`,

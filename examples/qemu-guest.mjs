@@ -16,7 +16,10 @@ import { open, qemuNetdevArgs } from '../dist/index.js';
 const queues = Number(process.argv[2] ?? 1);
 const run = (cmd, ...args) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 const guest = Object.fromEntries(
-  run('bash', new URL('../scripts/build-guest.sh', import.meta.url).pathname).trim().split('\n').map((l) => l.split('=')),
+  run('bash', new URL('../scripts/build-guest.sh', import.meta.url).pathname)
+    .trim()
+    .split('\n')
+    .map((l) => l.split('=')),
 );
 
 const tag = randomBytes(3).toString('hex');
@@ -38,9 +41,24 @@ try {
 
   const { args, stdio } = qemuNetdevArgs(tap, { id: 'n0', firstFd: 3, mac: link.mac });
   const qemuArgs = [
-    '-nographic', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-m', '256', '-accel', 'tcg',
-    '-smp', String(queues), '-kernel', guest.KERNEL, '-initrd', guest.INITRD,
-    '-append', 'console=ttyS0 quiet panic=-1 mv.addr=192.0.2.10/24 mv.peer=192.0.2.1',
+    '-nographic',
+    '-serial',
+    'stdio',
+    '-monitor',
+    'none',
+    '-no-reboot',
+    '-m',
+    '256',
+    '-accel',
+    'tcg',
+    '-smp',
+    String(queues),
+    '-kernel',
+    guest.KERNEL,
+    '-initrd',
+    guest.INITRD,
+    '-append',
+    'console=ttyS0 quiet panic=-1 mv.addr=192.0.2.10/24 mv.peer=192.0.2.1',
     ...args,
   ];
   console.log(`qemu-system-x86_64 ${qemuArgs.join(' ')}`);

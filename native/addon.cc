@@ -3,17 +3,17 @@
 #include <napi.h>
 
 #include <linux/if.h>
-#include <linux/if_link.h>
 #include <linux/if_addr.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
 #include "event_socket.h"
 #include "handle.h"
-#include "tap_device.h"
-#include "tap_queue.h"
 #include "js_link.h"
 #include "nlmsg.h"
 #include "rtnl_link.h"
+#include "tap_device.h"
+#include "tap_queue.h"
 
 namespace macvlan {
 
@@ -132,8 +132,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace macvlan
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
-  return macvlan::Init(env, exports);
-}
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return macvlan::Init(env, exports); }
 
 NODE_API_MODULE(macvlan, InitModule)

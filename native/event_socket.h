@@ -42,7 +42,7 @@ class EventSocket : public Napi::ObjectWrap<EventSocket> {
   bool paused_ = false;
   std::vector<uint8_t> buf_;
   Napi::FunctionReference on_events_;
-  Napi::ObjectReference self_;  // held while polling
+  Napi::ObjectReference self_;                 // held while polling
   std::unique_ptr<Napi::AsyncContext> async_;  // callbacks from libuv run in its scope
 };
 

@@ -66,7 +66,8 @@ class LinkRequest : public JsRequest {
         }
       }
       uint32_t major, minor;
-      if ((probes_ & kProbeTapDevice) && l.kind == "macvtap" && ReadTapDevt(*l.name, l.index, &major, &minor)) {
+      if ((probes_ & kProbeTapDevice) && l.kind == "macvtap" &&
+          ReadTapDevt(*l.name, l.index, &major, &minor)) {
         l.tap_major = major;
         l.tap_minor = minor;
       }
@@ -94,7 +95,8 @@ template <class Attrs, EncodedRequest (*Encode)(AddrRouteOp, const Attrs&),
           bool (*Decode)(const nlmsghdr*, Attrs*), Napi::Object (*ToJs)(Napi::Env, const Attrs&)>
 class AddrRouteRequest : public JsRequest {
  public:
-  AddrRouteRequest(Napi::Env env, AddrRouteOp op, Attrs attrs) : JsRequest(env), op_(op), attrs_(std::move(attrs)) {}
+  AddrRouteRequest(Napi::Env env, AddrRouteOp op, Attrs attrs)
+      : JsRequest(env), op_(op), attrs_(std::move(attrs)) {}
 
   int Prepare() override {
     encoded = Encode(op_, attrs_);
@@ -183,8 +185,7 @@ struct NativeHandle::Event {
   RequestList done;
 };
 
-Napi::Error ErrnoError(Napi::Env env, int error, const std::string& ext_message,
-                       const char* ext_attr) {
+Napi::Error ErrnoError(Napi::Env env, int error, const std::string& ext_message, const char* ext_attr) {
   char buf[128];
   const char* text = strerror_r(error, buf, sizeof buf);
   Napi::Error e = Napi::Error::New(env, text);
@@ -244,7 +245,8 @@ void NativeHandle::CleanupHook(void* self) {
 }
 
 bool NativeHandle::Post(Event* ev) {
-  return tsfn_.NonBlockingCall(ev, [this](Napi::Env env, Napi::Function, Event* e) { Handle(env, e); }) == napi_ok;
+  return tsfn_.NonBlockingCall(ev, [this](Napi::Env env, Napi::Function, Event* e) { Handle(env, e); }) ==
+         napi_ok;
 }
 
 // From the I/O thread: an event that cannot be posted (the environment is

@@ -26,11 +26,11 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   struct Event;
 
   Napi::Value Opened(const Napi::CallbackInfo& info);
-  Napi::Value LinkCall(const Napi::CallbackInfo& info);  // (op, attrs, netnsPath?)
+  Napi::Value LinkCall(const Napi::CallbackInfo& info);   // (op, attrs, netnsPath?)
   Napi::Value AddrCall(const Napi::CallbackInfo& info);   // (op, attrs)
   Napi::Value RouteCall(const Napi::CallbackInfo& info);  // (op, attrs)
   Napi::Value Subscribe(const Napi::CallbackInfo& info);  // (groups, rcvbuf) -> fd
-  Napi::Value OpenTap(const Napi::CallbackInfo& info);  // (TapOpenParams as an object)
+  Napi::Value OpenTap(const Napi::CallbackInfo& info);    // (TapOpenParams as an object)
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req, Napi::Promise::Deferred& deferred);
 
@@ -55,7 +55,6 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
 };
 
 // An errno (positive) as a JS Error carrying errno and the extended ACK.
-Napi::Error ErrnoError(Napi::Env env, int error, const std::string& ext_message,
-                       const char* ext_attr);
+Napi::Error ErrnoError(Napi::Env env, int error, const std::string& ext_message, const char* ext_attr);
 
 }  // namespace macvlan

@@ -42,16 +42,11 @@ const JsField<MacvlanAttrs> kMacvlanFields[] = {
     {"bcCutoff", &MacvlanAttrs::bc_cutoff},
 };
 
-
-
-
 Mac MacFrom(Napi::Env env, const std::string& s) {
   Mac m;
   if (!ParseMac(s, m.data())) throw Napi::TypeError::New(env, "native: malformed MAC " + s);
   return m;
 }
-
-
 
 // Header fields and the mark of a macvlan/macvtap, before the tables' fields.
 constexpr const char* kFixedNumberColumns[] = {"index", "flags", "type", "hasMacvlan", "truncated"};
@@ -180,7 +175,8 @@ MacvlanAttrs MacvlanFromJs(Napi::Env env, const Napi::Object& m) {
     } else if (key == "macaddrData") {
       Napi::Array list = v.As<Napi::Array>();
       std::vector<Mac> macs;
-      for (uint32_t i = 0; i < list.Length(); i++) macs.push_back(MacFrom(env, AsString(env, key, list.Get(i))));
+      for (uint32_t i = 0; i < list.Length(); i++)
+        macs.push_back(MacFrom(env, AsString(env, key, list.Get(i))));
       mv.macaddr_data = std::move(macs);
     }
   });

@@ -119,8 +119,7 @@ int NetlinkSocket::Open() {
   int rcvbuf = 0;
   len = sizeof rcvbuf;
   getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len);
-  max_batch_ = std::clamp<size_t>(static_cast<size_t>(rcvbuf) / kQueuedBytesPerRequest, 1,
-                                  kMaxBatch);
+  max_batch_ = std::clamp<size_t>(static_cast<size_t>(rcvbuf) / kQueuedBytesPerRequest, 1, kMaxBatch);
   next_seq_ = std::random_device{}() | 1;
   recv_buf_.resize(kRecvChunk);
   return 0;

@@ -36,11 +36,11 @@ class Request {
   virtual void Complete() {}
 
   EncodedRequest encoded;
-  int error = 0;               // 0 or a positive errno
-  std::string ext_message;     // NLMSGERR_ATTR_MSG
+  int error = 0;                   // 0 or a positive errno
+  std::string ext_message;         // NLMSGERR_ATTR_MSG
   const char* ext_attr = nullptr;  // the request attribute NLMSGERR_ATTR_OFFS names
   int dump_restarts = 0;
-  bool restart = false;        // a dump that raced a change goes out again
+  bool restart = false;  // a dump that raced a change goes out again
 };
 
 using RequestList = std::vector<std::unique_ptr<Request>>;
@@ -48,7 +48,7 @@ using RequestList = std::vector<std::unique_ptr<Request>>;
 class SocketListener {
  public:
   virtual ~SocketListener() = default;
-  virtual void OnOpened(int error) = 0;           // 0 or a positive errno
+  virtual void OnOpened(int error) = 0;            // 0 or a positive errno
   virtual void OnCompleted(RequestList done) = 0;  // I/O thread
   virtual void OnExit() = 0;                       // the I/O thread's last act
 };
@@ -61,7 +61,7 @@ class NetlinkSocket {
   ~NetlinkSocket();  // Stop() and Join()
 
   void Submit(std::unique_ptr<Request> r);  // any thread
-  void Stop();  // any thread: queued and in-flight requests end with ECANCELED
+  void Stop();                              // any thread: queued and in-flight requests end with ECANCELED
   void Join();
 
   static constexpr int kMaxDumpRestarts = 10;

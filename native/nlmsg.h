@@ -123,8 +123,8 @@ AttrReader AttributesAfter(const nlmsghdr* h) {
 
 // The decoded body of an NLMSG_ERROR (an ACK when error == 0).
 struct AckInfo {
-  int error = 0;             // negative errno, or 0
-  std::string message;       // NLMSGERR_ATTR_MSG
+  int error = 0;                   // negative errno, or 0
+  std::string message;             // NLMSGERR_ATTR_MSG
   std::optional<uint32_t> offset;  // NLMSGERR_ATTR_OFFS
 };
 std::optional<AckInfo> ParseAck(const nlmsghdr* h);

@@ -42,7 +42,9 @@ EncodedRequest Finish(MessageBuilder& b, AddrRouteOp op) {
 }  // namespace
 
 EncodedRequest EncodeAddrRequest(AddrRouteOp op, const AddrAttrs& a) {
-  uint16_t type = op == AddrRouteOp::kAdd ? RTM_NEWADDR : op == AddrRouteOp::kDelete ? RTM_DELADDR : RTM_GETADDR;
+  uint16_t type = op == AddrRouteOp::kAdd      ? RTM_NEWADDR
+                  : op == AddrRouteOp::kDelete ? RTM_DELADDR
+                                               : RTM_GETADDR;
   MessageBuilder b(type, Flags(op));
   auto& ifa = b.Header<ifaddrmsg>();
   ifa.ifa_family = a.family;
@@ -57,7 +59,9 @@ EncodedRequest EncodeAddrRequest(AddrRouteOp op, const AddrAttrs& a) {
 }
 
 EncodedRequest EncodeRouteRequest(AddrRouteOp op, const RouteAttrs& r) {
-  uint16_t type = op == AddrRouteOp::kAdd ? RTM_NEWROUTE : op == AddrRouteOp::kDelete ? RTM_DELROUTE : RTM_GETROUTE;
+  uint16_t type = op == AddrRouteOp::kAdd      ? RTM_NEWROUTE
+                  : op == AddrRouteOp::kDelete ? RTM_DELROUTE
+                                               : RTM_GETROUTE;
   MessageBuilder b(type, Flags(op));
   auto& rtm = b.Header<rtmsg>();
   rtm.rtm_family = r.family;

@@ -36,13 +36,11 @@ const ScalarAttr<LinkAttrs> kLinkScalars[] = {
 
 // iproute2 adds BC_QUEUE_LEN/BC_CUTOFF while parsing, then MODE and FLAGS.
 const ScalarAttr<MacvlanAttrs> kMacvlanScalars[] = {
-    {IFLA_MACVLAN_BC_QUEUE_LEN, Wire::kU32, &MacvlanAttrs::bc_queue_len,
-     "IFLA_MACVLAN_BC_QUEUE_LEN"},
+    {IFLA_MACVLAN_BC_QUEUE_LEN, Wire::kU32, &MacvlanAttrs::bc_queue_len, "IFLA_MACVLAN_BC_QUEUE_LEN"},
     {kIflaMacvlanBcCutoff, Wire::kS32, &MacvlanAttrs::bc_cutoff, "IFLA_MACVLAN_BC_CUTOFF"},
     {IFLA_MACVLAN_MODE, Wire::kU32, &MacvlanAttrs::mode, "IFLA_MACVLAN_MODE"},
     {IFLA_MACVLAN_FLAGS, Wire::kU16, &MacvlanAttrs::flags, "IFLA_MACVLAN_FLAGS"},
-    {IFLA_MACVLAN_MACADDR_COUNT, Wire::kU32, &MacvlanAttrs::macaddr_count,
-     "IFLA_MACVLAN_MACADDR_COUNT"},
+    {IFLA_MACVLAN_MACADDR_COUNT, Wire::kU32, &MacvlanAttrs::macaddr_count, "IFLA_MACVLAN_MACADDR_COUNT"},
     {IFLA_MACVLAN_BC_QUEUE_LEN_USED, Wire::kU32, &MacvlanAttrs::bc_queue_len_used,
      "IFLA_MACVLAN_BC_QUEUE_LEN_USED"},
 };
@@ -104,8 +102,7 @@ void PutLinkScalars(MessageBuilder& b, const LinkAttrs& l, bool late) {
 void PutMacvlanData(MessageBuilder& b, const MacvlanAttrs& m) {
   size_t data = b.BeginNest(IFLA_INFO_DATA, "IFLA_INFO_DATA");
   if (m.macaddr_mode) {
-    b.PutU32(IFLA_MACVLAN_MACADDR_MODE, static_cast<uint32_t>(*m.macaddr_mode),
-             "IFLA_MACVLAN_MACADDR_MODE");
+    b.PutU32(IFLA_MACVLAN_MACADDR_MODE, static_cast<uint32_t>(*m.macaddr_mode), "IFLA_MACVLAN_MACADDR_MODE");
   }
   if (m.macaddr) b.Put(IFLA_MACVLAN_MACADDR, m.macaddr->data(), 6, "IFLA_MACVLAN_MACADDR");
   if (m.macaddr_data) {

@@ -21,16 +21,16 @@ using Mac = std::array<uint8_t, 6>;
 // IFLA_MACVLAN_BC_QUEUE_LEN_USED; older uapi headers lack the name.
 constexpr uint16_t kIflaMacvlanBcCutoff = IFLA_MACVLAN_BC_QUEUE_LEN_USED + 1;
 
-struct MacvlanAttrs {                     // IFLA_INFO_DATA for macvlan/macvtap
-  std::optional<int64_t> mode;            // IFLA_MACVLAN_MODE u32
-  std::optional<int64_t> flags;           // IFLA_MACVLAN_FLAGS u16
-  std::optional<int64_t> macaddr_mode;    // IFLA_MACVLAN_MACADDR_MODE u32
-  std::optional<Mac> macaddr;             // IFLA_MACVLAN_MACADDR (with ADD/DEL)
+struct MacvlanAttrs {                            // IFLA_INFO_DATA for macvlan/macvtap
+  std::optional<int64_t> mode;                   // IFLA_MACVLAN_MODE u32
+  std::optional<int64_t> flags;                  // IFLA_MACVLAN_FLAGS u16
+  std::optional<int64_t> macaddr_mode;           // IFLA_MACVLAN_MACADDR_MODE u32
+  std::optional<Mac> macaddr;                    // IFLA_MACVLAN_MACADDR (with ADD/DEL)
   std::optional<std::vector<Mac>> macaddr_data;  // IFLA_MACVLAN_MACADDR_DATA
-  std::optional<int64_t> macaddr_count;   // IFLA_MACVLAN_MACADDR_COUNT (read only)
-  std::optional<int64_t> bc_queue_len;    // IFLA_MACVLAN_BC_QUEUE_LEN u32
-  std::optional<int64_t> bc_queue_len_used;  // IFLA_MACVLAN_BC_QUEUE_LEN_USED (read only)
-  std::optional<int64_t> bc_cutoff;       // IFLA_MACVLAN_BC_CUTOFF s32
+  std::optional<int64_t> macaddr_count;          // IFLA_MACVLAN_MACADDR_COUNT (read only)
+  std::optional<int64_t> bc_queue_len;           // IFLA_MACVLAN_BC_QUEUE_LEN u32
+  std::optional<int64_t> bc_queue_len_used;      // IFLA_MACVLAN_BC_QUEUE_LEN_USED (read only)
+  std::optional<int64_t> bc_cutoff;              // IFLA_MACVLAN_BC_CUTOFF s32
 };
 
 struct LinkAttrs {
@@ -40,31 +40,31 @@ struct LinkAttrs {
   uint32_t change = 0;  // ifi_change (requests only)
   uint16_t type = 0;    // ifi_type (replies only)
 
-  std::optional<std::string> name;       // IFLA_IFNAME
-  std::optional<Mac> address;            // IFLA_ADDRESS
+  std::optional<std::string> name;                  // IFLA_IFNAME
+  std::optional<Mac> address;                       // IFLA_ADDRESS
   std::optional<std::vector<uint8_t>> raw_address;  // IFLA_ADDRESS of non-Ethernet links
-  std::optional<int64_t> mtu;            // IFLA_MTU
-  std::optional<int64_t> link;           // IFLA_LINK
-  std::optional<int64_t> txqlen;         // IFLA_TXQLEN
-  std::optional<int64_t> operstate;      // IFLA_OPERSTATE u8
-  std::optional<int64_t> group;          // IFLA_GROUP
-  std::optional<int64_t> num_tx_queues;  // IFLA_NUM_TX_QUEUES
-  std::optional<int64_t> num_rx_queues;  // IFLA_NUM_RX_QUEUES
-  std::optional<int64_t> link_netnsid;   // IFLA_LINK_NETNSID s32
-  std::optional<int64_t> min_mtu;        // IFLA_MIN_MTU
-  std::optional<int64_t> max_mtu;        // IFLA_MAX_MTU
-  std::optional<int64_t> master;         // IFLA_MASTER
-  std::optional<int64_t> net_ns_pid;     // IFLA_NET_NS_PID (requests only)
-  std::optional<int64_t> net_ns_fd;      // IFLA_NET_NS_FD (requests only)
-  std::optional<int64_t> ext_mask;       // IFLA_EXT_MASK (requests only)
-  std::optional<std::string> parent_dev_name;  // IFLA_PARENT_DEV_NAME
-  std::optional<std::string> kind;       // IFLA_LINKINFO / IFLA_INFO_KIND
-  std::optional<MacvlanAttrs> macvlan;   // IFLA_LINKINFO / IFLA_INFO_DATA
+  std::optional<int64_t> mtu;                       // IFLA_MTU
+  std::optional<int64_t> link;                      // IFLA_LINK
+  std::optional<int64_t> txqlen;                    // IFLA_TXQLEN
+  std::optional<int64_t> operstate;                 // IFLA_OPERSTATE u8
+  std::optional<int64_t> group;                     // IFLA_GROUP
+  std::optional<int64_t> num_tx_queues;             // IFLA_NUM_TX_QUEUES
+  std::optional<int64_t> num_rx_queues;             // IFLA_NUM_RX_QUEUES
+  std::optional<int64_t> link_netnsid;              // IFLA_LINK_NETNSID s32
+  std::optional<int64_t> min_mtu;                   // IFLA_MIN_MTU
+  std::optional<int64_t> max_mtu;                   // IFLA_MAX_MTU
+  std::optional<int64_t> master;                    // IFLA_MASTER
+  std::optional<int64_t> net_ns_pid;                // IFLA_NET_NS_PID (requests only)
+  std::optional<int64_t> net_ns_fd;                 // IFLA_NET_NS_FD (requests only)
+  std::optional<int64_t> ext_mask;                  // IFLA_EXT_MASK (requests only)
+  std::optional<std::string> parent_dev_name;       // IFLA_PARENT_DEV_NAME
+  std::optional<std::string> kind;                  // IFLA_LINKINFO / IFLA_INFO_KIND
+  std::optional<MacvlanAttrs> macvlan;              // IFLA_LINKINFO / IFLA_INFO_DATA
 
   // Not netlink, from sysfs: the macvtap device number, and Wi-Fi facts.
   std::optional<int64_t> tap_major;
   std::optional<int64_t> tap_minor;
-  std::optional<int64_t> wireless;           // this link is a Wi-Fi device
+  std::optional<int64_t> wireless;            // this link is a Wi-Fi device
   std::optional<std::string> wireless_lower;  // its lower is one (this name)
 
   bool truncated = false;  // decoding met an attribute cut short

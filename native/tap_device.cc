@@ -64,7 +64,8 @@ int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path) {
 // the documented way to learn what a kernel supports. Segmentation bits
 // need TUN_F_CSUM with them, and ECN a TSO bit.
 unsigned ProbeOffloads(int fd) {
-  const unsigned kCandidates[] = {TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, TUN_F_UFO, TUN_F_USO4, TUN_F_USO6};
+  const unsigned kCandidates[] = {TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN,
+                                  TUN_F_UFO,  TUN_F_USO4, TUN_F_USO6};
   unsigned supported = 0;
   for (unsigned f : kCandidates) {
     unsigned with = f == TUN_F_CSUM ? f : f == TUN_F_TSO_ECN ? TUN_F_CSUM | TUN_F_TSO4 | f : TUN_F_CSUM | f;

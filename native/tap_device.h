@@ -30,22 +30,22 @@ struct TapOpenParams {
   int ifindex = 0;
   int queues = 1;
   bool vnet_hdr = false;
-  int vnet_hdr_size = 0;        // 0: the kernel's default (10)
-  std::string node_dir;         // where to mknod a node when /dev/tapN will not do
-  int64_t node_uid = -1;        // owner/group/mode of a node we make (-1: leave)
+  int vnet_hdr_size = 0;  // 0: the kernel's default (10)
+  std::string node_dir;   // where to mknod a node when /dev/tapN will not do
+  int64_t node_uid = -1;  // owner/group/mode of a node we make (-1: leave)
   int64_t node_gid = -1;
   int64_t node_mode = 0600;
-  unsigned offload = 0;         // TUN_F_* to set with TUNSETOFFLOAD (vnet_hdr only)
+  unsigned offload = 0;  // TUN_F_* to set with TUNSETOFFLOAD (vnet_hdr only)
 };
 
 struct TapOpenResult {
-  int error = 0;                // positive errno
-  std::string message;          // what went wrong, in words
-  std::string path;             // the node opened
-  bool made_node = false;       // whether we made it
+  int error = 0;           // positive errno
+  std::string message;     // what went wrong, in words
+  std::string path;        // the node opened
+  bool made_node = false;  // whether we made it
   uint32_t major = 0, minor = 0;
   std::vector<int> fds;
-  unsigned features = 0;        // TUNGETFEATURES
+  unsigned features = 0;           // TUNGETFEATURES
   unsigned offload_supported = 0;  // TUN_F_* this kernel's macvtap accepts (probed)
 };
 

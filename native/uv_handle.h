@@ -11,7 +11,8 @@ namespace macvlan {
 template <class Handle>
 void CloseUvHandle(Handle*& h) {
   if (h == nullptr) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* done) { delete reinterpret_cast<Handle*>(done); });
+  uv_close(reinterpret_cast<uv_handle_t*>(h),
+           [](uv_handle_t* done) { delete reinterpret_cast<Handle*>(done); });
   h = nullptr;
 }
 

@@ -30,10 +30,7 @@ async function receive(tap, ms = 500) {
     const left = deadline - Date.now();
     if (left <= 0) return null;
     let timer;
-    const f = await Promise.race([
-      tap.readFrame(),
-      new Promise((resolve) => (timer = setTimeout(resolve, left, null))),
-    ]);
+    const f = await Promise.race([tap.readFrame(), new Promise((resolve) => (timer = setTimeout(resolve, left, null)))]);
     clearTimeout(timer);
     if (f === null) return null;
     if (f.readUInt16BE(12) === 0x88b5) return f;

@@ -10,9 +10,13 @@ const c = native.constants;
 
 /** An address on a link. */
 export interface Address {
+  /** The link's ifindex. */
   index: number;
+  /** IPv4 or IPv6. */
   family: 4 | 6;
+  /** The address, without prefix length. */
   address: string;
+  /** The prefix length, e.g. 24. */
   prefixLength: number;
 }
 
@@ -20,7 +24,9 @@ export interface Address {
 export interface RouteSpec {
   /** 'a.b.c.d/len', 'x::/len', a bare address (a host route), or 'default'. */
   dst: string;
+  /** The outgoing link, by name or ifindex (RTA_OIF). */
   dev?: LinkRef;
+  /** The next hop's address (RTA_GATEWAY). */
   gateway?: string;
   /** RTA_PRIORITY. */
   metric?: number;
@@ -30,13 +36,17 @@ export interface RouteSpec {
 
 /** A route as the kernel reports it. */
 export interface Route {
+  /** IPv4 or IPv6. */
   family: 4 | 6;
   /** CIDR; 'default' for 0/0. */
   dst: string;
   /** Outgoing ifindex (RTA_OIF). */
   dev?: number;
+  /** The next hop's address (RTA_GATEWAY). */
   gateway?: string;
+  /** RTA_PRIORITY. */
   metric?: number;
+  /** The routing table, e.g. 254 (main). */
   table: number;
 }
 
@@ -74,11 +84,12 @@ export function parseCidr(v: unknown, field: string, hostDefault = false): Cidr 
 function bytes(c: Cidr): number[] {
   if (c.family === 4) return c.address.split('.').map(Number);
   const [head = '', tail = ''] = c.address.split('::');
-  const part = (s: string): number[] => (s ? s.split(':') : []).flatMap((g) => {
-    if (g.includes('.')) return g.split('.').map(Number);
-    const n = parseInt(g, 16);
-    return [n >> 8, n & 255];
-  });
+  const part = (s: string): number[] =>
+    (s ? s.split(':') : []).flatMap((g) => {
+      if (g.includes('.')) return g.split('.').map(Number);
+      const n = parseInt(g, 16);
+      return [n >> 8, n & 255];
+    });
   const h = part(head);
   const t = part(tail);
   return [...h, ...new Array<number>(16 - h.length - t.length).fill(0), ...t];
@@ -91,7 +102,7 @@ function text(c: { family: 4 | 6 }, b: number[]): string {
   // RFC 5952: the longest run of two or more zero groups becomes '::'.
   let best = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
     if (j - i > bestLength) {
@@ -126,7 +137,11 @@ export function parseDst(v: unknown, field: string, gatewayFamily: 4 | 6 | undef
   }
   const dst = parseCidr(v, field, true);
   if (hasHostBits(dst)) {
-    throw invalidValue(field, `a network without host bits (did you mean '${text(dst, bytes({ ...dst, address: network(dst) }))}/${dst.prefixLength}'?)`, v);
+    throw invalidValue(
+      field,
+      `a network without host bits (did you mean '${text(dst, bytes({ ...dst, address: network(dst) }))}/${dst.prefixLength}'?)`,
+      v,
+    );
   }
   return dst;
 }

@@ -223,7 +223,10 @@ export interface NativeAddon {
   EventSocket: new (fd: number, onEvents: (links: LinkTable | null, deletedOrErrno: string | number) => void) => NativeEventSocket;
   /** The column names of a LinkTable. */
   linkColumns: { numbers: string[]; strings: string[] };
-  encodeLink(op: LinkOp, req: NativeLinkRequest): {
+  encodeLink(
+    op: LinkOp,
+    req: NativeLinkRequest,
+  ): {
     bytes: Buffer;
     attrs: { offset: number; length: number; name: string }[];
   };

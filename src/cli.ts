@@ -70,7 +70,12 @@ function printJson(v: unknown): void {
 function table(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function lowerName(link: Link, names: Map<number, string>): string {
@@ -118,7 +123,12 @@ async function printLink(nl: Handle, ctx: Context, link: Link): Promise<void> {
     if (flags.length > 0) fields.push(['flags', flags.join(',')]);
     if (link.macvlan.sourceMacs) fields.push(['source macs', link.macvlan.sourceMacs.join(' ') || '-']);
   }
-  fields.push(['admin', link.up ? 'up' : 'down'], ['state', link.operState.toUpperCase()], ['mac', link.mac ?? '-'], ['mtu', String(link.mtu)]);
+  fields.push(
+    ['admin', link.up ? 'up' : 'down'],
+    ['state', link.operState.toUpperCase()],
+    ['mac', link.mac ?? '-'],
+    ['mtu', String(link.mtu)],
+  );
   if (link.txQueueLen !== undefined) fields.push(['txqueuelen', String(link.txQueueLen)]);
   if (link.numTxQueues !== undefined) fields.push(['queues', `${link.numTxQueues} tx, ${link.numRxQueues ?? '?'} rx`]);
   if (link.tap) fields.push(['tap', `${link.tap.device} ${link.tap.major}:${link.tap.minor}`]);
@@ -158,13 +168,21 @@ function int(ctx: Context, key: string, command: string): number | undefined {
 function mode(ctx: Context, command: string): Mode | undefined {
   const v = str(ctx, 'mode');
   if (v === undefined) return undefined;
-  if (!(MODES as readonly string[]).includes(v)) throw new UsageError(`--mode expects one of ${MODES.join(', ')}, received '${v}'`, command);
+  if (!(MODES as readonly string[]).includes(v))
+    throw new UsageError(`--mode expects one of ${MODES.join(', ')}, received '${v}'`, command);
   return v as Mode;
 }
 
 function positionals(ctx: Context, command: string, names: string[], rest = false): string[] {
   const p = ctx.positionals;
-  if (p.length < names.length) throw new UsageError(`missing ${names.slice(p.length).map((n) => `<${n}>`).join(' ')}`, command);
+  if (p.length < names.length)
+    throw new UsageError(
+      `missing ${names
+        .slice(p.length)
+        .map((n) => `<${n}>`)
+        .join(' ')}`,
+      command,
+    );
   if (!rest && p.length > names.length) throw new UsageError(`unexpected argument '${p[names.length]!}'`, command);
   return p;
 }
@@ -289,7 +307,8 @@ const commands: Record<string, Command> = {
       if (name !== undefined) change.name = name;
       const m = mode(ctx, 'set');
       if (m !== undefined) change.mode = m;
-      if (Object.keys(change).length === 0) throw new UsageError('nothing to change (give --up, --down, --mtu, --mac, --name or --mode)', 'set');
+      if (Object.keys(change).length === 0)
+        throw new UsageError('nothing to change (give --up, --down, --mtu, --mac, --name or --mode)', 'set');
       await withHandle(ctx, async (nl) => {
         const link = await nl.setLink(ref!, change);
         if (link) await printLink(nl, ctx, link);
@@ -461,7 +480,14 @@ function generalHelp(): string {
 
 function commandHelp(name: string): string {
   const cmd = commands[name]!;
-  return [`Usage: macvlan ${cmd.usage}`, '', `${cmd.summary[0]!.toUpperCase()}${cmd.summary.slice(1)}.`, ...(cmd.details ? ['', cmd.details] : []), '', GLOBAL_HELP].join('\n');
+  return [
+    `Usage: macvlan ${cmd.usage}`,
+    '',
+    `${cmd.summary[0]!.toUpperCase()}${cmd.summary.slice(1)}.`,
+    ...(cmd.details ? ['', cmd.details] : []),
+    '',
+    GLOBAL_HELP,
+  ].join('\n');
 }
 
 /** The command is the first argument that is neither a global option nor its value. */
@@ -520,16 +546,28 @@ export async function main(argv: string[]): Promise<number> {
       out(commandHelp(found.name));
       return 0;
     }
-    await cmd.run({ json: v.json === true, netns: netnsValue(typeof v.netns === 'string' ? v.netns : undefined), values: v, positionals: pos });
+    await cmd.run({
+      json: v.json === true,
+      netns: netnsValue(typeof v.netns === 'string' ? v.netns : undefined),
+      values: v,
+      positionals: pos,
+    });
     return 0;
   } catch (err) {
     const code = codeOf(err);
-    if (err instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS_') || code?.startsWith('ERR_INVALID_ARG_') || code === 'ERR_OUT_OF_RANGE') {
+    if (
+      err instanceof UsageError ||
+      code?.startsWith('ERR_PARSE_ARGS_') ||
+      code?.startsWith('ERR_INVALID_ARG_') ||
+      code === 'ERR_OUT_OF_RANGE'
+    ) {
       const where = err instanceof UsageError ? (err.command ?? command) : command;
       const unknown = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '([^']+)'/u.exec(messageOf(err)) : null;
       const message = unknown ? `unknown option '${unknown[1]!}'${where ? ` for '${where}'` : ''}` : messageOf(err);
       process.stderr.write(`macvlan: ${message}\n`);
-      process.stderr.write(where ? `Usage: macvlan ${commands[where]!.usage} (see 'macvlan ${where} --help')\n` : "Run 'macvlan --help' for usage.\n");
+      process.stderr.write(
+        where ? `Usage: macvlan ${commands[where]!.usage} (see 'macvlan ${where} --help')\n` : "Run 'macvlan --help' for usage.\n",
+      );
       return 2;
     }
     if (err instanceof NetlinkError || code === 'ERR_HANDLE_CLOSED') {

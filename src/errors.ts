@@ -47,6 +47,7 @@ export class NetlinkError extends Error {
 
 /** Raised for calls on a closed handle, and for calls pending when it closed. */
 export class HandleClosedError extends Error {
+  /** Always 'ERR_HANDLE_CLOSED'. */
   readonly code = 'ERR_HANDLE_CLOSED';
   constructor(operation: string) {
     super(`${operation}: the handle is closed`);

@@ -11,9 +11,11 @@ const ENOBUFS = 105;
 /** Fields whose change a 'new' event reports in `changed`. */
 export type LinkField = 'name' | 'up' | 'operState' | 'mtu' | 'mac' | 'lower' | 'mode' | 'txQueueLen';
 
+/** One change to the links, as `watchLinks` yields it. */
 export interface LinkEvent {
   /** 'new': the link was created or changed; 'del': it was deleted. */
   type: 'new' | 'del';
+  /** The link as it is now (or was, when deleted). */
   link: Link;
   /** For a link that existed before: what changed. Absent for a creation. */
   changed?: LinkField[];
@@ -23,6 +25,7 @@ export interface LinkEvent {
   resync?: true;
 }
 
+/** What `watchLinks` takes. */
 export interface WatchOptions {
   /** Ends the iteration. */
   signal?: AbortSignal;

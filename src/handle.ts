@@ -54,16 +54,23 @@ export interface OpenOptions {
 
 /** What `setLink` can change. */
 export interface LinkChange {
+  /** Set or clear IFF_UP (administrative state). */
   up?: boolean;
+  /** The new MTU: at most the lower's. */
   mtu?: number;
+  /** The new MAC, 'aa:bb:cc:dd:ee:ff', unicast. */
   mac?: string;
+  /** The new name (IFLA_IFNAME). */
   name?: string;
   /** Move the link: a name under /run/netns, an nsfs path, or a pid. */
   netns?: string | number;
+  /** The new macvlan mode (IFLA_MACVLAN_MODE). */
   mode?: Mode;
+  /** The new transmit queue length (IFLA_TXQLEN). */
   txQueueLen?: number;
 }
 
+/** What `listLinks` takes: which links to list. */
 export interface LinkFilter {
   /** IFLA_INFO_KIND, e.g. 'macvtap' (filtered in the kernel). */
   kind?: string;
@@ -77,11 +84,25 @@ export interface LinkFilter {
   tapDevices?: boolean;
 }
 
+/** What `setSourceMacs` does with the MACs: add, delete, replace the list with them, or flush it. */
 export type SourceMacOp = 'add' | 'del' | 'set' | 'flush';
 
 const SPEC_KEYS = [
-  'lower', 'name', 'mode', 'mac', 'mtu', 'up', 'txQueueLen', 'numTxQueues', 'numRxQueues',
-  'nopromisc', 'nodst', 'bcQueueLen', 'bcCutoff', 'sourceMacs', 'netns',
+  'lower',
+  'name',
+  'mode',
+  'mac',
+  'mtu',
+  'up',
+  'txQueueLen',
+  'numTxQueues',
+  'numRxQueues',
+  'nopromisc',
+  'nodst',
+  'bcQueueLen',
+  'bcCutoff',
+  'sourceMacs',
+  'netns',
 ] as const;
 const CHANGE_KEYS = ['up', 'mtu', 'mac', 'name', 'netns', 'mode', 'txQueueLen'] as const;
 const FILTER_KEYS = ['kind', 'lower', 'tapDevices'] as const;
@@ -364,7 +385,14 @@ export class Handle {
         await this.#linkRows(LinkOp.create, { ...req, ...moveTo }, what, Probe.none, nsPath);
       } catch (err) {
         if (!(err instanceof NetlinkError) || err.code !== 'EEXIST') throw err;
-        if (named && (await there.getLink(req.name!).then(() => true, () => false))) throw err;
+        if (
+          named &&
+          (await there.getLink(req.name!).then(
+            () => true,
+            () => false,
+          ))
+        )
+          throw err;
         // Moving a link closes it (dev_change_net_namespace): bring it up in
         // the move request, after the move, not at create.
         const { flags, change, ...down } = req;
@@ -548,7 +576,10 @@ export class Handle {
       return new Tap(opened, owned, hdr, offload);
     } catch (err) {
       // Closed while the open was under way: its fds still arrive; close them.
-      started?.then((r) => new Tap(r, owned, hdr).close(), () => undefined);
+      started?.then(
+        (r) => new Tap(r, owned, hdr).close(),
+        () => undefined,
+      );
       throw err;
     }
   }
@@ -570,7 +601,14 @@ export class Handle {
     const nodad = o.nodad === undefined ? false : boolean(o.nodad, 'options.nodad');
     const what = `addAddress(${showRef(r)}, '${cidr}')`;
     const index = await this.#index(r, what);
-    const req = { index, family: a.family, prefixLength: a.prefixLength, local: a.address, address: a.address, ...(nodad ? { flags: c.IFA_F_NODAD } : {}) };
+    const req = {
+      index,
+      family: a.family,
+      prefixLength: a.prefixLength,
+      local: a.address,
+      address: a.address,
+      ...(nodad ? { flags: c.IFA_F_NODAD } : {}),
+    };
     await this.#call(what, (n) => n.addr(AddrRouteOp.add, req));
   }
 
@@ -607,7 +645,11 @@ export class Handle {
     if (gateway) req.gateway = gateway.address;
     const metric = parseMetric(s.metric, `${field}.metric`);
     if (metric !== undefined) req.priority = metric;
-    return { req, dev, what: `${String(s.dst)}${dev === undefined ? '' : ` dev ${showRef(dev)}`}${gateway ? ` via ${gateway.address}` : ''}` };
+    return {
+      req,
+      dev,
+      what: `${String(s.dst)}${dev === undefined ? '' : ` dev ${showRef(dev)}`}${gateway ? ` via ${gateway.address}` : ''}`,
+    };
   }
 
   /** Adds a route: { dst, dev?, gateway?, metric?, table? }. */
@@ -722,7 +764,8 @@ export class Handle {
 function tapOffloads(v: unknown, vnetHdr: boolean): number {
   if (v === undefined) return 0;
   if (!Array.isArray(v)) throw invalidType('options.offloads', 'an array of offload names', v);
-  if (v.length > 0 && !vnetHdr) throw invalidValue('options.offloads', 'used with vnetHdr: true only (offload metadata travels in the virtio-net header)', v);
+  if (v.length > 0 && !vnetHdr)
+    throw invalidValue('options.offloads', 'used with vnetHdr: true only (offload metadata travels in the virtio-net header)', v);
   const names = v.map((x: unknown, i) => oneOf(x, `options.offloads[${i}]`, TAP_OFFLOADS));
   if (names.some((n) => n !== 'csum') && !names.includes('csum')) {
     throw invalidValue('options.offloads', "a list with 'csum' when it has segmentation offloads (the kernel ignores them without it)", v);

@@ -6,6 +6,7 @@ const c = native.constants;
 
 /** IFLA_MACVLAN_MODE. */
 export type Mode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
+/** Every macvlan mode, in the kernel's order. */
 export const MODES: readonly Mode[] = ['private', 'vepa', 'bridge', 'passthru', 'source'];
 
 export const modeValue: Readonly<Record<Mode, number>> = {
@@ -45,9 +46,11 @@ export interface MacvlanSpec {
   mtu?: number;
   /** Bring the link up after creation (default false). */
   up?: boolean;
+  /** IFLA_TXQLEN: the transmit queue length. */
   txQueueLen?: number;
   /** Multiqueue: with macvtap, one tap queue per open. */
   numTxQueues?: number;
+  /** IFLA_NUM_RX_QUEUES. */
   numRxQueues?: number;
   /** MACVLAN_FLAG_NOPROMISC: passthru without making the lower promiscuous. */
   nopromisc?: boolean;
@@ -67,11 +70,15 @@ export interface MacvlanSpec {
 export interface MacvlanInfo {
   /** The mode; a number when this kernel knows a mode we do not. */
   mode: Mode | number;
+  /** MACVLAN_FLAG_NOPROMISC: passthru without making the lower promiscuous. */
   nopromisc: boolean;
+  /** MACVLAN_FLAG_NODST: source mode, do not also deliver by destination. */
   nodst: boolean;
+  /** IFLA_MACVLAN_BC_QUEUE_LEN: the broadcast queue length asked for. */
   bcQueueLen?: number;
   /** IFLA_MACVLAN_BC_QUEUE_LEN_USED: what the kernel actually uses (the largest on the lower). */
   bcQueueLenUsed?: number;
+  /** IFLA_MACVLAN_BC_CUTOFF (Linux 6.6+). */
   bcCutoff?: number;
   /** Mode 'source' only. */
   sourceMacs?: string[];
@@ -79,11 +86,15 @@ export interface MacvlanInfo {
 
 /** A link as the kernel reports it; agrees with `ip -d -j link show`. */
 export interface Link {
+  /** The ifindex. */
   index: number;
+  /** IFLA_IFNAME. */
   name: string;
   /** IFLA_INFO_KIND: 'macvlan', 'macvtap', 'veth', ... */
   kind?: string;
+  /** IFLA_ADDRESS, 'aa:bb:cc:dd:ee:ff'; absent for links without one. */
   mac?: string;
+  /** IFLA_MTU. */
   mtu: number;
   /** IFF_UP (administrative). */
   up: boolean;
@@ -93,16 +104,31 @@ export interface Link {
   lower?: number;
   /** IFLA_LINK_NETNSID: set when the lower lives in another namespace. */
   lowerNetnsId?: number;
+  /** IFLA_TXQLEN: the transmit queue length. */
   txQueueLen?: number;
+  /** IFLA_NUM_TX_QUEUES. */
   numTxQueues?: number;
+  /** IFLA_NUM_RX_QUEUES. */
   numRxQueues?: number;
+  /** IFLA_MIN_MTU: the smallest MTU the link accepts. */
   minMtu?: number;
+  /** IFLA_MAX_MTU: the largest MTU the link accepts. */
   maxMtu?: number;
+  /** IFLA_GROUP: the link's group number. */
   group?: number;
+  /** The macvlan/macvtap attributes (IFLA_INFO_DATA); macvlan and macvtap links only. */
   macvlan?: MacvlanInfo;
+  /** Why this link may not work as hoped, e.g. a lower that is a Wi-Fi device. */
   warnings?: string[];
   /** macvtap: the character device, '/dev/tapN' with N the ifindex. */
-  tap?: { device: string; major: number; minor: number };
+  tap?: {
+    /** The device path, '/dev/tapN'. */
+    device: string;
+    /** The character device's major number. */
+    major: number;
+    /** The character device's minor number. */
+    minor: number;
+  };
 }
 
 /** Why a macvlan on a Wi-Fi station rarely works (see KERNEL.md, "Wi-Fi lowers"). */

@@ -12,7 +12,9 @@ import { argError, invalidType, invalidValue, linkName, oneOf, plainObject, unic
 
 /** One generated file: `path` is relative (to /etc/systemd/network, say). */
 export interface PersistFile {
+  /** Where the file goes, relative. */
   path: string;
+  /** The file's text. */
   content: string;
 }
 
@@ -62,7 +64,8 @@ function checkLink(link: unknown, lower: unknown): Checked {
   const l = link as Partial<Link>;
   const name = linkName(l.name, 'link.name');
   const kind = oneOf(l.kind, 'link.kind', ['macvlan', 'macvtap'] as const);
-  if (typeof l.macvlan !== 'object' || l.macvlan === null) throw invalidType('link.macvlan', 'an object (a macvlan/macvtap Link)', l.macvlan);
+  if (typeof l.macvlan !== 'object' || l.macvlan === null)
+    throw invalidType('link.macvlan', 'an object (a macvlan/macvtap Link)', l.macvlan);
   const mode = oneOf(l.macvlan.mode, 'link.macvlan.mode', MODES);
   let lowerName: string;
   if (typeof lower === 'string') {
@@ -71,7 +74,10 @@ function checkLink(link: unknown, lower: unknown): Checked {
     const lo = lower as Partial<Link>;
     lowerName = linkName(lo.name, 'lower.name');
     if (l.lower !== undefined && l.lowerNetnsId === undefined && lo.index !== l.lower) {
-      throw argError('ERR_INVALID_ARG_VALUE', `Expected lower to be the link's lower (ifindex ${l.lower}), received '${lowerName}' (ifindex ${String(lo.index)})`);
+      throw argError(
+        'ERR_INVALID_ARG_VALUE',
+        `Expected lower to be the link's lower (ifindex ${l.lower}), received '${lowerName}' (ifindex ${String(lo.index)})`,
+      );
     }
   } else {
     throw invalidType('lower', 'a Link or a link name (string)', lower);
@@ -92,11 +98,16 @@ function checkLink(link: unknown, lower: unknown): Checked {
 // (systemd.network(5), [MATCH] SECTION OPTIONS), and '%' starts a specifier
 // in systemd files; the kernel allows all of these in a name. Such names are
 // refused rather than quoted: systemd's own quoting differs between keys.
+// eslint-disable-next-line no-control-regex -- control characters are what this refuses
 const SYSTEMD_UNSAFE = /[*?[\]\\"'%\x00-\x1f\x7f]/u;
 
 function systemdName(v: string, field: string): string {
   if (SYSTEMD_UNSAFE.test(v)) {
-    throw invalidValue(field, "an interface name systemd-networkd can match literally (no glob characters, quotes, '\\', '%' or control characters)", v);
+    throw invalidValue(
+      field,
+      "an interface name systemd-networkd can match literally (no glob characters, quotes, '\\', '%' or control characters)",
+      v,
+    );
   }
   return v;
 }
@@ -160,21 +171,28 @@ export function toSystemdNetworkd(link: Link, lower: Link | string, options: Sys
     return `${d.address}/${d.prefixLength}`;
   });
   const stem = o.fileStem === undefined ? `10-${l.name}` : fileName(o.fileStem, 'options.fileStem', '');
-  const lowerFile = o.lowerNetworkFile === undefined ? `${l.lower}.network` : fileName(o.lowerNetworkFile, 'options.lowerNetworkFile', '.network');
+  const lowerFile =
+    o.lowerNetworkFile === undefined ? `${l.lower}.network` : fileName(o.lowerNetworkFile, 'options.lowerNetworkFile', '.network');
 
   const m = (link as Link).macvlan!;
   const warnings: string[] = [];
-  if (m.nopromisc) warnings.push(`link '${l.name}': nopromisc (MACVLAN_FLAG_NOPROMISC) has no systemd-networkd setting; it is not persisted`);
+  if (m.nopromisc)
+    warnings.push(`link '${l.name}': nopromisc (MACVLAN_FLAG_NOPROMISC) has no systemd-networkd setting; it is not persisted`);
   if (m.nodst) warnings.push(`link '${l.name}': nodst (MACVLAN_FLAG_NODST) has no systemd-networkd setting; it is not persisted`);
   if (m.bcCutoff !== undefined && m.bcCutoff !== 1) {
     // 1 is the kernel's default (MACVLAN_DEFAULT_BC_CUTOFF): nothing is lost.
-    warnings.push(`link '${l.name}': bcCutoff ${m.bcCutoff} (IFLA_MACVLAN_BC_CUTOFF) has no systemd-networkd 252 setting; it is not persisted`);
+    warnings.push(
+      `link '${l.name}': bcCutoff ${m.bcCutoff} (IFLA_MACVLAN_BC_CUTOFF) has no systemd-networkd 252 setting; it is not persisted`,
+    );
   }
 
   // systemd.netdev(5), [NETDEV] SECTION OPTIONS: Name=, Kind=, MACAddress=,
   // MTUBytes= (not supported for kinds tun/tap only; macvtap is not one).
   // Without MACAddress= networkd derives a MAC from the name and machine-id(5).
-  const netdev: [string, string | number][] = [['Name', l.name], ['Kind', l.kind]];
+  const netdev: [string, string | number][] = [
+    ['Name', l.name],
+    ['Kind', l.kind],
+  ];
   // Passthru: the kernel gives the link its lower's MAC and ignores
   // IFLA_ADDRESS at creation, so a MACAddress= would be a promise not kept.
   if (l.mac !== undefined && l.mode !== 'passthru') netdev.push(['MACAddress', l.mac]);
@@ -194,11 +212,21 @@ export function toSystemdNetworkd(link: Link, lower: Link | string, options: Sys
   if (m.bcQueueLen !== undefined && l.kind === 'macvlan') kindKeys.push(['BroadcastMulticastQueueLength', m.bcQueueLen]);
   if (m.bcQueueLen !== undefined && l.kind === 'macvtap' && m.bcQueueLen !== 1000) {
     // 1000 is the kernel's default (MACVLAN_DEFAULT_BC_QUEUE_LEN): nothing is lost.
-    warnings.push(`link '${l.name}': bcQueueLen ${m.bcQueueLen} is not persisted: systemd-networkd 252 reads BroadcastMulticastQueueLength= only for macvlan, not macvtap`);
+    warnings.push(
+      `link '${l.name}': bcQueueLen ${m.bcQueueLen} is not persisted: systemd-networkd 252 reads BroadcastMulticastQueueLength= only for macvlan, not macvtap`,
+    );
   }
   const section = l.kind === 'macvtap' ? 'MACVTAP' : 'MACVLAN';
 
-  const files: PersistFile[] = [{ path: `${stem}.netdev`, content: ini([['NetDev', netdev], [section, kindKeys]]) }];
+  const files: PersistFile[] = [
+    {
+      path: `${stem}.netdev`,
+      content: ini([
+        ['NetDev', netdev],
+        [section, kindKeys],
+      ]),
+    },
+  ];
 
   if (addresses.length > 0 || routes.length > 0 || (link as Link).up === true) {
     // systemd.network(5): [Match] Name=; [Network] Address= ("may be
@@ -259,12 +287,17 @@ export function toLibvirtInterface(link: Link, lower: Link | string, options: Li
   const l = checkLink(link, lower);
   const mode = LIBVIRT_MODES[l.mode];
   if (mode === undefined) {
-    throw invalidValue('link.macvlan.mode', "one of 'private' | 'vepa' | 'bridge' | 'passthru' (libvirt's direct interfaces have no source mode)", l.mode);
+    throw invalidValue(
+      'link.macvlan.mode',
+      "one of 'private' | 'vepa' | 'bridge' | 'passthru' (libvirt's direct interfaces have no source mode)",
+      l.mode,
+    );
   }
   let model = 'virtio';
   if (o.model !== undefined) {
     if (typeof o.model !== 'string') throw invalidType('options.model', 'a string', o.model);
-    if (!MODEL.test(o.model)) throw invalidValue('options.model', "a libvirt NIC model of letters, digits, '-' and '_' (like 'virtio' or 'e1000e')", o.model);
+    if (!MODEL.test(o.model))
+      throw invalidValue('options.model', "a libvirt NIC model of letters, digits, '-' and '_' (like 'virtio' or 'e1000e')", o.model);
     model = o.model;
   }
   const lines = [`<interface type='direct'>`];

@@ -2,6 +2,7 @@
 import type { Tap } from './tap.js';
 import { integer, invalidValue, plainObject, unicastMac } from './validate.js';
 
+/** What `qemuNetdevArgs` takes besides the tap. */
 export interface QemuNetdevOptions {
   /** The netdev id, e.g. 'net0'. */
   id: string;
@@ -22,7 +23,15 @@ export interface QemuNetdevOptions {
  * queues) and `-device`, plus the fds to append to spawn's stdio so the child
  * gets them at firstFd, firstFd+1, ...
  */
-export function qemuNetdevArgs(tap: Tap, options: QemuNetdevOptions): { args: string[]; stdio: number[] } {
+export function qemuNetdevArgs(
+  tap: Tap,
+  options: QemuNetdevOptions,
+): {
+  /** The QEMU arguments: '-netdev', ..., '-device', .... */
+  args: string[];
+  /** The tap's fds, to append to spawn's stdio so the child gets them at firstFd, firstFd+1, ... */
+  stdio: number[];
+} {
   const o = plainObject(options, 'options', ['id', 'mac', 'firstFd', 'device']);
   if (typeof o.id !== 'string' || !/^[A-Za-z][\w.-]*$/u.test(o.id)) {
     throw invalidValue('options.id', 'a QEMU id (a letter, then letters, digits, _ . -)', o.id);

@@ -5,6 +5,7 @@ import type { Handle } from './handle.js';
 import type { Link, LinkRef } from './link.js';
 import { invalidType, linkName, linkRef, plainObject, unicastMac } from './validate.js';
 
+/** What `hostShim` takes. */
 export interface HostShimOptions {
   /** The lower the guests' macvlan/macvtap links sit on. */
   lower: LinkRef;
@@ -14,6 +15,7 @@ export interface HostShimOptions {
   address: string;
   /** Guests or networks to reach through the shim: '192.0.2.10' (a /32), '198.51.100.0/24', IPv6 too. */
   routes?: string[];
+  /** The shim's MAC, unicast; omitted: the kernel picks a random one. */
   mac?: string;
 }
 

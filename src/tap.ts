@@ -9,6 +9,7 @@ const c = native.constants;
 
 /** Offloads a tap reader can take (TUNSETOFFLOAD): segments and checksums it finishes itself. */
 export type TapOffload = 'csum' | 'tso4' | 'tso6' | 'tso_ecn' | 'ufo' | 'uso4' | 'uso6';
+/** Every offload name, in TUN_F_* bit order. */
 export const TAP_OFFLOADS: readonly TapOffload[] = ['csum', 'tso4', 'tso6', 'tso_ecn', 'ufo', 'uso4', 'uso6'];
 export const offloadBit: Readonly<Record<TapOffload, number>> = {
   csum: c.TUN_F_CSUM,
@@ -39,7 +40,14 @@ export interface TapOptions {
   /** Where to make a device node when /dev/tapN is missing or is another device. Default '/run/macvlan'. */
   nodeDir?: string;
   /** Owner, group and mode for a node made for another user (a QEMU not running as root). */
-  owner?: { uid?: number; gid?: number; mode?: number };
+  owner?: {
+    /** The node's owner; default: this process's effective uid. */
+    uid?: number;
+    /** The node's group; default: this process's effective gid. */
+    gid?: number;
+    /** The node's permission bits; default 0o600. */
+    mode?: number;
+  };
   /**
    * Offloads to enable (TUNSETOFFLOAD; needs vnetHdr): the reader then gets
    * unchecksummed and unsegmented frames, with what to finish in the virtio-net
@@ -57,15 +65,28 @@ export class Tap {
   readonly madeNode: boolean;
   /** The link's device number. */
   readonly major: number;
+  /** The link's device minor number. */
   readonly minor: number;
   /** The link this tap belongs to (its MAC as it was when openTap ran). */
-  readonly link: { index: number; name: string; mac?: string };
+  readonly link: {
+    /** The link's ifindex. */
+    index: number;
+    /** The link's name. */
+    name: string;
+    /** The link's MAC. */
+    mac?: string;
+  };
   /** Bytes of virtio-net header on each frame as the kernel sees it (0 without vnetHdr). */
   readonly vnetHdrSize: number;
   /** TUNGETFEATURES: the IFF_* flags this kernel's tap supports. */
   readonly features: number;
   /** Offloads this kernel accepts (probed with TUNSETOFFLOAD; empty without vnetHdr) and those enabled. */
-  readonly offloads: { supported: TapOffload[]; enabled: TapOffload[] };
+  readonly offloads: {
+    /** Offloads this kernel accepts. */
+    supported: TapOffload[];
+    /** Offloads enabled on this tap. */
+    enabled: TapOffload[];
+  };
   readonly #fds: number[];
   readonly #queues: NativeTapQueue[];
   #closed = false;

@@ -57,9 +57,7 @@ export function plainObject(v: unknown, field: string, allowed: readonly string[
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidType(field, 'an object', v);
   for (const key of Object.keys(v)) {
     if (allowed.includes(key)) continue;
-    const near = allowed
-      .map((k) => ({ k, d: distance(key, k) }))
-      .sort((x, y) => x.d - y.d)[0];
+    const near = allowed.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d)[0];
     const hint = near && near.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${near.k}'?)` : '';
     throw argError('ERR_INVALID_ARG_VALUE', `Unknown option ${field}.${key}${hint}; known options: ${allowed.join(', ')}`);
   }

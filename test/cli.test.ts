@@ -71,7 +71,8 @@ function expectSameAsIp(link: Link): void {
   expect(link.lower).toBe(l.link ? ipLink(l.link).ifindex : undefined);
   if (link.macvlan) {
     expect(link.macvlan.mode).toBe(l.linkinfo?.info_data?.mode);
-    if (link.macvlan.mode === 'source') expect([...(link.macvlan.sourceMacs ?? [])].sort()).toEqual([...(l.linkinfo?.info_data?.macaddr_data ?? [])].sort());
+    if (link.macvlan.mode === 'source')
+      expect([...(link.macvlan.sourceMacs ?? [])].sort()).toEqual([...(l.linkinfo?.info_data?.macaddr_data ?? [])].sort());
   }
 }
 
@@ -89,11 +90,45 @@ afterAll(() => removeLeftoverNetns(TAG));
 
 describe('add, list, show', () => {
   it('creates a macvlan and a macvtap and reports them as ip does', async () => {
-    const mv = await okJson<Link>('add', 'macvlan', 'mv0', '--lower', 'v0', '--mode', 'private', '--mac', '02:00:00:00:00:10', '--mtu', '1400', '--txqueuelen', '77');
+    const mv = await okJson<Link>(
+      'add',
+      'macvlan',
+      'mv0',
+      '--lower',
+      'v0',
+      '--mode',
+      'private',
+      '--mac',
+      '02:00:00:00:00:10',
+      '--mtu',
+      '1400',
+      '--txqueuelen',
+      '77',
+    );
     const vt = await okJson<Link>('add', 'macvtap', 'vt0', '--lower', 'v0', '--mode', 'vepa', '--up', '--queues', '3');
-    const src = await okJson<Link>('add', 'macvlan', 'src0', '--lower', 'v1', '--mode', 'source', '--source-mac', '02:00:00:00:00:21', '--source-mac', '02:00:00:00:00:22');
+    const src = await okJson<Link>(
+      'add',
+      'macvlan',
+      'src0',
+      '--lower',
+      'v1',
+      '--mode',
+      'source',
+      '--source-mac',
+      '02:00:00:00:00:21',
+      '--source-mac',
+      '02:00:00:00:00:22',
+    );
 
-    expect(mv).toMatchObject({ name: 'mv0', kind: 'macvlan', mac: '02:00:00:00:00:10', mtu: 1400, txQueueLen: 77, up: false, macvlan: { mode: 'private' } });
+    expect(mv).toMatchObject({
+      name: 'mv0',
+      kind: 'macvlan',
+      mac: '02:00:00:00:00:10',
+      mtu: 1400,
+      txQueueLen: 77,
+      up: false,
+      macvlan: { mode: 'private' },
+    });
     expect(vt).toMatchObject({ name: 'vt0', kind: 'macvtap', up: true, numTxQueues: 3, numRxQueues: 3, macvlan: { mode: 'vepa' } });
     expect(src.macvlan?.sourceMacs?.sort()).toEqual(['02:00:00:00:00:21', '02:00:00:00:00:22']);
     for (const l of [mv, vt, src]) expectSameAsIp(l);
@@ -101,7 +136,12 @@ describe('add, list, show', () => {
     expect(ipLink('mv0').linkinfo?.info_data?.mode).toBe('private');
 
     const all = await okJson<Link[]>('list');
-    expect(all.map((l) => l.name).sort()).toEqual(ns.links().map((l) => l.ifname).sort());
+    expect(all.map((l) => l.name).sort()).toEqual(
+      ns
+        .links()
+        .map((l) => l.ifname)
+        .sort(),
+    );
     for (const l of all) expectSameAsIp(l);
     expect((await okJson<Link[]>('list', '--kind', 'macvtap')).map((l) => l.name)).toEqual(['vt0']);
     expect((await okJson<Link[]>('list', '--lower', 'v0')).map((l) => l.name).sort()).toEqual(['mv0', 'v1', 'vt0']);
@@ -131,7 +171,19 @@ describe('add, list, show', () => {
 describe('set', () => {
   it('changes state, MTU, MAC, name and mode', async () => {
     await ok('add', 'macvlan', 'mv0', '--lower', 'v0', '--mode', 'bridge');
-    const changed = await okJson<Link>('set', 'mv0', '--up', '--mtu', '1280', '--mac', '02:00:00:00:00:44', '--name', 'mv9', '--mode', 'vepa');
+    const changed = await okJson<Link>(
+      'set',
+      'mv0',
+      '--up',
+      '--mtu',
+      '1280',
+      '--mac',
+      '02:00:00:00:00:44',
+      '--name',
+      'mv9',
+      '--mode',
+      'vepa',
+    );
     expect(changed).toMatchObject({ name: 'mv9', up: true, mtu: 1280, mac: '02:00:00:00:00:44', macvlan: { mode: 'vepa' } });
     expectSameAsIp(changed);
     expect(ns.links().some((l) => l.ifname === 'mv0')).toBe(false);
@@ -161,7 +213,12 @@ describe('del', () => {
     for (const n of ['a0', 'a1', 'a2']) await ok('add', 'macvlan', n, '--lower', 'v0');
     await ok('add', 'macvtap', 't0', '--lower', 'v0');
     expect(await ok('del', 'a0', 'a2', 't0')).toBe('');
-    expect(ns.links().map((l) => l.ifname).sort()).toEqual(['a1', 'lo', 'v0', 'v1']);
+    expect(
+      ns
+        .links()
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['a1', 'lo', 'v0', 'v1']);
     expect(await okJson<{ deleted: string[] }>('del', 'a1')).toEqual({ deleted: ['a1'] });
     expect(ns.links().some((l) => l.ifname === 'a1')).toBe(false);
   });
@@ -173,21 +230,29 @@ describe('del', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^macvlan: .*ENODEV.*'ghost'/u);
-    expect(ns.links().map((l) => l.ifname).sort()).toEqual(['a0', 'a1', 'lo', 'v0', 'v1']);
+    expect(
+      ns
+        .links()
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['a0', 'a1', 'lo', 'v0', 'v1']);
   });
 });
 
 describe('tap', () => {
   it('shows the device, its major:minor as sysfs has it, and the offloads', async () => {
     const vt = await okJson<Link>('add', 'macvtap', 'vt0', '--lower', 'v0', '--up');
-    const sysDev = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', `/sys/class/net/vt0/macvtap/tap${vt.index}/dev`], { encoding: 'utf8' }).trim();
+    const sysDev = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', `/sys/class/net/vt0/macvtap/tap${vt.index}/dev`], {
+      encoding: 'utf8',
+    }).trim();
     const [major, minor] = sysDev.split(':').map(Number);
 
     const info = await okJson<{ device: string; major: number; minor: number; madeNode: boolean; offloads: string[] }>('tap', 'vt0');
     expect(`${info.major}:${info.minor}`).toBe(sysDev);
     // /dev/tapN is shared by all namespaces: it is used only when it is this link's device.
     const st = statSync(`/dev/tap${vt.index}`, { throwIfNoEntry: false });
-    const devIsOurs = st?.isCharacterDevice() === true && st.rdev === (((minor! & 0xfff00) << 12) | ((major! & 0xfff) << 8) | (minor! & 0xff));
+    const devIsOurs =
+      st?.isCharacterDevice() === true && st.rdev === (((minor! & 0xfff00) << 12) | ((major! & 0xfff) << 8) | (minor! & 0xff));
     expect(info.madeNode).toBe(!devIsOurs);
     if (devIsOurs) expect(info.device).toBe(`/dev/tap${vt.index}`);
     else expect(info.device.startsWith('/run/macvlan/')).toBe(true);
@@ -213,11 +278,28 @@ describe('tap', () => {
 describe('shim', () => {
   it('makes the link, its address and its routes', async () => {
     const out = await okJson<{ link: Link; address: string; routes: string[] }>(
-      'shim', '--lower', 'v0', '--address', '192.0.2.254/32', '--route', '192.0.2.10', '--route', '198.51.100.0/24', '--name', 'shim0',
+      'shim',
+      '--lower',
+      'v0',
+      '--address',
+      '192.0.2.254/32',
+      '--route',
+      '192.0.2.10',
+      '--route',
+      '198.51.100.0/24',
+      '--name',
+      'shim0',
     );
     expect(out.link).toMatchObject({ name: 'shim0', kind: 'macvlan', up: true, macvlan: { mode: 'bridge' } });
     expectSameAsIp(out.link);
-    const addrs = ipJson<{ addr_info: { family: string; local: string; prefixlen: number }[] }[]>('-n', ns.name, 'addr', 'show', 'dev', 'shim0');
+    const addrs = ipJson<{ addr_info: { family: string; local: string; prefixlen: number }[] }[]>(
+      '-n',
+      ns.name,
+      'addr',
+      'show',
+      'dev',
+      'shim0',
+    );
     expect(addrs[0]!.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).toEqual(['192.0.2.254/32']);
     const routes = ipJson<{ dst: string; dev: string }[]>('-n', ns.name, 'route', 'show', 'dev', 'shim0');
     expect(routes.map((r) => r.dst).sort()).toEqual(['192.0.2.10', '198.51.100.0/24']);
@@ -245,7 +327,12 @@ describe('qemu-args', () => {
     expect(two.stderr).toMatch(/as 3, 4/u);
 
     const json = await okJson<{ args: string[]; fds: number[] }>('qemu-args', 'vt0', '--queues', '2');
-    expect(json.args).toEqual(['-netdev', 'tap,id=net0,fds=3:4', '-device', 'virtio-net-pci,netdev=net0,mac=02:00:00:00:00:55,mq=on,vectors=6']);
+    expect(json.args).toEqual([
+      '-netdev',
+      'tap,id=net0,fds=3:4',
+      '-device',
+      'virtio-net-pci,netdev=net0,mac=02:00:00:00:00:55,mq=on,vectors=6',
+    ]);
     expect(json.fds).toEqual([3, 4]);
 
     const bad = await cli('qemu-args', 'vt0', '--id', '0bad id');
@@ -258,7 +345,8 @@ describe('usage and errors', () => {
   it('--help exits 0, in general and per command', async () => {
     const h = await run('--help');
     expect(h.code).toBe(0);
-    for (const c of ['list', 'show', 'add', 'set', 'del', 'tap', 'shim', 'watch', 'qemu-args']) expect(h.stdout).toMatch(new RegExp(`^  ${c}\\s`, 'mu'));
+    for (const c of ['list', 'show', 'add', 'set', 'del', 'tap', 'shim', 'watch', 'qemu-args'])
+      expect(h.stdout).toMatch(new RegExp(`^  ${c}\\s`, 'mu'));
     const a = await run('add', '--help');
     expect(a.code).toBe(0);
     expect(a.stdout).toMatch(/^Usage: macvlan add macvlan\|macvtap <name>/u);
@@ -327,7 +415,10 @@ describe('usage and errors', () => {
 
 describe('watch', () => {
   it('prints a new event for a link made with ip, and stops on SIGINT', async () => {
-    const child = spawn(process.execPath, [BIN, '--netns', ns.name, 'watch', '--json', '--existing'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--netns', ns.name, 'watch', '--json', '--existing'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -340,7 +431,8 @@ describe('watch', () => {
     const waitFor = async (pred: () => boolean): Promise<void> => {
       const deadline = Date.now() + 10_000;
       while (!pred()) {
-        if (Date.now() > deadline) throw new Error(`timed out; events: ${JSON.stringify(events.map((e) => [e.type, e.link.name]))}; stderr: ${stderr}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out; events: ${JSON.stringify(events.map((e) => [e.type, e.link.name]))}; stderr: ${stderr}`);
         await new Promise<void>((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, 200);
@@ -354,7 +446,12 @@ describe('watch', () => {
       await waitFor(() => events.some((e) => !e.existing && e.link.name === 'w0'));
       const ev = events.find((e) => !e.existing && e.link.name === 'w0')!;
       expect(ev.type).toBe('new');
-      expect(ev.link).toMatchObject({ kind: 'macvlan', index: ipLink('w0').ifindex, mac: ipLink('w0').address, macvlan: { mode: 'private' } });
+      expect(ev.link).toMatchObject({
+        kind: 'macvlan',
+        index: ipLink('w0').ifindex,
+        mac: ipLink('w0').address,
+        macvlan: { mode: 'private' },
+      });
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(stderr).toBe('');

@@ -26,14 +26,38 @@ const NLMSGERR_ATTR_POLICY = 4;
 
 // Attribute numbers (<linux/if_link.h>), also retyped as an oracle.
 const IFLA = {
-  ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, TXQLEN: 13, OPERSTATE: 16, LINKMODE: 17,
-  LINKINFO: 18, NET_NS_PID: 19, STATS64: 23, AF_SPEC: 26, GROUP: 27, NET_NS_FD: 28, EXT_MASK: 29,
-  NUM_TX_QUEUES: 31, NUM_RX_QUEUES: 32, LINK_NETNSID: 37, MIN_MTU: 50, MAX_MTU: 51,
+  ADDRESS: 1,
+  IFNAME: 3,
+  MTU: 4,
+  LINK: 5,
+  MASTER: 10,
+  TXQLEN: 13,
+  OPERSTATE: 16,
+  LINKMODE: 17,
+  LINKINFO: 18,
+  NET_NS_PID: 19,
+  STATS64: 23,
+  AF_SPEC: 26,
+  GROUP: 27,
+  NET_NS_FD: 28,
+  EXT_MASK: 29,
+  NUM_TX_QUEUES: 31,
+  NUM_RX_QUEUES: 32,
+  LINK_NETNSID: 37,
+  MIN_MTU: 50,
+  MAX_MTU: 51,
 } as const;
 const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 const IFLA_MACVLAN = {
-  MODE: 1, FLAGS: 2, MACADDR_MODE: 3, MACADDR: 4, MACADDR_DATA: 5, MACADDR_COUNT: 6,
-  BC_QUEUE_LEN: 7, BC_QUEUE_LEN_USED: 8, BC_CUTOFF: 9,
+  MODE: 1,
+  FLAGS: 2,
+  MACADDR_MODE: 3,
+  MACADDR: 4,
+  MACADDR_DATA: 5,
+  MACADDR_COUNT: 6,
+  BC_QUEUE_LEN: 7,
+  BC_QUEUE_LEN_USED: 8,
+  BC_CUTOFF: 9,
 } as const;
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
@@ -597,7 +621,7 @@ const GOLDEN: Golden[] = [
   },
   {
     // ip's name lookup asks for no ACK; every request of ours has NLM_F_ACK.
-    name: 'get by name (with ip\'s RTEXT_FILTER_VF|RTEXT_FILTER_SKIP_STATS)',
+    name: "get by name (with ip's RTEXT_FILTER_VF|RTEXT_FILTER_SKIP_STATS)",
     ip: IP_GETLINK_BY_NAME,
     op: LinkOp.get,
     req: { name: 'v0', extMask: 1 | c.RTEXT_FILTER_SKIP_STATS },
@@ -606,7 +630,7 @@ const GOLDEN: Golden[] = [
 ];
 
 describe('encodeLink: golden bytes from iproute2', () => {
-  it('our create flags are exactly ip\'s plus NLM_F_ECHO', () => {
+  it("our create flags are exactly ip's plus NLM_F_ECHO", () => {
     expect(c.NLM_F_ECHO).toBe(NLM_F_ECHO);
     expect(flagsOf(IP_MACVTAP_BRIDGE)).toBe(NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE);
     const ours = native.encodeLink(LinkOp.create, GOLDEN[0]!.req).bytes;
@@ -622,7 +646,7 @@ describe('encodeLink: golden bytes from iproute2', () => {
     expect(ours.toString('hex')).toBe(expected.toString('hex'));
   });
 
-  it('dump filtered by kind: ip\'s bytes but for ifi_family and the ext mask value we pass', () => {
+  it("dump filtered by kind: ip's bytes but for ifi_family and the ext mask value we pass", () => {
     // ip dumps with ifi_family AF_PACKET (17); we always send AF_UNSPEC,
     // which rtnetlink treats the same for RTM_GETLINK. Everything else is
     // byte for byte, including the IFLA_LINKINFO/IFLA_INFO_KIND filter.
@@ -837,7 +861,13 @@ describe('decodeMessages: kernel captures', () => {
     expect(out.truncated).toBe(false);
     expect(out.messages).toHaveLength(1);
     const m = out.messages[0]!;
-    expect({ type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, ack: m.ack }).toEqual({ type: RTM_NEWLINK, flags: 0, seq: 0, pid: 0, ack: undefined });
+    expect({ type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, ack: m.ack }).toEqual({
+      type: RTM_NEWLINK,
+      flags: 0,
+      seq: 0,
+      pid: 0,
+      ack: undefined,
+    });
     expect(m.link).toEqual({
       index: 4,
       flags: 0x1002, // IFF_BROADCAST | IFF_MULTICAST
@@ -998,14 +1028,17 @@ describe('decodeMessages: hand-built RTM_NEWLINK', () => {
   it('reads IFLA_INFO_DATA that comes before IFLA_INFO_KIND', () => {
     const link = onlyLink(
       newlink(5, 0, [
-        nla(IFLA.LINKINFO, [nla(IFLA_INFO.DATA, [nla(IFLA_MACVLAN.MODE, u32(c.MACVLAN_MODE_PRIVATE))]), nla(IFLA_INFO.KIND, cstr('macvtap'))]),
+        nla(IFLA.LINKINFO, [
+          nla(IFLA_INFO.DATA, [nla(IFLA_MACVLAN.MODE, u32(c.MACVLAN_MODE_PRIVATE))]),
+          nla(IFLA_INFO.KIND, cstr('macvtap')),
+        ]),
       ]),
     );
     expect(link.kind).toBe('macvtap');
     expect(link.macvlan).toEqual({ mode: c.MACVLAN_MODE_PRIVATE });
   });
 
-  it('does not read another kind\'s IFLA_INFO_DATA as macvlan', () => {
+  it("does not read another kind's IFLA_INFO_DATA as macvlan", () => {
     const link = onlyLink(
       newlink(5, 0, [nla(IFLA.LINKINFO, [nla(IFLA_INFO.KIND, cstr('veth')), nla(IFLA_INFO.DATA, [nla(IFLA_MACVLAN.MODE, u32(4))])])]),
     );
@@ -1066,7 +1099,7 @@ describe('decodeMessages: hand-built RTM_NEWLINK', () => {
     expect(link.macvlan!.sourceMacs).toBeUndefined();
   });
 
-  it('toLink: flags and the kernel\'s default mode', () => {
+  it("toLink: flags and the kernel's default mode", () => {
     const n = onlyLink(
       newlink(6, c.IFF_UP, [
         nla(IFLA.IFNAME, cstr('mvp0')),
@@ -1091,7 +1124,10 @@ describe('decodeMessages: hand-built RTM_NEWLINK', () => {
       onlyLink(
         newlink(6, 0, [
           nla(IFLA.IFNAME, cstr('mvs0')),
-          nla(IFLA.LINKINFO, [nla(IFLA_INFO.KIND, cstr('macvlan')), nla(IFLA_INFO.DATA, [nla(IFLA_MACVLAN.MODE, u32(c.MACVLAN_MODE_SOURCE))])]),
+          nla(IFLA.LINKINFO, [
+            nla(IFLA_INFO.KIND, cstr('macvlan')),
+            nla(IFLA_INFO.DATA, [nla(IFLA_MACVLAN.MODE, u32(c.MACVLAN_MODE_SOURCE))]),
+          ]),
         ]),
       ),
     );
@@ -1147,7 +1183,13 @@ describe('decodeMessages: NLMSG_ERROR', () => {
     const out = decode(msg);
     expect(out.truncated).toBe(false);
     expect(out.messages).toEqual([
-      { type: NLMSG_ERROR, flags: NLM_F_CAPPED | NLM_F_ACK_TLVS, seq: 77, pid: 1234, ack: { error: -22, message: 'mtu greater than device maximum', offset: 32 } },
+      {
+        type: NLMSG_ERROR,
+        flags: NLM_F_CAPPED | NLM_F_ACK_TLVS,
+        seq: 77,
+        pid: 1234,
+        ack: { error: -22, message: 'mtu greater than device maximum', offset: 32 },
+      },
     ]);
   });
 
@@ -1172,7 +1214,9 @@ describe('decodeMessages: NLMSG_ERROR', () => {
   });
 
   it('TLVs are ignored without NLM_F_ACK_TLVS', () => {
-    const out = decode(nlmsg(NLMSG_ERROR, NLM_F_CAPPED, nlmsgerr(-1, header, [nla(NLMSGERR_ATTR_MSG, cstr('ignored')), nla(NLMSGERR_ATTR_OFFS, u32(32))])));
+    const out = decode(
+      nlmsg(NLMSG_ERROR, NLM_F_CAPPED, nlmsgerr(-1, header, [nla(NLMSGERR_ATTR_MSG, cstr('ignored')), nla(NLMSGERR_ATTR_OFFS, u32(32))])),
+    );
     expect(out.messages[0]!.ack).toEqual({ error: -1, message: '' });
   });
 
@@ -1307,13 +1351,26 @@ describe('decodeMessages: truncation', () => {
         nla(IFLA.MTU, u32(1500)),
       ]),
     );
-    expect(out.messages[0]!.link).toEqual({ index: 3, flags: 0, type: 1, mtu: 1500, kind: 'macvlan', macvlan: { mode: 4 }, truncated: true });
+    expect(out.messages[0]!.link).toEqual({
+      index: 3,
+      flags: 0,
+      type: 1,
+      mtu: 1500,
+      kind: 'macvlan',
+      macvlan: { mode: 4 },
+      truncated: true,
+    });
   });
 
   it('a MACADDR_DATA entry overrunning its list keeps the entries before it', () => {
-    const list = nla(IFLA_MACVLAN.MACADDR_DATA, [nla(IFLA_MACVLAN.MACADDR, macBytes('02:00:00:00:00:0a')), nla(IFLA_MACVLAN.MACADDR, macBytes('02:00:00:00:00:0b'), 40)]);
+    const list = nla(IFLA_MACVLAN.MACADDR_DATA, [
+      nla(IFLA_MACVLAN.MACADDR, macBytes('02:00:00:00:00:0a')),
+      nla(IFLA_MACVLAN.MACADDR, macBytes('02:00:00:00:00:0b'), 40),
+    ]);
     const out = decode(
-      newlink(3, 0, [nla(IFLA.LINKINFO, [nla(IFLA_INFO.KIND, cstr('macvtap')), nla(IFLA_INFO.DATA, [list, nla(IFLA_MACVLAN.MODE, u32(16))])])]),
+      newlink(3, 0, [
+        nla(IFLA.LINKINFO, [nla(IFLA_INFO.KIND, cstr('macvtap')), nla(IFLA_INFO.DATA, [list, nla(IFLA_MACVLAN.MODE, u32(16))])]),
+      ]),
     );
     expect(out.messages[0]!.link!.macvlan).toEqual({ macaddrData: ['02:00:00:00:00:0a'], mode: 16 });
   });
@@ -1342,7 +1399,10 @@ function prng(seed: number): () => number {
 }
 
 /** What framing the decoder must find: the nlmsghdr walk, done in JS. */
-function expectedFraming(buf: Buffer): { headers: { type: number; flags: number; seq: number; pid: number; len: number }[]; truncated: boolean } {
+function expectedFraming(buf: Buffer): {
+  headers: { type: number; flags: number; seq: number; pid: number; len: number }[];
+  truncated: boolean;
+} {
   const headers: { type: number; flags: number; seq: number; pid: number; len: number }[] = [];
   let o = 0;
   while (o < buf.length) {
@@ -1350,14 +1410,35 @@ function expectedFraming(buf: Buffer): { headers: { type: number; flags: number;
     if (left < 16) return { headers, truncated: true };
     const len = buf.readUInt32LE(o);
     if (len < 16 || len > left) return { headers, truncated: true };
-    headers.push({ len, type: buf.readUInt16LE(o + 4), flags: buf.readUInt16LE(o + 6), seq: buf.readUInt32LE(o + 8), pid: buf.readUInt32LE(o + 12) });
+    headers.push({
+      len,
+      type: buf.readUInt16LE(o + 4),
+      flags: buf.readUInt16LE(o + 6),
+      seq: buf.readUInt32LE(o + 8),
+      pid: buf.readUInt32LE(o + 12),
+    });
     o += align4(len);
   }
   return { headers, truncated: false };
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2})*$/u;
-const LINK_NUMBERS = ['index', 'flags', 'type', 'mtu', 'link', 'txqlen', 'operstate', 'group', 'numTxQueues', 'numRxQueues', 'linkNetnsid', 'minMtu', 'maxMtu', 'master'] as const;
+const LINK_NUMBERS = [
+  'index',
+  'flags',
+  'type',
+  'mtu',
+  'link',
+  'txqlen',
+  'operstate',
+  'group',
+  'numTxQueues',
+  'numRxQueues',
+  'linkNetnsid',
+  'minMtu',
+  'maxMtu',
+  'master',
+] as const;
 const MACVLAN_NUMBERS = ['mode', 'flags', 'macaddrMode', 'macaddrCount', 'bcQueueLen', 'bcQueueLenUsed', 'bcCutoff'] as const;
 
 /** Decodes and checks everything that must hold for any input. */
@@ -1417,9 +1498,13 @@ describe('decodeMessages: random input never crashes and frames like the referen
       for (let k = 0; k < count; k++) {
         const r = rnd();
         if (r < 0.15 && depth < 3) {
-          attrs.push(nla(IFLA.LINKINFO, [nla(IFLA_INFO.KIND, cstr(['macvlan', 'macvtap', 'veth'][int(3)]!)), nla(IFLA_INFO.DATA, soup(depth + 1))]));
+          attrs.push(
+            nla(IFLA.LINKINFO, [nla(IFLA_INFO.KIND, cstr(['macvlan', 'macvtap', 'veth'][int(3)]!)), nla(IFLA_INFO.DATA, soup(depth + 1))]),
+          );
         } else if (r < 0.25 && depth < 3) {
-          attrs.push(nla(IFLA_MACVLAN.MACADDR_DATA | (rnd() < 0.5 ? NLA_F_NESTED : 0), [nla(IFLA_MACVLAN.MACADDR, bytes(6)), ...soup(depth + 1)]));
+          attrs.push(
+            nla(IFLA_MACVLAN.MACADDR_DATA | (rnd() < 0.5 ? NLA_F_NESTED : 0), [nla(IFLA_MACVLAN.MACADDR, bytes(6)), ...soup(depth + 1)]),
+          );
         } else if (r < 0.35) {
           attrs.push(nla(int(12), bytes(int(4)), rnd() < 0.3 ? int(12) : undefined)); // short, maybe lying
         } else {
@@ -1435,7 +1520,11 @@ describe('decodeMessages: random input never crashes and frames like the referen
         const echo = Buffer.concat([bytes(4), u16(RTM_NEWLINK), bytes(10)]);
         if (rnd() < 0.5) echo.writeUInt32LE(16 + int(64), 0);
         const flags = [0, NLM_F_CAPPED, NLM_F_ACK_TLVS, NLM_F_CAPPED | NLM_F_ACK_TLVS][int(4)]!;
-        const tlvs = [nla(NLMSGERR_ATTR_MSG, rnd() < 0.5 ? cstr('oops') : bytes(int(10))), nla(NLMSGERR_ATTR_OFFS, bytes(int(6))), ...soup(1)];
+        const tlvs = [
+          nla(NLMSGERR_ATTR_MSG, rnd() < 0.5 ? cstr('oops') : bytes(int(10))),
+          nla(NLMSGERR_ATTR_OFFS, bytes(int(6))),
+          ...soup(1),
+        ];
         return nlmsg(NLMSG_ERROR, flags, nlmsgerr(-int(140), rnd() < 0.3 ? Buffer.concat([echo, bytes(int(40))]) : echo, tlvs));
       }
       if (r < 0.85) return nlmsg(NLMSG_DONE, int(0x10000), s32(0));

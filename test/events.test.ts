@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { open, type Handle, type LinkEvent, type LinkEventStream, type LinkField, type WatchOptions } from '../src/index.js';
-import { ip, ipJson, makeNetns, removeLeftoverNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
+import { ipJson, makeNetns, removeLeftoverNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
 
 /** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
 const TAG = `ev${process.pid}`;
@@ -159,7 +159,10 @@ describe('watchLinks', () => {
 
     const mine = c.events.slice(start).filter((e) => e.link.index === m0);
     const at = expectInOrder(mine, [
-      { what: "'new' m0, a creation", ok: (e) => e.type === 'new' && e.link.name === 'm0' && e.changed === undefined && e.link.kind === 'macvlan' },
+      {
+        what: "'new' m0, a creation",
+        ok: (e) => e.type === 'new' && e.link.name === 'm0' && e.changed === undefined && e.link.kind === 'macvlan',
+      },
       { what: 'the rename to m1', ok: (e) => changedHas(e, 'name') && e.link.name === 'm1' },
       { what: 'm1 up', ok: (e) => changedHas(e, 'up') && e.link.up && e.link.name === 'm1' },
       { what: 'm1 MTU 1400', ok: (e) => changedHas(e, 'mtu') && e.link.mtu === 1400 },
@@ -415,9 +418,22 @@ describe('watchLinks', () => {
     await until(() => ca.events.length >= 4 && cb.events.length >= 4, 'both listings');
 
     // The listings are each namespace's links, as ip there shows them.
-    const names = (ns: TestNetns): string[] => ipLinks(ns).map((l) => l.ifname).sort();
-    expect(ca.events.slice(0, 4).map((e) => e.link.name).sort()).toEqual(names(a));
-    expect(cb.events.slice(0, 4).map((e) => e.link.name).sort()).toEqual(names(b));
+    const names = (ns: TestNetns): string[] =>
+      ipLinks(ns)
+        .map((l) => l.ifname)
+        .sort();
+    expect(
+      ca.events
+        .slice(0, 4)
+        .map((e) => e.link.name)
+        .sort(),
+    ).toEqual(names(a));
+    expect(
+      cb.events
+        .slice(0, 4)
+        .map((e) => e.link.name)
+        .sort(),
+    ).toEqual(names(b));
     expect(names(a)).toContain('inA');
     expect(names(b)).toContain('inB');
 

@@ -6,19 +6,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  NetlinkError,
-  hostShim,
-  open,
-  removeHostShim,
-  type Address,
-  type Handle,
-  type Route,
-} from '../src/index.js';
+import { NetlinkError, hostShim, open, removeHostShim, type Address, type Handle, type Route } from '../src/index.js';
 // toLink/wifiWarning are internal (not re-exported by index.ts): the Wi-Fi
 // warning is tested on the translation itself.
 import { toLink, wifiWarning } from '../src/link.js';
-import { ip, ipJson, makeNetns, removeLeftoverNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
+import { ipJson, makeNetns, removeLeftoverNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
 
 /** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
 const TAG = `l3${process.pid}`;
@@ -226,7 +218,12 @@ describe('addresses', () => {
 
     // nodad: usable at once, not tentative (ip prints "nodad": true, no "tentative").
     const info = ipJson<{ addr_info: { local: string; nodad?: boolean; tentative?: boolean }[] }[]>(
-      '-n', ns.name, 'address', 'show', 'dev', 'v0',
+      '-n',
+      ns.name,
+      'address',
+      'show',
+      'dev',
+      'v0',
     )[0]!.addr_info.find((a) => a.local === '2001:db8::1')!;
     expect(info.nodad).toBe(true);
     expect(info.tentative).toBeUndefined();
@@ -616,7 +613,9 @@ async function shimTopology(): Promise<{ host: TestNetns; guest: TestNetns; nl: 
 /** Everything in H that a shim could leave behind. */
 function hostState(ns: TestNetns): { links: string[]; addresses: Address[]; routes: Route[] } {
   return {
-    links: ipJson<IpLinkBrief[]>('-n', ns.name, 'link', 'show').map((l) => l.ifname).sort(),
+    links: ipJson<IpLinkBrief[]>('-n', ns.name, 'link', 'show')
+      .map((l) => l.ifname)
+      .sort(),
     addresses: ipAddresses(ns).filter((a) => !a.address.startsWith('fe80:')),
     routes: [...ipRoutes(ns, 4), ...ipRoutes(ns, 6)].filter((r) => !r.dst.startsWith('fe80:')),
   };
@@ -668,7 +667,12 @@ describe('hostShim', () => {
     expect(shim.name).toMatch(/^mvshim\d+$/u);
     const during = hostState(host);
     expect(during.links).toEqual([...before.links, shim.name].sort());
-    expect(during.routes.filter((r) => r.dev === shim.index).map((r) => r.dst).sort()).toEqual(['192.0.2.10/32', '198.51.100.0/24']);
+    expect(
+      during.routes
+        .filter((r) => r.dev === shim.index)
+        .map((r) => r.dst)
+        .sort(),
+    ).toEqual(['192.0.2.10/32', '198.51.100.0/24']);
 
     const notShim = await rejection(removeHostShim(nl, 'v0'));
     expect(notShim.code).toMatch(/^ERR_INVALID_ARG_(TYPE|VALUE)$/u);

@@ -68,7 +68,12 @@ function links(ns: TestNetns): IpLinkX[] {
 
 function linkNamed(ns: TestNetns, name: string): IpLinkX {
   const found = links(ns).find((l) => l.ifname === name);
-  if (!found) throw new Error(`no link '${name}' in ${ns.name}: ${links(ns).map((l) => l.ifname).join(', ')}`);
+  if (!found)
+    throw new Error(
+      `no link '${name}' in ${ns.name}: ${links(ns)
+        .map((l) => l.ifname)
+        .join(', ')}`,
+    );
   return found;
 }
 
@@ -214,7 +219,10 @@ function buildDist(): void {
 }
 
 /** Runs `node <args>` and reports how it ended. */
-function runNode(args: string[], timeoutMs: number): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }> {
+function runNode(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
@@ -778,7 +786,12 @@ describe('two handles in two namespaces', () => {
       const ipLinks = links(ns);
       const listed = await nl.listLinks({ tapDevices: true });
       expect(listed.map((l) => l.name).sort()).toEqual(names(ipLinks));
-      for (const l of listed) expectMatchesIp(l, ipLinks.find((j) => j.ifname === l.name)!, ipLinks);
+      for (const l of listed)
+        expectMatchesIp(
+          l,
+          ipLinks.find((j) => j.ifname === l.name)!,
+          ipLinks,
+        );
       const ours = listed.filter((l) => l.name.startsWith('tw'));
       expect(ours).toHaveLength(n);
       for (let i = 0; i < n; i++) {
@@ -818,7 +831,10 @@ describe('process exit', () => {
     const run = await runNode(['--input-type=module', '-e', script], 20_000);
     expect({ signal: run.signal, code: run.code, stderr: run.stderr }).toEqual({ signal: null, code: 0, stderr: '' });
     expect(run.ms).toBeLessThan(5000);
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([{ name: 'keep0', index: linkNamed(a, 'keep0').ifindex }, { count: 4 }]);
   });
 });

@@ -111,7 +111,9 @@ function tapDevs(ns: TestNetns, taps: IpDetail[]): Map<number, { major: number; 
   const result = new Map<number, { major: number; minor: number }>();
   if (taps.length === 0) return result;
   const files = taps.map((l) => `/sys/class/net/${l.ifname}/macvtap/tap${l.ifindex}/dev`);
-  const lines = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', ...files], { encoding: 'utf8' }).trim().split('\n');
+  const lines = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', ...files], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
   expect(lines).toHaveLength(taps.length);
   taps.forEach((l, i) => {
     const m = /^(\d+):(\d+)$/u.exec(lines[i]!);
@@ -215,7 +217,10 @@ async function ipView(ns: TestNetns): Promise<Map<number, Link>> {
     all = ipLinks(ns);
   }
   const cutoffs = bcCutoffs(ns);
-  const taps = tapDevs(ns, all.filter((l) => l.linkinfo?.info_kind === 'macvtap'));
+  const taps = tapDevs(
+    ns,
+    all.filter((l) => l.linkinfo?.info_kind === 'macvtap'),
+  );
   return new Map(all.map((l) => [l.ifindex, normalized(fromIp(l, all, cutoffs, taps))]));
 }
 
@@ -451,7 +456,8 @@ describe.each(KINDS)('links made by ip (%s)', (kind) => {
 
     const seen = ipLink(ns, 'byip');
     expect(seen.linkinfo?.info_data?.mode).toBe(mode);
-    if (mode === 'source') expect([...(seen.linkinfo?.info_data?.macaddr_data ?? [])].sort()).toStrictEqual(['02:00:00:00:bb:01', '02:00:00:00:bb:02']);
+    if (mode === 'source')
+      expect([...(seen.linkinfo?.info_data?.macaddr_data ?? [])].sort()).toStrictEqual(['02:00:00:00:bb:01', '02:00:00:00:bb:02']);
 
     const byName = await nl.getLink('byip');
     const theirs = await expectAgreesWithIp(ns, byName);
@@ -471,7 +477,11 @@ describe.each(KINDS)('links made by ip (%s)', (kind) => {
     // IFLA_LINK of a veth is its peer: v1 is "on" v0 as well, for ip and for us.
     expect(byLowerName.map((l) => l.name).sort()).toStrictEqual(['byip', 'v1']);
     await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, lower: v0 }), onV0);
-    const both = await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, kind, lower: 'v0' }), (l) => l.kind === kind && onV0(l));
+    const both = await expectListAgreesWithIp(
+      ns,
+      await nl.listLinks({ tapDevices: true, kind, lower: 'v0' }),
+      (l) => l.kind === kind && onV0(l),
+    );
     expect(both.map((l) => l.name)).toStrictEqual(['byip']);
     await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true }));
   });
@@ -521,7 +531,11 @@ describe('macvtap character devices', () => {
     for (const t of taps) {
       const file = `/sys/class/net/${t.name}/macvtap/tap${t.index}/dev`;
       const dev = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', file], { encoding: 'utf8' }).trim();
-      expect(t.tap).toStrictEqual({ device: `/dev/tap${ipLink(ns, t.name).ifindex}`, major: Number(dev.split(':')[0]), minor: Number(dev.split(':')[1]) });
+      expect(t.tap).toStrictEqual({
+        device: `/dev/tap${ipLink(ns, t.name).ifindex}`,
+        major: Number(dev.split(':')[0]),
+        minor: Number(dev.split(':')[1]),
+      });
       expect(String(t.tap?.major)).toBe(macvtapMajor);
       await expectAgreesWithIp(ns, t);
       await expectAgreesWithIp(ns, await nl.getLink(t.name));
@@ -691,7 +705,11 @@ describe.each(KINDS)('setSourceMacs on a %s', (kind) => {
     const { ns, nl } = await fresh();
     await create(nl, kind, { lower: 'v0', name: 'brg', mode: 'bridge' });
     const before = macvlanLinks(ns);
-    for (const [op, macs] of [['add', ['02:00:00:00:ee:01']], ['set', ['02:00:00:00:ee:02']], ['flush', undefined]] as const) {
+    for (const [op, macs] of [
+      ['add', ['02:00:00:00:ee:01']],
+      ['set', ['02:00:00:00:ee:02']],
+      ['flush', undefined],
+    ] as const) {
       const err = await rejection(nl.setSourceMacs('brg', op, macs === undefined ? undefined : [...macs]));
       expect(err).toBeInstanceOf(NetlinkError);
       expect(err.code).toBe('EINVAL');

@@ -22,7 +22,16 @@ const PACK_TIMEOUT = 20 * 60_000;
 const INSTALL_TIMEOUT = 5 * 60_000;
 
 /** Not copied into the scratch repository: builds, caches, VCS, old output. */
-const NOT_COPIED = new Set(['build', '.git', 'node_modules', '.cache', 'dist', 'bench/out', 'prebuilds/linux-x64', 'prebuilds/linux-arm64']);
+const NOT_COPIED = new Set([
+  'build',
+  '.git',
+  'node_modules',
+  '.cache',
+  'dist',
+  'bench/out',
+  'prebuilds/linux-x64',
+  'prebuilds/linux-arm64',
+]);
 
 /** What must not be found on the install's PATH. */
 const COMPILERS = ['cc', 'c++', 'gcc', 'g++', 'clang', 'clang++', 'make', 'aarch64-linux-gnu-g++'];
@@ -49,6 +58,7 @@ async function run(cmd: string, args: string[], options: { cwd: string; env?: No
     const e = err as { status?: number; signal?: string; stdout?: string; stderr?: string };
     throw new Error(
       `${cmd} ${args.join(' ')} failed (${e.signal ?? `exit ${e.status}`}):\n${e.stdout ?? ''}\n${e.stderr ?? ''}`.slice(-20_000),
+      { cause: err },
     );
   }
 }
@@ -182,7 +192,12 @@ console.log(JSON.stringify({ resolved, loaded, made, got, left }));
       expect(result.made.tap?.device).toMatch(/^\/(dev\/tap|run\/macvlan\/)/);
       expect(result.got.kind).toBe('macvtap');
       expect(result.left).toEqual([]);
-      expect(ns.links().map((l) => l.ifname).sort()).toEqual(['lo', 'v0', 'v1']);
+      expect(
+        ns
+          .links()
+          .map((l) => l.ifname)
+          .sort(),
+      ).toEqual(['lo', 'v0', 'v1']);
     },
     INSTALL_TIMEOUT + 120_000,
   );

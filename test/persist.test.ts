@@ -19,7 +19,12 @@ import { runNetworkd } from './helpers/networkd.js';
 const TAG = `persist${process.pid}`;
 afterAll(() => removeLeftoverNetns(TAG));
 
-function fakeLink(kind: 'macvlan' | 'macvtap', mode: Mode | number, extra: Partial<Link> = {}, macvlan: Partial<Link['macvlan']> = {}): Link {
+function fakeLink(
+  kind: 'macvlan' | 'macvtap',
+  mode: Mode | number,
+  extra: Partial<Link> = {},
+  macvlan: Partial<Link['macvlan']> = {},
+): Link {
   return {
     index: 7,
     name: kind === 'macvlan' ? 'mv0' : 'vm0',
@@ -77,7 +82,10 @@ describe('toSystemdNetworkd: exact files', () => {
       lowerNetworkFile: '20-eth0.network',
     });
     expect(files).toEqual([
-      { path: '50-shim.netdev', content: '[NetDev]\nName=mv0\nKind=macvlan\nMACAddress=02:ab:00:00:00:0a\nMTUBytes=1500\n\n[MACVLAN]\nMode=bridge\n' },
+      {
+        path: '50-shim.netdev',
+        content: '[NetDev]\nName=mv0\nKind=macvlan\nMACAddress=02:ab:00:00:00:0a\nMTUBytes=1500\n\n[MACVLAN]\nMode=bridge\n',
+      },
       {
         path: '50-shim.network',
         content:
@@ -111,20 +119,104 @@ describe('toSystemdNetworkd: exact files', () => {
 
 describe('toSystemdNetworkd: errors', () => {
   it.each<[string, () => unknown, string, string, RegExp]>([
-    ['not a link', () => toSystemdNetworkd(null as unknown as Link, 'eth0'), 'TypeError', 'ERR_INVALID_ARG_TYPE', /link to be a Link object/u],
-    ['a veth', () => toSystemdNetworkd(lowerLink, 'eth0'), 'TypeError', 'ERR_INVALID_ARG_VALUE', /link\.kind to be one of 'macvlan' \| 'macvtap', received 'veth'/u],
-    ['an unknown mode number', () => toSystemdNetworkd(fakeLink('macvlan', 32), 'eth0'), 'TypeError', 'ERR_INVALID_ARG_TYPE', /link\.macvlan\.mode/u],
-    ['the wrong lower', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), { ...lowerLink, index: 9 }), 'TypeError', 'ERR_INVALID_ARG_VALUE', /lower to be the link's lower \(ifindex 3\), received 'eth0' \(ifindex 9\)/u],
-    ['a lower name too long', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'a-very-long-name-x'), 'RangeError', 'ERR_OUT_OF_RANGE', /lower to be an interface name of 1 to 15 bytes/u],
-    ['a glob in the name', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge', { name: 'mv*' }), 'eth0'), 'TypeError', 'ERR_INVALID_ARG_VALUE', /link\.name to be an interface name systemd-networkd can match literally/u],
-    ['a % in the lower', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth%d'), 'TypeError', 'ERR_INVALID_ARG_VALUE', /lower to be a name without '%'/u],
-    ['a quote in the lower', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), "e'th"), 'TypeError', 'ERR_INVALID_ARG_VALUE', /lower to be an interface name systemd-networkd/u],
-    ['a misspelt option', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { adresses: [] } as never), 'TypeError', 'ERR_INVALID_ARG_VALUE', /Unknown option options\.adresses \(did you mean 'addresses'\?\)/u],
-    ['an address without prefix', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { addresses: ['192.0.2.1'] }), 'TypeError', 'ERR_INVALID_ARG_VALUE', /options\.addresses\[0\]/u],
-    ['a route with host bits', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { routes: ['10.0.0.1/8'] }), 'TypeError', 'ERR_INVALID_ARG_VALUE', /did you mean '10\.0\.0\.0\/8'/u],
-    ['routes not an array', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { routes: 'x' as never }), 'TypeError', 'ERR_INVALID_ARG_TYPE', /options\.routes to be an array/u],
-    ['a stem with a slash', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { fileStem: '../x' }), 'TypeError', 'ERR_INVALID_ARG_VALUE', /options\.fileStem to be a file name/u],
-    ['a multicast MAC', () => toSystemdNetworkd(fakeLink('macvlan', 'bridge', { mac: '01:00:5e:00:00:01' }), 'eth0'), 'TypeError', 'ERR_INVALID_ARG_VALUE', /link\.mac to be a unicast MAC/u],
+    [
+      'not a link',
+      () => toSystemdNetworkd(null as unknown as Link, 'eth0'),
+      'TypeError',
+      'ERR_INVALID_ARG_TYPE',
+      /link to be a Link object/u,
+    ],
+    [
+      'a veth',
+      () => toSystemdNetworkd(lowerLink, 'eth0'),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /link\.kind to be one of 'macvlan' \| 'macvtap', received 'veth'/u,
+    ],
+    [
+      'an unknown mode number',
+      () => toSystemdNetworkd(fakeLink('macvlan', 32), 'eth0'),
+      'TypeError',
+      'ERR_INVALID_ARG_TYPE',
+      /link\.macvlan\.mode/u,
+    ],
+    [
+      'the wrong lower',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), { ...lowerLink, index: 9 }),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /lower to be the link's lower \(ifindex 3\), received 'eth0' \(ifindex 9\)/u,
+    ],
+    [
+      'a lower name too long',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'a-very-long-name-x'),
+      'RangeError',
+      'ERR_OUT_OF_RANGE',
+      /lower to be an interface name of 1 to 15 bytes/u,
+    ],
+    [
+      'a glob in the name',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge', { name: 'mv*' }), 'eth0'),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /link\.name to be an interface name systemd-networkd can match literally/u,
+    ],
+    [
+      'a % in the lower',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth%d'),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /lower to be a name without '%'/u,
+    ],
+    [
+      'a quote in the lower',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), "e'th"),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /lower to be an interface name systemd-networkd/u,
+    ],
+    [
+      'a misspelt option',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { adresses: [] } as never),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /Unknown option options\.adresses \(did you mean 'addresses'\?\)/u,
+    ],
+    [
+      'an address without prefix',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { addresses: ['192.0.2.1'] }),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /options\.addresses\[0\]/u,
+    ],
+    [
+      'a route with host bits',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { routes: ['10.0.0.1/8'] }),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /did you mean '10\.0\.0\.0\/8'/u,
+    ],
+    [
+      'routes not an array',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { routes: 'x' as never }),
+      'TypeError',
+      'ERR_INVALID_ARG_TYPE',
+      /options\.routes to be an array/u,
+    ],
+    [
+      'a stem with a slash',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge'), 'eth0', { fileStem: '../x' }),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /options\.fileStem to be a file name/u,
+    ],
+    [
+      'a multicast MAC',
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge', { mac: '01:00:5e:00:00:01' }), 'eth0'),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /link\.mac to be a unicast MAC/u,
+    ],
   ])('refuses %s', (_what, fn, name, code, message) => {
     const e = codeOf(fn);
     expect(e).toMatchObject({ name, code });
@@ -154,11 +246,36 @@ describe('toLibvirtInterface', () => {
   });
 
   it.each<[string, () => unknown, string, RegExp]>([
-    ['source mode', () => toLibvirtInterface(fakeLink('macvtap', 'source'), 'eth0'), 'ERR_INVALID_ARG_VALUE', /libvirt's direct interfaces have no source mode\), received 'source'/u],
-    ['a bad model', () => toLibvirtInterface(fakeLink('macvtap', 'bridge'), 'eth0', { model: "virtio'/><x" }), 'ERR_INVALID_ARG_VALUE', /options\.model to be a libvirt NIC model/u],
-    ['a model number', () => toLibvirtInterface(fakeLink('macvtap', 'bridge'), 'eth0', { model: 1 as never }), 'ERR_INVALID_ARG_TYPE', /options\.model to be a string/u],
-    ['a lower number', () => toLibvirtInterface(fakeLink('macvtap', 'bridge'), 3 as never), 'ERR_INVALID_ARG_TYPE', /lower to be a Link or a link name/u],
-    ['an unknown option', () => toLibvirtInterface(fakeLink('macvtap', 'bridge'), 'eth0', { modle: 'x' } as never), 'ERR_INVALID_ARG_VALUE', /did you mean 'model'/u],
+    [
+      'source mode',
+      () => toLibvirtInterface(fakeLink('macvtap', 'source'), 'eth0'),
+      'ERR_INVALID_ARG_VALUE',
+      /libvirt's direct interfaces have no source mode\), received 'source'/u,
+    ],
+    [
+      'a bad model',
+      () => toLibvirtInterface(fakeLink('macvtap', 'bridge'), 'eth0', { model: "virtio'/><x" }),
+      'ERR_INVALID_ARG_VALUE',
+      /options\.model to be a libvirt NIC model/u,
+    ],
+    [
+      'a model number',
+      () => toLibvirtInterface(fakeLink('macvtap', 'bridge'), 'eth0', { model: 1 as never }),
+      'ERR_INVALID_ARG_TYPE',
+      /options\.model to be a string/u,
+    ],
+    [
+      'a lower number',
+      () => toLibvirtInterface(fakeLink('macvtap', 'bridge'), 3 as never),
+      'ERR_INVALID_ARG_TYPE',
+      /lower to be a Link or a link name/u,
+    ],
+    [
+      'an unknown option',
+      () => toLibvirtInterface(fakeLink('macvtap', 'bridge'), 'eth0', { modle: 'x' } as never),
+      'ERR_INVALID_ARG_VALUE',
+      /did you mean 'model'/u,
+    ],
   ])('refuses %s', (_what, fn, code, message) => {
     const e = codeOf(fn);
     expect(e).toMatchObject({ name: 'TypeError', code });
@@ -235,8 +352,17 @@ describe('systemd-networkd creates the links from the files', () => {
         const lower = mode !== 'passthru' ? 'v0' : kind === 'macvlan' ? 'p0' : 'q0';
         const mac = `02:00:00:00:01:${n.toString(16).padStart(2, '0')}`;
         const sources = mode === 'source' ? ['02:00:00:00:02:01', '02:00:00:00:02:02'] : undefined;
-        const link = fakeLink(kind, mode, { name, mac, mtu: 1400 }, { bcQueueLen: kind === 'macvlan' ? 500 : 1000, ...(sources ? { sourceMacs: sources } : {}) });
-        const out = toSystemdNetworkd(link, lower, kind === 'macvlan' && mode === 'bridge' ? { addresses: ['192.0.2.10/24'], routes: ['198.51.100.0/24'] } : {});
+        const link = fakeLink(
+          kind,
+          mode,
+          { name, mac, mtu: 1400 },
+          { bcQueueLen: kind === 'macvlan' ? 500 : 1000, ...(sources ? { sourceMacs: sources } : {}) },
+        );
+        const out = toSystemdNetworkd(
+          link,
+          lower,
+          kind === 'macvlan' && mode === 'bridge' ? { addresses: ['192.0.2.10/24'], routes: ['198.51.100.0/24'] } : {},
+        );
         expect(out.warnings).toEqual([]);
         files.push(...out.files);
         expected.push({ name, kind, mode, lower, mac, ...(sources ? { sources } : {}) });
@@ -245,7 +371,12 @@ describe('systemd-networkd creates the links from the files', () => {
     // The lowers' own .network files, which the drop-ins extend.
     for (const lower of ['v0', 'p0', 'q0']) files.push({ path: `${lower}.network`, content: `[Match]\nName=${lower}\n` });
 
-    const run = runNetworkd(ns.name, files, expected.map((e) => e.name), ['192.0.2.10/24']);
+    const run = runNetworkd(
+      ns.name,
+      files,
+      expected.map((e) => e.name),
+      ['192.0.2.10/24'],
+    );
     expect(run.complaints).toEqual([]);
     for (const e of expected) {
       const [l] = ns.links(e.name) as [IpLink];

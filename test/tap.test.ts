@@ -526,7 +526,11 @@ describe('passthru mode', () => {
     const nl = await handle(ns);
     const first = await nl.createMacvtap({ lower: 'v0', name: 'mpt', mode: 'passthru', up: true });
     expect(first.macvlan?.mode).toBe('passthru');
-    const names = (): string[] => ns.links().map((l) => `${l.ifindex}:${l.ifname}`).sort();
+    const names = (): string[] =>
+      ns
+        .links()
+        .map((l) => `${l.ifindex}:${l.ifname}`)
+        .sort();
     const before = names();
 
     for (const attempt of [
@@ -607,7 +611,15 @@ describe('multiqueue', () => {
   it('opens one distinct fd per queue; every queue sends and one queue receives; QEMU args match', async () => {
     const ns = netns('mq');
     const nl = await handle(ns);
-    const mq = await nl.createMacvtap({ lower: 'v0', name: 'mmq', mode: 'bridge', mac: randomMac(), up: true, numTxQueues: 4, numRxQueues: 4 });
+    const mq = await nl.createMacvtap({
+      lower: 'v0',
+      name: 'mmq',
+      mode: 'bridge',
+      mac: randomMac(),
+      up: true,
+      numTxQueues: 4,
+      numRxQueues: 4,
+    });
     expect(mq.numTxQueues).toBe(4);
     expect(mq.numRxQueues).toBe(4);
     const sib = await nl.createMacvtap({ lower: 'v0', name: 'msib', mode: 'bridge', mac: randomMac(), up: true });
@@ -868,7 +880,10 @@ describe('device nodes', () => {
     expect(second.madeNode).toBe(true);
     const st = statSync(second.device);
     expect(st.rdev).toBe(makedev(dev.major, dev.minor));
-    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }, `${second.device} (${first.device} was made for uid ${OWNER.uid})`).toEqual({
+    expect(
+      { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 },
+      `${second.device} (${first.device} was made for uid ${OWNER.uid})`,
+    ).toEqual({
       uid: 0,
       gid: 0,
       mode: 0o600,

@@ -6,17 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HandleClosedError, NetlinkError, open, type Handle, type MacvlanSpec } from '../src/index.js';
 import { errnoName, toNetlinkError } from '../src/errors.js';
-import {
-  boolean,
-  integer,
-  linkName,
-  linkRef,
-  netnsPath,
-  netnsTarget,
-  oneOf,
-  plainObject,
-  unicastMac,
-} from '../src/validate.js';
+import { boolean, integer, linkName, linkRef, netnsPath, netnsTarget, oneOf, plainObject, unicastMac } from '../src/validate.js';
 import { makeNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
 
 type ArgClass = typeof TypeError | typeof RangeError;
@@ -102,12 +92,9 @@ describe('linkName', () => {
     throwsArg(() => linkName('', 'spec.name'), 'ERR_OUT_OF_RANGE', 'spec.name', "received ''");
   });
 
-  it.each(['mv/0', 'mv:0', 'mv 0', 'mv\t0', 'mv\n0', ' mv0', 'mv0\u00a0', 'a\0b', '.', '..'])(
-    'refuses %j',
-    (name) => {
-      throwsArg(() => linkName(name, 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name');
-    },
-  );
+  it.each(['mv/0', 'mv:0', 'mv 0', 'mv\t0', 'mv\n0', ' mv0', 'mv0\u00a0', 'a\0b', '.', '..'])('refuses %j', (name) => {
+    throwsArg(() => linkName(name, 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name');
+  });
 
   it("allows one '%d' only where the kernel fills it in", () => {
     throwsArg(() => linkName('mv%d', 'change.name'), 'ERR_INVALID_ARG_VALUE', 'change.name', "without '%'");
@@ -212,7 +199,12 @@ describe('plainObject', () => {
       ['nopromisk', 'nopromisc'],
     ];
     for (const [typo, meant] of cases) {
-      throwsArg(() => plainObject({ lower: 'v0', [typo]: 1 }, 'spec', keys), 'ERR_INVALID_ARG_VALUE', `spec.${typo}`, `(did you mean '${meant}'?)`);
+      throwsArg(
+        () => plainObject({ lower: 'v0', [typo]: 1 }, 'spec', keys),
+        'ERR_INVALID_ARG_VALUE',
+        `spec.${typo}`,
+        `(did you mean '${meant}'?)`,
+      );
     }
   });
 
@@ -271,7 +263,7 @@ describe('errors', () => {
     expect(e.kernelMessage).toBe('mtu greater than device maximum');
     expect(e.option).toBe('mtu (IFLA_MTU)');
     expect(e.message).toBe(
-      "createMacvlan(lower 'v0') failed: EINVAL; kernel says \"mtu greater than device maximum\"; the kernel points at mtu (IFLA_MTU)",
+      'createMacvlan(lower \'v0\') failed: EINVAL; kernel says "mtu greater than device maximum"; the kernel points at mtu (IFLA_MTU)',
     );
     // The caller's stack, not the native completion's.
     expect(e.stack!.split('\n').slice(1).join('\n')).toBe(site.stack!.split('\n').slice(1).join('\n'));
@@ -296,7 +288,11 @@ describe('handle argument checks', () => {
   let ns: TestNetns;
   let nl: Handle;
   let baseline: string[];
-  const names = (): string[] => ns.links().map((l) => l.ifname).sort();
+  const names = (): string[] =>
+    ns
+      .links()
+      .map((l) => l.ifname)
+      .sort();
 
   beforeAll(async () => {
     requireKernelAccess();
@@ -344,12 +340,30 @@ describe('handle argument checks', () => {
     ['nopromisc without passthru (default mode)', { nopromisc: true }, 'ERR_INVALID_ARG_VALUE', 'spec.nopromisc', "mode 'passthru'"],
     ['nopromisc with mode vepa', { mode: 'vepa', nopromisc: true }, 'ERR_INVALID_ARG_VALUE', 'spec.nopromisc', "mode 'passthru'"],
     ['nopromisc not a boolean', { mode: 'passthru', nopromisc: 1 }, 'ERR_INVALID_ARG_TYPE', 'spec.nopromisc'],
-    ['mac with passthru (the kernel would ignore it)', { mode: 'passthru', mac: '02:00:00:00:00:0a' }, 'ERR_INVALID_ARG_VALUE', 'spec.mac', "mode 'passthru'"],
+    [
+      'mac with passthru (the kernel would ignore it)',
+      { mode: 'passthru', mac: '02:00:00:00:00:0a' },
+      'ERR_INVALID_ARG_VALUE',
+      'spec.mac',
+      "mode 'passthru'",
+    ],
     ['nodst without source', { mode: 'bridge', nodst: true }, 'ERR_INVALID_ARG_VALUE', 'spec.nodst', "mode 'source'"],
     ['sourceMacs without source mode', { sourceMacs: ['02:00:00:00:00:0a'] }, 'ERR_INVALID_ARG_VALUE', 'spec.sourceMacs', "mode 'source'"],
     ['sourceMacs not an array', { mode: 'source', sourceMacs: '02:00:00:00:00:0a' }, 'ERR_INVALID_ARG_TYPE', 'spec.sourceMacs'],
-    ['multicast in sourceMacs', { mode: 'source', sourceMacs: ['02:00:00:00:00:0a', '01:00:5e:00:00:01'] }, 'ERR_INVALID_ARG_VALUE', 'spec.sourceMacs[1]', 'unicast'],
-    ['duplicate in sourceMacs', { mode: 'source', sourceMacs: ['02:00:00:00:00:0a', '02:00:00:00:00:0A'] }, 'ERR_INVALID_ARG_VALUE', 'spec.sourceMacs[1]', 'not already in the list'],
+    [
+      'multicast in sourceMacs',
+      { mode: 'source', sourceMacs: ['02:00:00:00:00:0a', '01:00:5e:00:00:01'] },
+      'ERR_INVALID_ARG_VALUE',
+      'spec.sourceMacs[1]',
+      'unicast',
+    ],
+    [
+      'duplicate in sourceMacs',
+      { mode: 'source', sourceMacs: ['02:00:00:00:00:0a', '02:00:00:00:00:0A'] },
+      'ERR_INVALID_ARG_VALUE',
+      'spec.sourceMacs[1]',
+      'not already in the list',
+    ],
     ['unknown option, near miss', { txqueuelen: 500 }, 'ERR_INVALID_ARG_VALUE', 'spec.txqueuelen', "(did you mean 'txQueueLen'?)"],
     ['unknown option, transposed', { mdoe: 'bridge' }, 'ERR_INVALID_ARG_VALUE', 'spec.mdoe', "(did you mean 'mode'?)"],
     ['unknown option, singular', { sourceMac: [] }, 'ERR_INVALID_ARG_VALUE', 'spec.sourceMac', "(did you mean 'sourceMacs'?)"],
@@ -376,7 +390,12 @@ describe('handle argument checks', () => {
       await rejectsArg(nl.createMacvlan(bad as unknown as MacvlanSpec), 'ERR_INVALID_ARG_TYPE', 'spec', 'an object');
     }
     await rejectsArg(nl.createMacvlan({} as MacvlanSpec), 'ERR_INVALID_ARG_TYPE', 'spec.lower', /received undefined$/u);
-    await rejectsArg(nl.createMacvtap({ lower: true } as unknown as MacvlanSpec), 'ERR_INVALID_ARG_TYPE', 'spec.lower', 'received boolean true');
+    await rejectsArg(
+      nl.createMacvtap({ lower: true } as unknown as MacvlanSpec),
+      'ERR_INVALID_ARG_TYPE',
+      'spec.lower',
+      'received boolean true',
+    );
     await rejectsArg(nl.createMacvtap({ lower: 0 }), 'ERR_OUT_OF_RANGE', 'spec.lower');
     await rejectsArg(nl.createMacvtap({ lower: 'v 0' }), 'ERR_INVALID_ARG_VALUE', 'spec.lower');
     await rejectsArg(nl.createMacvtap({ lower: 'abcdefghijklmnop' }), 'ERR_OUT_OF_RANGE', 'spec.lower');
@@ -451,7 +470,12 @@ describe('handle argument checks', () => {
     await rejectsArg(nl.setLink('v0', { mac: '01:00:5e:00:00:01' }), 'ERR_INVALID_ARG_VALUE', 'change.mac', 'unicast');
     await rejectsArg(nl.setLink('v0', { name: 'abcdefghijklmnop' }), 'ERR_OUT_OF_RANGE', 'change.name');
     await rejectsArg(nl.setLink('v0', { name: 'v%d' }), 'ERR_INVALID_ARG_VALUE', 'change.name');
-    await rejectsArg(nl.setLink('v0', { mode: 'bridged' as 'bridge' }), 'ERR_INVALID_ARG_VALUE', 'change.mode', `${MODES_TEXT}, received 'bridged'`);
+    await rejectsArg(
+      nl.setLink('v0', { mode: 'bridged' as 'bridge' }),
+      'ERR_INVALID_ARG_VALUE',
+      'change.mode',
+      `${MODES_TEXT}, received 'bridged'`,
+    );
     await rejectsArg(nl.setLink('v0', { txQueueLen: -1 }), 'ERR_OUT_OF_RANGE', 'change.txQueueLen');
     await rejectsArg(nl.setLink('v0', { netns: 'a/b' }), 'ERR_INVALID_ARG_VALUE', 'change.netns');
     await rejectsArg(nl.setLink(0, { up: true }), 'ERR_OUT_OF_RANGE', 'ref');
@@ -475,7 +499,12 @@ describe('handle argument checks', () => {
   });
 
   it('setSourceMacs: op and list checks', async () => {
-    await rejectsArg(nl.setSourceMacs('v0', 'replace' as 'set', []), 'ERR_INVALID_ARG_VALUE', 'op', "one of 'add' | 'del' | 'set' | 'flush'");
+    await rejectsArg(
+      nl.setSourceMacs('v0', 'replace' as 'set', []),
+      'ERR_INVALID_ARG_VALUE',
+      'op',
+      "one of 'add' | 'del' | 'set' | 'flush'",
+    );
     await rejectsArg(nl.setSourceMacs('v0', 'add'), 'ERR_INVALID_ARG_TYPE', 'macs', /received undefined$/u);
     await rejectsArg(nl.setSourceMacs('v0', 'add', []), 'ERR_INVALID_ARG_VALUE', 'macs', "at least one MAC address with 'add'");
     await rejectsArg(nl.setSourceMacs('v0', 'flush', ['02:00:00:00:00:0a']), 'ERR_INVALID_ARG_VALUE', 'macs', "omitted with 'flush'");
@@ -497,7 +526,12 @@ describe('handle argument checks', () => {
     await rejectsArg(nl.addAddress('v0', '2001:db8::10/129'), 'ERR_OUT_OF_RANGE', 'cidr', 'from 0 to 128');
     await rejectsArg(nl.addAddress('v0', '192.0.2.300/24'), 'ERR_INVALID_ARG_VALUE', 'cidr');
     await rejectsArg(nl.addAddress('v0', 24 as never), 'ERR_INVALID_ARG_TYPE', 'cidr', 'received number 24');
-    await rejectsArg(nl.addAddress('v0', '192.0.2.10/24', { nodadd: true } as never), 'ERR_INVALID_ARG_VALUE', 'options.nodadd', "(did you mean 'nodad'?)");
+    await rejectsArg(
+      nl.addAddress('v0', '192.0.2.10/24', { nodadd: true } as never),
+      'ERR_INVALID_ARG_VALUE',
+      'options.nodadd',
+      "(did you mean 'nodad'?)",
+    );
     await rejectsArg(nl.addAddress('v 0', '192.0.2.10/24'), 'ERR_INVALID_ARG_VALUE', 'ref');
     await rejectsArg(nl.deleteAddress('v0', '2001:db8::10/x'), 'ERR_OUT_OF_RANGE', 'cidr');
     await rejectsArg(nl.listAddresses(0), 'ERR_OUT_OF_RANGE', 'ref');
@@ -517,7 +551,12 @@ describe('handle argument checks', () => {
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', dev: 'v0', metric: -1 }), 'ERR_OUT_OF_RANGE', 'route.metric');
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', dev: 'v0', table: 0 }), 'ERR_OUT_OF_RANGE', 'route.table');
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', dev: 0 }), 'ERR_OUT_OF_RANGE', 'route.dev');
-    await rejectsArg(nl.addRoute({ dts: '198.51.100.0/24', dev: 'v0' } as never), 'ERR_INVALID_ARG_VALUE', 'route.dts', "(did you mean 'dst'?)");
+    await rejectsArg(
+      nl.addRoute({ dts: '198.51.100.0/24', dev: 'v0' } as never),
+      'ERR_INVALID_ARG_VALUE',
+      'route.dts',
+      "(did you mean 'dst'?)",
+    );
     await rejectsArg(nl.addRoute(null as never), 'ERR_INVALID_ARG_TYPE', 'route');
     await rejectsArg(nl.deleteRoute({ dst: 'nowhere', dev: 'v0' }), 'ERR_INVALID_ARG_VALUE', 'route.dst');
     await rejectsArg(nl.listRoutes({ family: 5 } as never), 'ERR_INVALID_ARG_VALUE', 'filter.family', '4 or 6');
@@ -530,7 +569,12 @@ describe('handle argument checks', () => {
     await rejectsArg(nl.openTap('v0', { queuez: 2 } as never), 'ERR_INVALID_ARG_VALUE', 'options.queuez', "(did you mean 'queues'?)");
     await rejectsArg(nl.openTap('v0', { vnetHdr: 'yes' } as never), 'ERR_INVALID_ARG_TYPE', 'options.vnetHdr');
     await rejectsArg(nl.openTap('v0', { vnetHdrSize: 12 } as never), 'ERR_INVALID_ARG_VALUE', 'options.vnetHdrSize', 'vnetHdr: true');
-    await rejectsArg(nl.openTap('v0', { vnetHdr: true, vnetHdrSize: 11 } as never), 'ERR_INVALID_ARG_VALUE', 'options.vnetHdrSize', '10 or 12');
+    await rejectsArg(
+      nl.openTap('v0', { vnetHdr: true, vnetHdrSize: 11 } as never),
+      'ERR_INVALID_ARG_VALUE',
+      'options.vnetHdrSize',
+      '10 or 12',
+    );
     await rejectsArg(nl.openTap('v0', { nodeDir: 'run/macvlan' } as never), 'ERR_INVALID_ARG_VALUE', 'options.nodeDir', 'absolute');
     await rejectsArg(nl.openTap('v0', { owner: { uid: -1 } } as never), 'ERR_OUT_OF_RANGE', 'options.owner.uid');
     await rejectsArg(nl.openTap('v0', { owner: { mode: 0o1777 } } as never), 'ERR_OUT_OF_RANGE', 'options.owner.mode');
@@ -621,7 +665,12 @@ describe('handle abuse', () => {
       expect((err as Error).message, name).toContain('the handle is closed');
     }
     // Nothing happened to the namespace.
-    expect(ns.links().map((l) => l.ifname).sort()).toEqual(['lo', 'v0', 'v1']);
+    expect(
+      ns
+        .links()
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['lo', 'v0', 'v1']);
     expect(ns.links('v0')[0]!.flags).toContain('UP');
   });
 

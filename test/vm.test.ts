@@ -46,7 +46,12 @@ beforeAll(() => {
   requireKernelAccess();
   const script = fileURLToPath(new URL('../scripts/build-guest.sh', import.meta.url));
   const out = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const vars = new Map(out.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+  const vars = new Map(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
   guest = { kernel: vars.get('KERNEL') ?? '', initrd: vars.get('INITRD') ?? '' };
   expect(guest.kernel, `build-guest.sh printed:\n${out}`).not.toBe('');
   expect(guest.initrd, `build-guest.sh printed:\n${out}`).not.toBe('');
@@ -81,9 +86,24 @@ async function openHandle(ns: TestNetns): Promise<Handle> {
 function boot(tap: Tap, mac: string, queues: number): Promise<Boot> {
   const { args, stdio } = qemuNetdevArgs(tap, { id: 'n0', firstFd: 3, mac });
   const qemuArgs = [
-    '-nographic', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-m', '256', '-accel', 'tcg',
-    '-smp', String(queues), '-kernel', guest.kernel, '-initrd', guest.initrd,
-    '-append', `console=ttyS0 quiet panic=-1 mv.addr=${GUEST_ADDR}/24 mv.peer=${HOST_ADDR} mv.count=${PINGS}`,
+    '-nographic',
+    '-serial',
+    'stdio',
+    '-monitor',
+    'none',
+    '-no-reboot',
+    '-m',
+    '256',
+    '-accel',
+    'tcg',
+    '-smp',
+    String(queues),
+    '-kernel',
+    guest.kernel,
+    '-initrd',
+    guest.initrd,
+    '-append',
+    `console=ttyS0 quiet panic=-1 mv.addr=${GUEST_ADDR}/24 mv.peer=${HOST_ADDR} mv.count=${PINGS}`,
     ...args,
   ];
   const started = Date.now();
@@ -96,7 +116,11 @@ function boot(tap: Tap, mac: string, queues: number): Promise<Boot> {
   return new Promise<Boot>((resolve, reject) => {
     const timer = setTimeout(() => {
       qemu.kill('SIGKILL');
-      reject(new Error(`the guest did not power off within ${BOOT_DEADLINE_MS} ms; serial console:\n${serial.slice(-3000)}\nqemu stderr:\n${stderr}`));
+      reject(
+        new Error(
+          `the guest did not power off within ${BOOT_DEADLINE_MS} ms; serial console:\n${serial.slice(-3000)}\nqemu stderr:\n${stderr}`,
+        ),
+      );
     }, BOOT_DEADLINE_MS);
     qemu.on('error', (e) => {
       clearTimeout(timer);
@@ -158,7 +182,7 @@ async function pingFromGuest(queues: number): Promise<void> {
 }
 
 describe('QEMU guest on a macvtap (TCG)', () => {
-  it('pings the host on the wire through the library\'s tap fd', async () => {
+  it("pings the host on the wire through the library's tap fd", async () => {
     await pingFromGuest(1);
   }, 60_000);
 

@@ -25,7 +25,10 @@ if (mode === 'cycle') {
   // Keep the native side busy: there is always a request in flight.
   const spin = () => {
     nl.getLink(name).then(spin, () => undefined);
-    nl.listLinks().then(() => undefined, () => undefined);
+    nl.listLinks().then(
+      () => undefined,
+      () => undefined,
+    );
   };
   if (!idle) for (let i = 0; i < 8; i++) spin();
   parentPort.postMessage({ created, got, ready: true });

@@ -51,7 +51,12 @@ export interface NetworkdRun {
  * `addresses` is configured (at most 15 s), then stops it. Throws if they
  * never appear, with networkd's log.
  */
-export function runNetworkd(netns: string, files: { path: string; content: string }[], links: string[], addresses: string[] = []): NetworkdRun {
+export function runNetworkd(
+  netns: string,
+  files: { path: string; content: string }[],
+  links: string[],
+  addresses: string[] = [],
+): NetworkdRun {
   const dir = mkdtempSync(join(tmpdir(), 'mvt-networkd-'));
   try {
     const conf = join(dir, 'conf');
@@ -75,7 +80,10 @@ export function runNetworkd(netns: string, files: { path: string; content: strin
     } catch {
       // no log: networkd never started
     }
-    if (failed) throw new Error(`systemd-networkd did not create ${links.join(', ')} ${addresses.join(' ')}:\n${log.slice(-4000)}\n${String(failed)}`);
+    if (failed)
+      throw new Error(
+        `systemd-networkd did not create ${links.join(', ')} ${addresses.join(' ')}:\n${log.slice(-4000)}\n${String(failed)}`,
+      );
     const complaints = log
       .split('\n')
       // networkd names the file and line of everything it ignores or refuses in one.

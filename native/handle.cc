@@ -213,8 +213,7 @@ NativeHandle::NativeHandle(const Napi::CallbackInfo& info)
   Napi::Env env = info.Env();
   std::string netns_path = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   opened_promise_ = Napi::Persistent(opened_.Promise());
-  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                        "macvlan:netlink", 0, 1);
+  tsfn_ = Tsfn::New(env, "macvlan:netlink", 0, 1, this);
   // The thread holds tsfn_ (and this object) until it exits; an idle handle
   // must not keep the process alive, so the loop is only held while a call is
   // pending (Track/Untrack).
@@ -244,9 +243,14 @@ void NativeHandle::CleanupHook(void* self) {
   h->socket_.reset();
 }
 
-bool NativeHandle::Post(Event* ev) {
-  return tsfn_.NonBlockingCall(ev, [this](Napi::Env env, Napi::Function, Event* e) { Handle(env, e); }) ==
-         napi_ok;
+bool NativeHandle::Post(Event* ev) { return tsfn_.NonBlockingCall(ev) == napi_ok; }
+
+void NativeHandle::CallJs(Napi::Env env, Napi::Function, NativeHandle* self, Event* ev) {
+  if (static_cast<napi_env>(env) == nullptr) {
+    delete ev;  // the environment is gone: nobody is left to settle
+    return;
+  }
+  self->Handle(env, ev);
 }
 
 // From the I/O thread: an event that cannot be posted (the environment is

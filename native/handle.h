@@ -34,6 +34,11 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req, Napi::Promise::Deferred& deferred);
 
+  // The thread-safe function's callback. Node calls it with a null env for
+  // events still queued when the environment goes away: they are freed.
+  static void CallJs(Napi::Env env, Napi::Function, NativeHandle* self, Event* ev);
+  using Tsfn = Napi::TypedThreadSafeFunction<NativeHandle, Event, &NativeHandle::CallJs>;
+
   bool Post(Event* ev);  // false: not queued (the environment is closing)
   void PostOrDrop(Event* ev);
   void Handle(Napi::Env env, Event* ev);  // JS thread
@@ -43,7 +48,7 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   static void CleanupHook(void* self);
 
   std::unique_ptr<NetlinkSocket> socket_;
-  Napi::ThreadSafeFunction tsfn_;
+  Tsfn tsfn_;
   Napi::ObjectReference self_;  // keeps this object alive while the thread runs
   Napi::Promise::Deferred opened_;
   Napi::Reference<Napi::Promise> opened_promise_;

@@ -23,6 +23,7 @@ const INSTALL_TIMEOUT = 5 * 60_000;
 
 /** Not copied into the scratch repository: builds, caches, VCS, old output. */
 const NOT_COPIED = new Set([
+  'build-asan',
   'build',
   '.git',
   'node_modules',

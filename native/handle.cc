@@ -225,8 +225,6 @@ NativeHandle::NativeHandle(const Napi::CallbackInfo& info)
   socket_ = std::make_unique<NetlinkSocket>(std::move(netns_path), this);
 }
 
-NativeHandle::~NativeHandle() { Shutdown(); }
-
 void NativeHandle::Shutdown() {
   if (hook_installed_) {
     napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
@@ -238,37 +236,72 @@ void NativeHandle::Shutdown() {
 void NativeHandle::CleanupHook(void* self) {
   auto* h = static_cast<NativeHandle*>(self);
   // The environment is going away (process exit, worker terminated) with the
-  // handle still open: stop the thread; the events it posts are dropped.
+  // handle still open: stop the thread, then settle what it completed (calls
+  // in flight end with ECANCELED) while N-API still works. Nothing runs
+  // their continuations any more, but no promise is left unsettled.
   h->hook_installed_ = false;
+  h->tearing_down_ = true;
   h->socket_.reset();
-}
-
-bool NativeHandle::Post(Event* ev) { return tsfn_.NonBlockingCall(ev) == napi_ok; }
-
-void NativeHandle::CallJs(Napi::Env env, Napi::Function, NativeHandle* self, Event* ev) {
-  if (static_cast<napi_env>(env) == nullptr) {
-    delete ev;  // the environment is gone: nobody is left to settle
-    return;
+  Napi::Env env = h->Env();
+  for (;;) {
+    Event* ev;
+    {
+      std::lock_guard<std::mutex> lock(h->events_mu_);
+      if (h->events_.empty()) return;
+      ev = h->events_.front();
+      h->events_.pop_front();
+    }
+    // A terminated worker may refuse even this (N-API then throws): the
+    // event is freed all the same, its promises stay unsettled.
+    try {
+      h->Handle(env, ev);
+    } catch (const Napi::Error&) {
+    }
   }
-  self->Handle(env, ev);
 }
 
-// From the I/O thread: an event that cannot be posted (the environment is
-// closing) is dropped.
-void NativeHandle::OnOpened(int error) { PostOrDrop(new Event{Event::kOpened, error, {}}); }
-
-void NativeHandle::OnCompleted(RequestList done) {
-  PostOrDrop(new Event{Event::kCompleted, 0, std::move(done)});
+NativeHandle::~NativeHandle() {
+  Shutdown();
+  for (Event* ev : events_) delete ev;  // only when the environment is gone
 }
 
-void NativeHandle::OnExit() {
-  PostOrDrop(new Event{Event::kExit, 0, {}});
-  tsfn_.Release();
+// Events travel in our own queue; the thread-safe function only wakes the JS
+// thread. An event queued in a thread-safe function when the environment
+// ends could no longer be settled, ours can (CleanupHook).
+void NativeHandle::Post(Event* ev) {
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    events_.push_back(ev);
+  }
+  Wake();
 }
 
-void NativeHandle::PostOrDrop(Event* ev) {
-  if (!Post(ev)) delete ev;
+void NativeHandle::Wake() { tsfn_.NonBlockingCall(static_cast<Event*>(nullptr)); }
+
+void NativeHandle::CallJs(Napi::Env env, Napi::Function, NativeHandle* self, Event*) {
+  if (static_cast<napi_env>(env) != nullptr) self->Drain(env);
 }
+
+void NativeHandle::Drain(Napi::Env env) {
+  for (;;) {
+    Event* ev;
+    {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      if (events_.empty()) return;
+      ev = events_.front();
+      events_.pop_front();
+    }
+    bool sliced = ev->kind == Event::kCompleted && ev->done.size() > kSettleSlice && !tearing_down_;
+    Handle(env, ev);
+    if (sliced) return;  // the rest was requeued and a wakeup posted: yield to the loop
+  }
+}
+
+void NativeHandle::OnOpened(int error) { Post(new Event{Event::kOpened, error, {}}); }
+
+void NativeHandle::OnCompleted(RequestList done) { Post(new Event{Event::kCompleted, 0, std::move(done)}); }
+
+void NativeHandle::OnExit() { Post(new Event{Event::kExit, 0, {}}); }
 
 void NativeHandle::Track(Napi::Env env) {
   if (pending_++ == 0) tsfn_.Ref(env);
@@ -293,7 +326,7 @@ void NativeHandle::Handle(Napi::Env env, Event* raw) {
     case Event::kCompleted: {
       // Settle a slice, then let the loop breathe: each settlement runs its
       // continuations, and a batch of 1024 at once would stall timers.
-      size_t n = std::min(ev->done.size(), kSettleSlice);
+      size_t n = tearing_down_ ? ev->done.size() : std::min(ev->done.size(), kSettleSlice);
       for (size_t i = 0; i < n; i++) {
         auto* jr = static_cast<JsRequest*>(ev->done[i].get());
         if (jr->error) {
@@ -304,10 +337,14 @@ void NativeHandle::Handle(Napi::Env env, Event* raw) {
         Untrack(env);
       }
       if (n < ev->done.size()) {
+        // The rest goes back to the front of the queue for the next turn.
         RequestList rest(std::make_move_iterator(ev->done.begin() + static_cast<ptrdiff_t>(n)),
                          std::make_move_iterator(ev->done.end()));
-        auto* later = new Event{Event::kCompleted, 0, std::move(rest)};
-        if (!Post(later)) Handle(env, later);  // the thread is gone: settle now
+        {
+          std::lock_guard<std::mutex> lock(events_mu_);
+          events_.push_front(new Event{Event::kCompleted, 0, std::move(rest)});
+        }
+        if (!tearing_down_) Wake();
       }
       break;
     }
@@ -318,6 +355,8 @@ void NativeHandle::Handle(Napi::Env env, Event* raw) {
         Untrack(env);
       }
       self_.Reset();
+      // The last event: nothing wakes this thread-safe function any more.
+      tsfn_.Release();
       break;
   }
 }

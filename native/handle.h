@@ -4,7 +4,9 @@
 
 #include <napi.h>
 
+#include <deque>
 #include <memory>
+#include <mutex>
 
 #include "netlink_socket.h"
 
@@ -34,13 +36,13 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req, Napi::Promise::Deferred& deferred);
 
-  // The thread-safe function's callback. Node calls it with a null env for
-  // events still queued when the environment goes away: they are freed.
-  static void CallJs(Napi::Env env, Napi::Function, NativeHandle* self, Event* ev);
+  // The thread-safe function's callback: it only drains events_.
+  static void CallJs(Napi::Env env, Napi::Function, NativeHandle* self, Event* unused);
   using Tsfn = Napi::TypedThreadSafeFunction<NativeHandle, Event, &NativeHandle::CallJs>;
 
-  bool Post(Event* ev);  // false: not queued (the environment is closing)
-  void PostOrDrop(Event* ev);
+  void Post(Event* ev);  // any thread: queue it and wake the JS thread
+  void Wake();
+  void Drain(Napi::Env env);              // JS thread
   void Handle(Napi::Env env, Event* ev);  // JS thread
   void Track(Napi::Env env);
   void Untrack(Napi::Env env);
@@ -49,6 +51,9 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
 
   std::unique_ptr<NetlinkSocket> socket_;
   Tsfn tsfn_;
+  std::mutex events_mu_;
+  std::deque<Event*> events_;   // from the I/O thread to the JS thread
+  bool tearing_down_ = false;   // the environment is ending: settle everything now
   Napi::ObjectReference self_;  // keeps this object alive while the thread runs
   Napi::Promise::Deferred opened_;
   Napi::Reference<Napi::Promise> opened_promise_;

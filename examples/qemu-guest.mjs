@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
 import { open, qemuNetdevArgs } from '../dist/index.js';
+import { guestQemuArgs } from '../scripts/guest-qemu.mjs';
 
 const queues = Number(process.argv[2] ?? 1);
 const run = (cmd, ...args) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -40,27 +41,14 @@ try {
   console.log(`macvtap ${link.name} (${link.mac}) on v0, ${tap.device}, fds ${tap.fds.join(',')}`);
 
   const { args, stdio } = qemuNetdevArgs(tap, { id: 'n0', firstFd: 3, mac: link.mac });
-  const qemuArgs = [
-    '-nographic',
-    '-serial',
-    'stdio',
-    '-monitor',
-    'none',
-    '-no-reboot',
-    '-m',
-    '256',
-    '-accel',
-    'tcg',
-    '-smp',
-    String(queues),
-    '-kernel',
-    guest.KERNEL,
-    '-initrd',
-    guest.INITRD,
-    '-append',
-    'console=ttyS0 quiet panic=-1 mv.addr=192.0.2.10/24 mv.peer=192.0.2.1',
-    ...args,
-  ];
+  const qemuArgs = guestQemuArgs({
+    kernel: guest.KERNEL,
+    initrd: guest.INITRD,
+    queues,
+    addr: '192.0.2.10/24',
+    peer: '192.0.2.1',
+    netdev: args,
+  });
   console.log(`qemu-system-x86_64 ${qemuArgs.join(' ')}`);
   // With queues > 1, QEMU 7.2 warns "Issue while setting TUNSETSTEERINGEBPF":
   // eBPF steering is a tun-only ioctl that macvtap lacks. Harmless.

@@ -9,29 +9,19 @@ import { readdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { open, type Handle, type LinkEvent, type LinkEventStream, type LinkField, type WatchOptions } from '../src/index.js';
-import { ipJson, makeNetns, removeLeftoverNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
+import { TestScope } from './helpers/scope.js';
+import { ipJson, removeLeftoverNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
 
 /** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
 const TAG = `ev${process.pid}`;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const namespaces: TestNetns[] = [];
-const handles: Handle[] = [];
+const scope = new TestScope(TAG);
+const netns = (): TestNetns => scope.netns();
+const handleIn = (ns: TestNetns): Promise<Handle> => scope.handleIn(ns);
 const aborts: AbortController[] = [];
 const loops: Promise<unknown>[] = [];
-
-function netns(): TestNetns {
-  const ns = makeNetns(TAG);
-  namespaces.push(ns);
-  return ns;
-}
-
-async function handleIn(ns: TestNetns): Promise<Handle> {
-  const nl = await open({ netns: ns.name });
-  handles.push(nl);
-  return nl;
-}
 
 beforeAll(() => {
   requireKernelAccess();
@@ -42,14 +32,7 @@ afterEach(async () => {
   const running = Promise.allSettled(loops.splice(0));
   // Bounded waits: a stream that ignores its abort must fail its own test, not hang this hook.
   await Promise.race([running, sleep(2000)]);
-  const hs = handles.splice(0);
-  const nss = namespaces.splice(0);
-  try {
-    await Promise.all(hs.map((h) => h.close()));
-    await Promise.race([running, sleep(2000)]);
-  } finally {
-    for (const ns of nss) ns.remove();
-  }
+  await scope.release(() => Promise.race([running, sleep(2000)]));
 });
 
 afterAll(() => removeLeftoverNetns(TAG));

@@ -6,11 +6,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { NetlinkError, hostShim, open, removeHostShim, type Address, type Handle, type Route } from '../src/index.js';
+import { NetlinkError, hostShim, removeHostShim, type Address, type Handle, type Route } from '../src/index.js';
 // toLink/wifiWarning are internal (not re-exported by index.ts): the Wi-Fi
 // warning is tested on the translation itself.
 import { toLink, wifiWarning } from '../src/link.js';
-import { ipJson, makeNetns, removeLeftoverNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
+import { TestScope } from './helpers/scope.js';
+import { ipJson, removeLeftoverNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
 
 /** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
 const TAG = `l3${process.pid}`;
@@ -19,20 +20,9 @@ const TAG = `l3${process.pid}`;
 // Per-test namespaces and handles, removed in afterEach.
 // ---------------------------------------------------------------------------
 
-const namespaces: TestNetns[] = [];
-const handles: Handle[] = [];
-
-function netns(options: { veth?: boolean } = {}): TestNetns {
-  const ns = makeNetns(TAG, options);
-  namespaces.push(ns);
-  return ns;
-}
-
-async function handleIn(ns: TestNetns): Promise<Handle> {
-  const nl = await open({ netns: ns.name });
-  handles.push(nl);
-  return nl;
-}
+const scope = new TestScope(TAG);
+const netns = (options: { veth?: boolean } = {}): TestNetns => scope.netns(options);
+const handleIn = (ns: TestNetns): Promise<Handle> => scope.handleIn(ns);
 
 /** A fresh namespace with v0 <-> v1 up and a handle on it. */
 async function setup(): Promise<{ ns: TestNetns; nl: Handle }> {
@@ -44,15 +34,7 @@ beforeAll(() => {
   requireKernelAccess();
 });
 
-afterEach(async () => {
-  const hs = handles.splice(0);
-  const nss = namespaces.splice(0);
-  try {
-    await Promise.all(hs.map((h) => h.close()));
-  } finally {
-    for (const ns of nss) ns.remove();
-  }
-});
+afterEach(() => scope.release());
 
 afterAll(() => removeLeftoverNetns(TAG));
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { open, qemuNetdevArgs, type Handle, type Tap } from '../src/index.js';
+import { guestQemuArgs } from '../scripts/guest-qemu.mjs';
 import { makeNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
 
 const GUEST_ADDR = '192.0.2.10';
@@ -85,27 +86,15 @@ async function openHandle(ns: TestNetns): Promise<Handle> {
 /** Boots the guest with the tap's fds and waits for it to power off. */
 function boot(tap: Tap, mac: string, queues: number): Promise<Boot> {
   const { args, stdio } = qemuNetdevArgs(tap, { id: 'n0', firstFd: 3, mac });
-  const qemuArgs = [
-    '-nographic',
-    '-serial',
-    'stdio',
-    '-monitor',
-    'none',
-    '-no-reboot',
-    '-m',
-    '256',
-    '-accel',
-    'tcg',
-    '-smp',
-    String(queues),
-    '-kernel',
-    guest.kernel,
-    '-initrd',
-    guest.initrd,
-    '-append',
-    `console=ttyS0 quiet panic=-1 mv.addr=${GUEST_ADDR}/24 mv.peer=${HOST_ADDR} mv.count=${PINGS}`,
-    ...args,
-  ];
+  const qemuArgs = guestQemuArgs({
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    queues,
+    addr: `${GUEST_ADDR}/24`,
+    peer: HOST_ADDR,
+    count: PINGS,
+    netdev: args,
+  });
   const started = Date.now();
   const qemu: ChildProcess = spawn('qemu-system-x86_64', qemuArgs, { stdio: ['pipe', 'pipe', 'pipe', ...stdio] });
   cleanups.push(() => killed(qemu));

@@ -13,12 +13,11 @@
 namespace macvlan {
 namespace {
 
-// A request whose result becomes a JS value.
+// A request whose result becomes a JS value, settled by its id.
 class JsRequest : public Request {
  public:
-  explicit JsRequest(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
   virtual Napi::Value Result(Napi::Env env) = 0;
-  Napi::Promise::Deferred deferred;
+  double id = 0;
 };
 
 class LinkRequest : public JsRequest {
@@ -30,12 +29,8 @@ class LinkRequest : public JsRequest {
     kProbeWireless = 2,   // Wi-Fi facts (a stat or a small directory read)
   };
 
-  LinkRequest(Napi::Env env, LinkOp op, LinkAttrs attrs, std::string netns_path, uint32_t probes)
-      : JsRequest(env),
-        op_(op),
-        attrs_(std::move(attrs)),
-        netns_path_(std::move(netns_path)),
-        probes_(probes) {}
+  LinkRequest(LinkOp op, LinkAttrs attrs, std::string netns_path, uint32_t probes)
+      : op_(op), attrs_(std::move(attrs)), netns_path_(std::move(netns_path)), probes_(probes) {}
 
   int Prepare() override {
     if (!netns_path_.empty()) {
@@ -95,8 +90,7 @@ template <class Attrs, EncodedRequest (*Encode)(AddrRouteOp, const Attrs&),
           bool (*Decode)(const nlmsghdr*, Attrs*), Napi::Object (*ToJs)(Napi::Env, const Attrs&)>
 class AddrRouteRequest : public JsRequest {
  public:
-  AddrRouteRequest(Napi::Env env, AddrRouteOp op, Attrs attrs)
-      : JsRequest(env), op_(op), attrs_(std::move(attrs)) {}
+  AddrRouteRequest(AddrRouteOp op, Attrs attrs) : op_(op), attrs_(std::move(attrs)) {}
 
   int Prepare() override {
     encoded = Encode(op_, attrs_);
@@ -127,8 +121,7 @@ using RouteRequest = AddrRouteRequest<RouteAttrs, EncodeRouteRequest, DecodeRout
 // namespace; the fd goes to an EventSocket on the JS thread.
 class SubscribeRequest : public JsRequest {
  public:
-  SubscribeRequest(Napi::Env env, std::vector<unsigned> groups, int rcvbuf)
-      : JsRequest(env), groups_(std::move(groups)), rcvbuf_(rcvbuf) {}
+  SubscribeRequest(std::vector<unsigned> groups, int rcvbuf) : groups_(std::move(groups)), rcvbuf_(rcvbuf) {}
   int Prepare() override {
     fd_ = OpenEventSocket(groups_, rcvbuf_);
     return fd_ < 0 ? fd_ : 0;
@@ -146,7 +139,7 @@ class SubscribeRequest : public JsRequest {
 // handle's namespace.
 class TapOpenRequest : public JsRequest {
  public:
-  TapOpenRequest(Napi::Env env, TapOpenParams params) : JsRequest(env), params_(std::move(params)) {}
+  explicit TapOpenRequest(TapOpenParams params) : params_(std::move(params)) {}
 
   int Prepare() override {
     result_ = OpenTap(params_);
@@ -176,7 +169,8 @@ class TapOpenRequest : public JsRequest {
 
 }  // namespace
 
-// Completions settled per turn of the event loop.
+// Completions settled per turn of the event loop: each settlement runs its
+// continuations, and a batch of 1024 at once would stall timers.
 constexpr size_t kSettleSlice = 64;
 
 struct NativeHandle::Event {
@@ -198,7 +192,6 @@ Napi::Error ErrnoError(Napi::Env env, int error, const std::string& ext_message,
 Napi::Function NativeHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeHandle",
                      {
-                         InstanceMethod<&NativeHandle::Opened>("opened"),
                          InstanceMethod<&NativeHandle::LinkCall>("link"),
                          InstanceMethod<&NativeHandle::AddrCall>("addr"),
                          InstanceMethod<&NativeHandle::RouteCall>("route"),
@@ -208,12 +201,11 @@ Napi::Function NativeHandle::Define(Napi::Env env) {
                      });
 }
 
-NativeHandle::NativeHandle(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<NativeHandle>(info), opened_(Napi::Promise::Deferred::New(info.Env())) {
+NativeHandle::NativeHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeHandle>(info) {
   Napi::Env env = info.Env();
   std::string netns_path = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  opened_promise_ = Napi::Persistent(opened_.Promise());
-  tsfn_ = Tsfn::New(env, "macvlan:netlink", 0, 1, this);
+  opened_id_ = info[2].As<Napi::Number>().DoubleValue();
+  tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "macvlan:netlink", 0, 1, this);
   // The thread holds tsfn_ (and this object) until it exits; an idle handle
   // must not keep the process alive, so the loop is only held while a call is
   // pending (Track/Untrack).
@@ -234,30 +226,16 @@ void NativeHandle::Shutdown() {
 }
 
 void NativeHandle::CleanupHook(void* self) {
-  auto* h = static_cast<NativeHandle*>(self);
   // The environment is going away (process exit, worker terminated) with the
-  // handle still open: stop the thread, then settle what it completed (calls
-  // in flight end with ECANCELED) while N-API still works. Nothing runs
-  // their continuations any more, but no promise is left unsettled.
+  // handle still open: stop the thread and free what it completed. The
+  // promises are JS objects and go with the environment; no N-API call is
+  // needed (a terminating worker would refuse it).
+  auto* h = static_cast<NativeHandle*>(self);
   h->hook_installed_ = false;
-  h->tearing_down_ = true;
   h->socket_.reset();
-  Napi::Env env = h->Env();
-  for (;;) {
-    Event* ev;
-    {
-      std::lock_guard<std::mutex> lock(h->events_mu_);
-      if (h->events_.empty()) return;
-      ev = h->events_.front();
-      h->events_.pop_front();
-    }
-    // A terminated worker may refuse even this (N-API then throws): the
-    // event is freed all the same, its promises stay unsettled.
-    try {
-      h->Handle(env, ev);
-    } catch (const Napi::Error&) {
-    }
-  }
+  std::lock_guard<std::mutex> lock(h->events_mu_);
+  for (Event* ev : h->events_) delete ev;
+  h->events_.clear();
 }
 
 NativeHandle::~NativeHandle() {
@@ -266,35 +244,29 @@ NativeHandle::~NativeHandle() {
 }
 
 // Events travel in our own queue; the thread-safe function only wakes the JS
-// thread. An event queued in a thread-safe function when the environment
-// ends could no longer be settled, ours can (CleanupHook).
+// thread, once however many events arrive before it runs.
 void NativeHandle::Post(Event* ev) {
   {
     std::lock_guard<std::mutex> lock(events_mu_);
     events_.push_back(ev);
   }
-  Wake();
+  if (!wake_pending_.exchange(true)) Wake();
 }
 
 void NativeHandle::Wake() { tsfn_.NonBlockingCall(static_cast<Event*>(nullptr)); }
 
-void NativeHandle::CallJs(Napi::Env env, Napi::Function, NativeHandle* self, Event*) {
-  if (static_cast<napi_env>(env) != nullptr) self->Drain(env);
+NativeHandle::Event* NativeHandle::Next() {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  if (events_.empty()) return nullptr;
+  Event* ev = events_.front();
+  events_.pop_front();
+  return ev;
 }
 
-void NativeHandle::Drain(Napi::Env env) {
-  for (;;) {
-    Event* ev;
-    {
-      std::lock_guard<std::mutex> lock(events_mu_);
-      if (events_.empty()) return;
-      ev = events_.front();
-      events_.pop_front();
-    }
-    bool sliced = ev->kind == Event::kCompleted && ev->done.size() > kSettleSlice && !tearing_down_;
-    Handle(env, ev);
-    if (sliced) return;  // the rest was requeued and a wakeup posted: yield to the loop
-  }
+void NativeHandle::CallJs(Napi::Env env, Napi::Function settle, NativeHandle* self, Event*) {
+  if (static_cast<napi_env>(env) == nullptr) return;
+  self->wake_pending_.store(false);
+  self->Drain(env, settle);
 }
 
 void NativeHandle::OnOpened(int error) { Post(new Event{Event::kOpened, error, {}}); }
@@ -311,111 +283,118 @@ void NativeHandle::Untrack(Napi::Env env) {
   if (--pending_ == 0) tsfn_.Unref(env);
 }
 
-void NativeHandle::Handle(Napi::Env env, Event* raw) {
-  std::unique_ptr<Event> ev(raw);
+// Settles up to kSettleSlice calls with one call of `settle`: a flat array of
+// [id, errno, value] triples, where value is the result, or for a failure
+// [extack message, extack attribute] (or undefined when the kernel gave none).
+void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
   Napi::HandleScope scope(env);
-  switch (ev->kind) {
-    case Event::kOpened:
-      if (ev->error) {
-        opened_.Reject(ErrnoError(env, ev->error, "", nullptr).Value());
-      } else {
-        opened_.Resolve(env.Undefined());
-      }
-      Untrack(env);
-      break;
-    case Event::kCompleted: {
-      // Settle a slice, then let the loop breathe: each settlement runs its
-      // continuations, and a batch of 1024 at once would stall timers.
-      size_t n = tearing_down_ ? ev->done.size() : std::min(ev->done.size(), kSettleSlice);
-      for (size_t i = 0; i < n; i++) {
-        auto* jr = static_cast<JsRequest*>(ev->done[i].get());
-        if (jr->error) {
-          jr->deferred.Reject(ErrnoError(env, jr->error, jr->ext_message, jr->ext_attr).Value());
-        } else {
-          jr->deferred.Resolve(jr->Result(env));
+  Napi::Array batch = Napi::Array::New(env);
+  uint32_t n = 0;
+  size_t settled = 0;
+  bool exited = false;
+  auto add = [&](double id, int error, Napi::Value value) {
+    batch.Set(n++, Napi::Number::New(env, id));
+    batch.Set(n++, Napi::Number::New(env, error));
+    batch.Set(n++, value);
+    settled++;
+    Untrack(env);
+  };
+  while (settled < kSettleSlice && !exited) {
+    std::unique_ptr<Event> ev(Next());
+    if (!ev) break;
+    switch (ev->kind) {
+      case Event::kOpened: add(opened_id_, ev->error, env.Undefined()); break;
+      case Event::kCompleted: {
+        size_t take = std::min(ev->done.size(), kSettleSlice - settled);
+        for (size_t i = 0; i < take; i++) {
+          auto* jr = static_cast<JsRequest*>(ev->done[i].get());
+          if (jr->error == 0) {
+            add(jr->id, 0, jr->Result(env));
+          } else if (jr->ext_message.empty() && jr->ext_attr == nullptr) {
+            add(jr->id, jr->error, env.Undefined());
+          } else {
+            Napi::Array ext = Napi::Array::New(env, 2);
+            if (!jr->ext_message.empty()) ext.Set(0u, jr->ext_message);
+            if (jr->ext_attr) ext.Set(1u, jr->ext_attr);
+            add(jr->id, jr->error, ext);
+          }
         }
-        Untrack(env);
-      }
-      if (n < ev->done.size()) {
-        // The rest goes back to the front of the queue for the next turn.
-        RequestList rest(std::make_move_iterator(ev->done.begin() + static_cast<ptrdiff_t>(n)),
-                         std::make_move_iterator(ev->done.end()));
-        {
+        if (take < ev->done.size()) {
+          // The rest goes back to the front of the queue for the next turn.
+          ev->done.erase(ev->done.begin(), ev->done.begin() + static_cast<ptrdiff_t>(take));
           std::lock_guard<std::mutex> lock(events_mu_);
-          events_.push_front(new Event{Event::kCompleted, 0, std::move(rest)});
+          events_.push_front(ev.release());
         }
-        if (!tearing_down_) Wake();
+        break;
       }
-      break;
+      case Event::kExit:
+        Shutdown();
+        if (close_id_ >= 0) add(close_id_, 0, env.Undefined());
+        self_.Reset();
+        exited = true;
+        break;
     }
-    case Event::kExit:
-      Shutdown();
-      if (closed_) {
-        closed_->Resolve(env.Undefined());
-        Untrack(env);
-      }
-      self_.Reset();
-      // The last event: nothing wakes this thread-safe function any more.
-      tsfn_.Release();
-      break;
   }
+  if (n > 0) settle.Call({batch});
+  if (exited) {
+    // The last event: nothing wakes this thread-safe function any more.
+    tsfn_.Release();
+    return;
+  }
+  bool more;
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    more = !events_.empty();
+  }
+  // Yield to the loop and come back for the rest.
+  if (more && !wake_pending_.exchange(true)) Wake();
 }
 
-Napi::Value NativeHandle::Opened(const Napi::CallbackInfo&) { return opened_promise_.Value(); }
-
-Napi::Value NativeHandle::LinkCall(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto op = static_cast<LinkOp>(info[0].As<Napi::Number>().Int32Value());
-  LinkAttrs attrs = LinkAttrsFromJs(info[1].As<Napi::Object>());
-  std::string netns_path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
-  uint32_t probes = info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
-  auto req = std::make_unique<LinkRequest>(env, op, std::move(attrs), std::move(netns_path), probes);
-  Napi::Promise::Deferred deferred = req->deferred;
-  return Submit(env, std::move(req), deferred);
-}
-
-Napi::Value NativeHandle::Submit(Napi::Env env, std::unique_ptr<Request> req,
-                                 Napi::Promise::Deferred& deferred) {
-  Napi::Promise promise = deferred.Promise();
-  if (closing_ || !socket_) {
-    deferred.Reject(ErrnoError(env, ECANCELED, "", nullptr).Value());
-    return promise;
-  }
+Napi::Value NativeHandle::Submit(Napi::Env env, std::unique_ptr<Request> req) {
+  if (closing_ || !socket_) return Napi::Boolean::New(env, false);
   Track(env);
   socket_->Submit(std::move(req));
-  return promise;
+  return Napi::Boolean::New(env, true);
+}
+
+template <class R, class... Args>
+static std::unique_ptr<R> MakeJsRequest(const Napi::CallbackInfo& info, Args&&... args) {
+  auto req = std::make_unique<R>(std::forward<Args>(args)...);
+  req->id = info[0].As<Napi::Number>().DoubleValue();
+  return req;
+}
+
+Napi::Value NativeHandle::LinkCall(const Napi::CallbackInfo& info) {
+  auto op = static_cast<LinkOp>(info[1].As<Napi::Number>().Int32Value());
+  LinkAttrs attrs = LinkAttrsFromJs(info[2].As<Napi::Object>());
+  std::string netns_path = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
+  uint32_t probes = info[4].IsNumber() ? info[4].As<Napi::Number>().Uint32Value() : 0;
+  return Submit(info.Env(),
+                MakeJsRequest<LinkRequest>(info, op, std::move(attrs), std::move(netns_path), probes));
 }
 
 Napi::Value NativeHandle::AddrCall(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto op = static_cast<AddrRouteOp>(info[0].As<Napi::Number>().Int32Value());
-  auto req = std::make_unique<AddrRequest>(env, op, AddrAttrsFromJs(info[1].As<Napi::Object>()));
-  Napi::Promise::Deferred deferred = req->deferred;
-  return Submit(env, std::move(req), deferred);
+  auto op = static_cast<AddrRouteOp>(info[1].As<Napi::Number>().Int32Value());
+  return Submit(info.Env(),
+                MakeJsRequest<AddrRequest>(info, op, AddrAttrsFromJs(info[2].As<Napi::Object>())));
 }
 
 Napi::Value NativeHandle::RouteCall(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto op = static_cast<AddrRouteOp>(info[0].As<Napi::Number>().Int32Value());
-  auto req = std::make_unique<RouteRequest>(env, op, RouteAttrsFromJs(info[1].As<Napi::Object>()));
-  Napi::Promise::Deferred deferred = req->deferred;
-  return Submit(env, std::move(req), deferred);
+  auto op = static_cast<AddrRouteOp>(info[1].As<Napi::Number>().Int32Value());
+  return Submit(info.Env(),
+                MakeJsRequest<RouteRequest>(info, op, RouteAttrsFromJs(info[2].As<Napi::Object>())));
 }
 
 Napi::Value NativeHandle::Subscribe(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Array list = info[0].As<Napi::Array>();
+  Napi::Array list = info[1].As<Napi::Array>();
   std::vector<unsigned> groups;
   for (uint32_t i = 0; i < list.Length(); i++) groups.push_back(list.Get(i).As<Napi::Number>().Uint32Value());
-  int rcvbuf = info[1].As<Napi::Number>().Int32Value();
-  auto req = std::make_unique<SubscribeRequest>(env, std::move(groups), rcvbuf);
-  Napi::Promise::Deferred deferred = req->deferred;
-  return Submit(env, std::move(req), deferred);
+  int rcvbuf = info[2].As<Napi::Number>().Int32Value();
+  return Submit(info.Env(), MakeJsRequest<SubscribeRequest>(info, std::move(groups), rcvbuf));
 }
 
 Napi::Value NativeHandle::OpenTap(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Object o = info[0].As<Napi::Object>();
+  Napi::Object o = info[1].As<Napi::Object>();
   TapOpenParams p;
   p.ifname = o.Get("ifname").As<Napi::String>().Utf8Value();
   p.ifindex = o.Get("ifindex").As<Napi::Number>().Int32Value();
@@ -427,28 +406,17 @@ Napi::Value NativeHandle::OpenTap(const Napi::CallbackInfo& info) {
   p.node_gid = o.Get("gid").As<Napi::Number>().Int64Value();
   p.node_mode = o.Get("mode").As<Napi::Number>().Int64Value();
   p.offload = o.Get("offload").As<Napi::Number>().Uint32Value();
-  auto req = std::make_unique<TapOpenRequest>(env, std::move(p));
-  Napi::Promise::Deferred deferred = req->deferred;
-  return Submit(env, std::move(req), deferred);
+  return Submit(info.Env(), MakeJsRequest<TapOpenRequest>(info, std::move(p)));
 }
 
 Napi::Value NativeHandle::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!closing_) {
-    closing_ = true;
-    if (socket_) {
-      closed_ = std::make_unique<Napi::Promise::Deferred>(env);
-      closed_promise_ = Napi::Persistent(closed_->Promise());
-      Track(env);
-      socket_->Stop();
-    }
-  }
-  if (closed_promise_.IsEmpty()) {
-    auto d = Napi::Promise::Deferred::New(env);
-    d.Resolve(env.Undefined());
-    return d.Promise();
-  }
-  return closed_promise_.Value();
+  if (closing_ || !socket_) return Napi::Boolean::New(env, false);  // nothing left to wait for
+  closing_ = true;
+  close_id_ = info[0].As<Napi::Number>().DoubleValue();
+  Track(env);
+  socket_->Stop();
+  return Napi::Boolean::New(env, true);
 }
 
 }  // namespace macvlan

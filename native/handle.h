@@ -1,9 +1,13 @@
 // The JS object behind a handle: it owns one NetlinkSocket (and so one I/O
-// thread) and turns completions into settled promises on the JS thread.
+// thread) and hands completions back to the JS thread. Promises live in JS:
+// every call carries an id, and the JS `settle` function given to the
+// constructor receives [id, errno, value, ...] for a slice of completions at
+// a time. Nothing in flight then needs N-API when the environment ends.
 #pragma once
 
 #include <napi.h>
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -16,7 +20,7 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
  public:
   static Napi::Function Define(Napi::Env env);
 
-  explicit NativeHandle(const Napi::CallbackInfo& info);  // (netnsPath: string)
+  explicit NativeHandle(const Napi::CallbackInfo& info);  // (netnsPath, settle, openedId)
   ~NativeHandle() override;
 
   // SocketListener: called on the I/O thread.
@@ -27,23 +31,24 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
  private:
   struct Event;
 
-  Napi::Value Opened(const Napi::CallbackInfo& info);
-  Napi::Value LinkCall(const Napi::CallbackInfo& info);   // (op, attrs, netnsPath?)
-  Napi::Value AddrCall(const Napi::CallbackInfo& info);   // (op, attrs)
-  Napi::Value RouteCall(const Napi::CallbackInfo& info);  // (op, attrs)
-  Napi::Value Subscribe(const Napi::CallbackInfo& info);  // (groups, rcvbuf) -> fd
-  Napi::Value OpenTap(const Napi::CallbackInfo& info);    // (TapOpenParams as an object)
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req, Napi::Promise::Deferred& deferred);
+  // Each takes the call's id first and returns whether it was accepted
+  // (false once closing: the JS side rejects the call itself).
+  Napi::Value LinkCall(const Napi::CallbackInfo& info);   // (id, op, attrs, netnsPath?, probes?)
+  Napi::Value AddrCall(const Napi::CallbackInfo& info);   // (id, op, attrs)
+  Napi::Value RouteCall(const Napi::CallbackInfo& info);  // (id, op, attrs)
+  Napi::Value Subscribe(const Napi::CallbackInfo& info);  // (id, groups, rcvbuf) -> fd
+  Napi::Value OpenTap(const Napi::CallbackInfo& info);    // (id, TapOpenParams as an object)
+  Napi::Value Close(const Napi::CallbackInfo& info);      // (id): settled when the thread has exited
+  Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req);
 
-  // The thread-safe function's callback: it only drains events_.
-  static void CallJs(Napi::Env env, Napi::Function, NativeHandle* self, Event* unused);
+  // The thread-safe function's callback; its JS function is `settle`.
+  static void CallJs(Napi::Env env, Napi::Function settle, NativeHandle* self, Event* unused);
   using Tsfn = Napi::TypedThreadSafeFunction<NativeHandle, Event, &NativeHandle::CallJs>;
 
   void Post(Event* ev);  // any thread: queue it and wake the JS thread
   void Wake();
-  void Drain(Napi::Env env);              // JS thread
-  void Handle(Napi::Env env, Event* ev);  // JS thread
+  Event* Next();
+  void Drain(Napi::Env env, Napi::Function settle);  // JS thread
   void Track(Napi::Env env);
   void Untrack(Napi::Env env);
   void Shutdown();
@@ -52,13 +57,11 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   std::unique_ptr<NetlinkSocket> socket_;
   Tsfn tsfn_;
   std::mutex events_mu_;
-  std::deque<Event*> events_;   // from the I/O thread to the JS thread
-  bool tearing_down_ = false;   // the environment is ending: settle everything now
-  Napi::ObjectReference self_;  // keeps this object alive while the thread runs
-  Napi::Promise::Deferred opened_;
-  Napi::Reference<Napi::Promise> opened_promise_;
-  std::unique_ptr<Napi::Promise::Deferred> closed_;
-  Napi::Reference<Napi::Promise> closed_promise_;
+  std::deque<Event*> events_;              // from the I/O thread to the JS thread
+  std::atomic<bool> wake_pending_{false};  // a wakeup is on its way: no need for another
+  Napi::ObjectReference self_;             // keeps this object alive while the thread runs
+  double opened_id_;
+  double close_id_ = -1;  // set by Close()
   int pending_ = 0;
   bool closing_ = false;
   bool hook_installed_ = false;

@@ -168,8 +168,9 @@ export interface LinkTable {
 /** What a link request may read from sysfs for each link it returns. */
 export const Probe = { tapDevice: 1, wireless: 2, all: 3, none: 0 } as const;
 
+/** A handle's calls as promises (src/calls.ts over RawNativeHandle). */
 export interface NativeHandle {
-  opened(): Promise<void>;
+  readonly opened: Promise<void>;
   openTap(params: NativeTapOpenParams): Promise<NativeTapOpenResult>;
   addr(op: typeof AddrRouteOp.dump, req: NativeAddr): Promise<NativeAddr[]>;
   addr(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeAddr): Promise<void>;
@@ -184,7 +185,23 @@ export interface NativeHandle {
     probes: number,
   ): Promise<LinkTable>;
   link(op: typeof LinkOp.change | typeof LinkOp.delete, req: NativeLinkRequest, netnsPath?: string): Promise<void>;
+  /** Rejects every pending call (ECANCELED) at once, then stops the I/O thread. */
   close(): Promise<void>;
+}
+
+/**
+ * The addon's handle (native/handle.h). Every call takes an id and returns
+ * whether it was accepted (false once closing); the outcome arrives later
+ * through the constructor's `settle`, as [id, errno, value] triples.
+ */
+export interface RawNativeHandle {
+  link(id: number, op: LinkOp, req: NativeLinkRequest, netnsPath?: string, probes?: number): boolean;
+  addr(id: number, op: AddrRouteOp, req: NativeAddr): boolean;
+  route(id: number, op: AddrRouteOp, req: NativeRoute): boolean;
+  subscribe(id: number, groups: number[], rcvbuf: number): boolean;
+  openTap(id: number, params: NativeTapOpenParams): boolean;
+  /** Stops the I/O thread; `id` is settled once it has exited. False: nothing to wait for. */
+  close(id: number): boolean;
 }
 
 export interface NativeDecodedMessage {
@@ -217,7 +234,7 @@ type ConstantName =
 export interface NativeAddon {
   /** Uapi numbers, from the kernel headers the addon was built with. */
   constants: Readonly<Record<ConstantName, number>>;
-  NativeHandle: new (netnsPath: string) => NativeHandle;
+  NativeHandle: new (netnsPath: string, settle: (batch: unknown[]) => void, openedId: number) => RawNativeHandle;
   TapQueue: new (fd: number, vnetHdrLen: number) => NativeTapQueue;
   /** onEvents(links, deleted) with one '1' (RTM_DELLINK) or '0' in `deleted` a link; onEvents(null, errno) on an error. */
   EventSocket: new (fd: number, onEvents: (links: LinkTable | null, deletedOrErrno: string | number) => void) => NativeEventSocket;

@@ -12,6 +12,7 @@ import {
   type NativeRoute,
   type NativeTapOpenResult,
 } from './binding.js';
+import { openNative } from './calls.js';
 import { HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
 import {
   parseCidr,
@@ -145,9 +146,9 @@ function showRef(ref: LinkRef): string {
 export async function open(options: OpenOptions = {}): Promise<Handle> {
   const o = plainObject(options, 'options', ['netns']);
   const path = o.netns === undefined ? '' : netnsPath(netnsTarget(o.netns, 'options.netns'));
-  const handle = new native.NativeHandle(path);
+  const handle = openNative(path);
   try {
-    await handle.opened();
+    await handle.opened;
   } catch (err) {
     throw toNetlinkError(err, path ? `open({ netns: '${path}' })` : 'open()');
   }
@@ -160,7 +161,6 @@ export async function open(options: OpenOptions = {}): Promise<Handle> {
  */
 export class Handle {
   readonly #native: NativeHandle;
-  readonly #pending = new Set<() => void>();
   readonly #closeHooks = new Set<() => void>();
   #closed = false;
   /** The namespace path this handle works in; undefined for the caller's own. */
@@ -181,8 +181,6 @@ export class Handle {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      for (const cancel of this.#pending) cancel();
-      this.#pending.clear();
       for (const hook of this.#closeHooks) hook();
       this.#closeHooks.clear();
     }
@@ -198,28 +196,10 @@ export class Handle {
   async #call<T>(operation: string, start: (n: NativeHandle) => Promise<T>, hint?: (e: unknown) => string | undefined): Promise<T> {
     if (this.#closed) throw new HandleClosedError(operation);
     try {
-      return await this.#tracked(operation, start(this.#native));
+      return await start(this.#native);
     } catch (e) {
       throw toNetlinkError(e, operation, undefined, hint?.(e));
     }
-  }
-
-  /** `p`, or a HandleClosedError as soon as close() is called. */
-  #tracked<T>(operation: string, p: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const cancel = (): void => reject(new HandleClosedError(operation));
-      this.#pending.add(cancel);
-      p.then(
-        (v) => {
-          this.#pending.delete(cancel);
-          resolve(v);
-        },
-        (e: unknown) => {
-          this.#pending.delete(cancel);
-          reject(e);
-        },
-      );
-    });
   }
 
   /** A create, get or dump, its links decoded into rows. */

@@ -17,11 +17,11 @@
 
 namespace macvlan {
 
-// encodeLink(op, attrs) -> { bytes: Buffer, attrs: [{ offset, length, name }] }
+// encodeLink(op, numbers, strings) -> { bytes: Buffer, attrs: [{ offset, length, name }] }
 static Napi::Value EncodeLink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto op = static_cast<LinkOp>(info[0].As<Napi::Number>().Int32Value());
-  EncodedRequest req = EncodeLinkRequest(op, LinkAttrsFromJs(info[1].As<Napi::Object>()));
+  EncodedRequest req = EncodeLinkRequest(op, LinkAttrsFromColumns(info[1], info[2]));
   Napi::Object out = Napi::Object::New(env);
   out.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, req.bytes.data(), req.bytes.size()));
   Napi::Array attrs = Napi::Array::New(env, req.attrs.size());
@@ -122,6 +122,7 @@ static Napi::Object Constants(Napi::Env env) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Constants(env));
   exports.Set("linkColumns", LinkTableColumns(env));
+  exports.Set("linkRequestColumns", LinkRequestColumns(env));
   exports.Set("NativeHandle", NativeHandle::Define(env));
   exports.Set("TapQueue", TapQueue::Define(env));
   exports.Set("EventSocket", EventSocket::Define(env));

@@ -366,9 +366,9 @@ static std::unique_ptr<R> MakeJsRequest(const Napi::CallbackInfo& info, Args&&..
 
 Napi::Value NativeHandle::LinkCall(const Napi::CallbackInfo& info) {
   auto op = static_cast<LinkOp>(info[1].As<Napi::Number>().Int32Value());
-  LinkAttrs attrs = LinkAttrsFromJs(info[2].As<Napi::Object>());
-  std::string netns_path = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
-  uint32_t probes = info[4].IsNumber() ? info[4].As<Napi::Number>().Uint32Value() : 0;
+  LinkAttrs attrs = LinkAttrsFromColumns(info[2], info[3]);
+  std::string netns_path = info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
+  uint32_t probes = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
   return Submit(info.Env(),
                 MakeJsRequest<LinkRequest>(info, op, std::move(attrs), std::move(netns_path), probes));
 }

@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <iterator>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 namespace macvlan {
 namespace {
@@ -131,81 +134,80 @@ Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links) {
 
 namespace {
 
-// Walks the keys an object has (one N-API call for the names, one a value),
-// rather than asking for every key a request could have.
-template <class Fn>
-void ForEachField(const Napi::Object& o, Fn&& fn) {
-  Napi::Array keys = o.GetPropertyNames();
-  for (uint32_t i = 0, n = keys.Length(); i < n; i++) {
-    Napi::Value k = keys.Get(i);
-    Napi::Value v = o.Get(k);
-    if (v.IsUndefined()) continue;
-    fn(k.As<Napi::String>().Utf8Value(), v);
+// A request row: the fixed header fields, every link field, whether a
+// macvlan block is present, then its fields (NaN where absent); and the
+// string fields joined by NUL.
+constexpr const char* kRequestFixedColumns[] = {"index", "flags", "change"};
+constexpr const char* kRequestStringColumns[] = {"name", "kind", "address", "macvlan.macaddr",
+                                                 "macvlan.macaddrData"};
+constexpr size_t kRequestFixed = std::size(kRequestFixedColumns);
+constexpr size_t kRequestMacvlan = kRequestFixed + kLinkFieldCount;  // the presence column
+constexpr size_t kRequestNumberColumns = kRequestMacvlan + 1 + std::size(kMacvlanFields);
+
+std::vector<std::string_view> SplitOn(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    size_t end = s.find(sep, start);
+    parts.push_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return parts;
+    start = end + 1;
   }
 }
 
-int64_t AsInteger(Napi::Env env, const std::string& key, const Napi::Value& v) {
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, "native: " + key + " must be a number");
-  return v.As<Napi::Number>().Int64Value();
-}
-
-std::string AsString(Napi::Env env, const std::string& key, const Napi::Value& v) {
-  if (!v.IsString()) throw Napi::TypeError::New(env, "native: " + key + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-template <class Owner, size_t N>
-bool SetField(const JsField<Owner> (&table)[N], Napi::Env env, const std::string& key, const Napi::Value& v,
-              Owner* out) {
-  for (const auto& f : table) {
-    if (key == f.key) {
-      out->*f.field = AsInteger(env, key, v);
-      return true;
-    }
-  }
-  return false;
-}
-
-MacvlanAttrs MacvlanFromJs(Napi::Env env, const Napi::Object& m) {
-  MacvlanAttrs mv;
-  ForEachField(m, [&](const std::string& key, const Napi::Value& v) {
-    if (SetField(kMacvlanFields, env, key, v, &mv)) return;
-    if (key == "macaddr") {
-      mv.macaddr = MacFrom(env, AsString(env, key, v));
-    } else if (key == "macaddrData") {
-      Napi::Array list = v.As<Napi::Array>();
-      std::vector<Mac> macs;
-      for (uint32_t i = 0; i < list.Length(); i++)
-        macs.push_back(MacFrom(env, AsString(env, key, list.Get(i))));
-      mv.macaddr_data = std::move(macs);
-    }
-  });
-  return mv;
+std::optional<int64_t> Present(double v) {
+  if (std::isnan(v)) return std::nullopt;
+  return static_cast<int64_t>(v);
 }
 
 }  // namespace
 
-LinkAttrs LinkAttrsFromJs(const Napi::Object& o) {
-  Napi::Env env = o.Env();
+Napi::Object LinkRequestColumns(Napi::Env env) {
+  Napi::Array numbers = Napi::Array::New(env, kRequestNumberColumns);
+  uint32_t i = 0;
+  for (const char* name : kRequestFixedColumns) numbers.Set(i++, name);
+  for (const auto& f : kLinkFields) numbers.Set(i++, f.key);
+  numbers.Set(i++, "macvlan");
+  for (const auto& f : kMacvlanFields) numbers.Set(i++, std::string("macvlan.") + f.key);
+  Napi::Array strings = Napi::Array::New(env, std::size(kRequestStringColumns));
+  i = 0;
+  for (const char* name : kRequestStringColumns) strings.Set(i++, name);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("numbers", numbers);
+  o.Set("strings", strings);
+  return o;
+}
+
+LinkAttrs LinkAttrsFromColumns(const Napi::Value& numbers_value, const Napi::Value& strings_value) {
+  Napi::Env env = numbers_value.Env();
+  auto numbers = numbers_value.As<Napi::Float64Array>();
+  std::string joined = strings_value.As<Napi::String>().Utf8Value();
+  std::vector<std::string_view> strings = SplitOn(joined, '\0');
+  if (numbers.ElementLength() != kRequestNumberColumns ||
+      strings.size() != std::size(kRequestStringColumns)) {
+    throw Napi::TypeError::New(env, "native: a link request row of the wrong shape");
+  }
+  const double* row = numbers.Data();
   LinkAttrs l;
-  ForEachField(o, [&](const std::string& key, const Napi::Value& v) {
-    if (SetField(kLinkFields, env, key, v, &l)) return;
-    if (key == "index") {
-      l.index = static_cast<int32_t>(AsInteger(env, key, v));
-    } else if (key == "flags") {
-      l.flags = static_cast<uint32_t>(AsInteger(env, key, v));
-    } else if (key == "change") {
-      l.change = static_cast<uint32_t>(AsInteger(env, key, v));
-    } else if (key == "name") {
-      l.name = AsString(env, key, v);
-    } else if (key == "kind") {
-      l.kind = AsString(env, key, v);
-    } else if (key == "address") {
-      l.address = MacFrom(env, AsString(env, key, v));
-    } else if (key == "macvlan") {
-      l.macvlan = MacvlanFromJs(env, v.As<Napi::Object>());
+  if (auto v = Present(row[0])) l.index = static_cast<int32_t>(*v);
+  if (auto v = Present(row[1])) l.flags = static_cast<uint32_t>(*v);
+  if (auto v = Present(row[2])) l.change = static_cast<uint32_t>(*v);
+  const double* p = row + kRequestFixed;
+  for (const auto& f : kLinkFields) l.*f.field = Present(*p++);
+  if (!strings[0].empty()) l.name = std::string(strings[0]);
+  if (!strings[1].empty()) l.kind = std::string(strings[1]);
+  if (!strings[2].empty()) l.address = MacFrom(env, std::string(strings[2]));
+  if (!std::isnan(row[kRequestMacvlan])) {
+    MacvlanAttrs mv;
+    p = row + kRequestMacvlan + 1;
+    for (const auto& f : kMacvlanFields) mv.*f.field = Present(*p++);
+    if (!strings[3].empty()) mv.macaddr = MacFrom(env, std::string(strings[3]));
+    if (!strings[4].empty()) {
+      std::vector<Mac> macs;
+      for (std::string_view m : SplitOn(strings[4], ',')) macs.push_back(MacFrom(env, std::string(m)));
+      mv.macaddr_data = std::move(macs);
     }
-  });
+    l.macvlan = std::move(mv);
+  }
   return l;
 }
 

@@ -1,5 +1,5 @@
-// LinkAttrs <-> the plain objects src/binding.ts describes (NativeLink,
-// NativeLinkRequest). Main thread only.
+// LinkAttrs <-> JS: link tables out, request rows in (src/binding.ts
+// describes both). Main thread only.
 #pragma once
 
 #include <napi.h>
@@ -8,9 +8,16 @@
 
 namespace macvlan {
 
-// Reads the fields of a NativeLinkRequest. TypeScript has validated them;
-// a field of the wrong type here is a bug, reported as a TypeError.
-LinkAttrs LinkAttrsFromJs(const Napi::Object& o);
+// A NativeLinkRequest as one row (src/link_request.ts packs it): a
+// Float64Array of LinkRequestColumns().numbers (NaN where absent) and the
+// string columns joined by NUL ('' where absent; source MACs joined by ',').
+// Two N-API calls a request, where walking an object costs a few per field.
+// TypeScript has validated the values; a row of the wrong shape is a bug,
+// reported as a TypeError.
+LinkAttrs LinkAttrsFromColumns(const Napi::Value& numbers, const Napi::Value& strings);
+
+// The column names of a link request row, in order: { numbers, strings }.
+Napi::Object LinkRequestColumns(Napi::Env env);
 
 // Many links as columns: { count, numbers: Float64Array (count x columns,
 // NaN where absent), strings: the string columns of every link joined by

@@ -195,7 +195,8 @@ export interface NativeHandle {
  * through the constructor's `settle`, as [id, errno, value] triples.
  */
 export interface RawNativeHandle {
-  link(id: number, op: LinkOp, req: NativeLinkRequest, netnsPath?: string, probes?: number): boolean;
+  /** `numbers` and `strings`: the request as one row (src/link_request.ts). */
+  link(id: number, op: LinkOp, numbers: Float64Array, strings: string, netnsPath?: string, probes?: number): boolean;
   addr(id: number, op: AddrRouteOp, req: NativeAddr): boolean;
   route(id: number, op: AddrRouteOp, req: NativeRoute): boolean;
   subscribe(id: number, groups: number[], rcvbuf: number): boolean;
@@ -240,9 +241,13 @@ export interface NativeAddon {
   EventSocket: new (fd: number, onEvents: (links: LinkTable | null, deletedOrErrno: string | number) => void) => NativeEventSocket;
   /** The column names of a LinkTable. */
   linkColumns: { numbers: string[]; strings: string[] };
+  /** The column names of a link request row ('macvlan' marks the block present). */
+  linkRequestColumns: { numbers: string[]; strings: string[] };
+  /** The request bytes for a row made by packLinkRequest (src/link_request.ts). */
   encodeLink(
     op: LinkOp,
-    req: NativeLinkRequest,
+    numbers: Float64Array,
+    strings: string,
   ): {
     bytes: Buffer;
     attrs: { offset: number; length: number; name: string }[];

@@ -19,6 +19,7 @@ import {
   type RawNativeHandle,
 } from './binding.js';
 import { errnoName } from './errors.js';
+import { packLinkRequest } from './link_request.js';
 
 const { ECANCELED } = constants.errno;
 
@@ -89,7 +90,8 @@ class NativeCalls implements NativeHandle {
   ): Promise<LinkTable>;
   link(op: typeof LinkOp.change | typeof LinkOp.delete, req: NativeLinkRequest, netnsPath?: string): Promise<void>;
   link(op: LinkOp, req: NativeLinkRequest, netnsPath?: string, probes?: number): Promise<unknown> {
-    return this.#submit((id) => this.#raw.link(id, op, req, netnsPath, probes));
+    const [numbers, strings] = packLinkRequest(req);
+    return this.#submit((id) => this.#raw.link(id, op, numbers, strings, netnsPath, probes));
   }
 
   addr(op: typeof AddrRouteOp.dump, req: NativeAddr): Promise<NativeAddr[]>;

@@ -6,6 +6,10 @@ import { describe, expect, it } from 'vitest';
 
 import { LinkOp, native, type NativeLink, type NativeLinkRequest } from '../src/binding.js';
 import { decodeMessages, toLink, type DecodedMessage } from '../src/link.js';
+import { packLinkRequest } from '../src/link_request.js';
+
+const encodeLink = (op: LinkOp, req: NativeLinkRequest): ReturnType<typeof native.encodeLink> =>
+  native.encodeLink(op, ...packLinkRequest(req));
 
 const c = native.constants;
 
@@ -633,12 +637,12 @@ describe('encodeLink: golden bytes from iproute2', () => {
   it("our create flags are exactly ip's plus NLM_F_ECHO", () => {
     expect(c.NLM_F_ECHO).toBe(NLM_F_ECHO);
     expect(flagsOf(IP_MACVTAP_BRIDGE)).toBe(NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE);
-    const ours = native.encodeLink(LinkOp.create, GOLDEN[0]!.req).bytes;
+    const ours = encodeLink(LinkOp.create, GOLDEN[0]!.req).bytes;
     expect(flagsOf(ours)).toBe(NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE | NLM_F_ECHO);
   });
 
   it.each(GOLDEN)('$name', ({ ip, op, req, extraFlags }) => {
-    const ours = native.encodeLink(op, req).bytes;
+    const ours = encodeLink(op, req).bytes;
     expect(flagsOf(ip) & extraFlags).toBe(0);
     expect(flagsOf(ours)).toBe(flagsOf(ip) | extraFlags);
     const expected = Buffer.from(ip);
@@ -650,7 +654,7 @@ describe('encodeLink: golden bytes from iproute2', () => {
     // ip dumps with ifi_family AF_PACKET (17); we always send AF_UNSPEC,
     // which rtnetlink treats the same for RTM_GETLINK. Everything else is
     // byte for byte, including the IFLA_LINKINFO/IFLA_INFO_KIND filter.
-    const ours = native.encodeLink(LinkOp.dump, { extMask: 1, kind: 'macvtap' }).bytes;
+    const ours = encodeLink(LinkOp.dump, { extMask: 1, kind: 'macvtap' }).bytes;
     const expected = Buffer.from(IP_DUMP_KIND_MACVTAP);
     expect(expected[16]).toBe(17);
     expected[16] = 0;
@@ -663,7 +667,7 @@ describe('encodeLink: golden bytes from iproute2', () => {
     // our table emits MODE first. The kernel does not care about the order,
     // so compare everything else byte for byte and IFLA_INFO_DATA's members
     // as a set.
-    const ours = native.encodeLink(LinkOp.create, {
+    const ours = encodeLink(LinkOp.create, {
       link: 3,
       name: 'mvb0',
       kind: 'macvlan',
@@ -684,7 +688,7 @@ describe('encodeLink: golden bytes from iproute2', () => {
 
   it('each op has its message type and flags', () => {
     const typeAndFlags = (op: LinkOp): [number, number] => {
-      const b = native.encodeLink(op, { index: 1 }).bytes;
+      const b = encodeLink(op, { index: 1 }).bytes;
       return [b.readUInt16LE(4), flagsOf(b)];
     };
     expect(typeAndFlags(LinkOp.create)).toEqual([RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE | NLM_F_ECHO]);
@@ -725,6 +729,54 @@ const EVERYTHING: NativeLinkRequest = {
   },
 };
 
+describe('link request rows (packLinkRequest -> LinkAttrsFromColumns)', () => {
+  it('every field a request can carry reaches the message: each once, in the attribute map', () => {
+    const { attrs } = encodeLink(LinkOp.create, {
+      name: 'vm0',
+      kind: 'macvtap',
+      address: '02:00:00:00:00:01',
+      mtu: 1400,
+      link: 2,
+      txqlen: 10,
+      group: 7,
+      numTxQueues: 2,
+      numRxQueues: 2,
+      macvlan: {
+        mode: c.MACVLAN_MODE_SOURCE,
+        flags: c.MACVLAN_FLAG_NODST,
+        macaddrMode: c.MACVLAN_MACADDR_SET,
+        macaddrData: ['02:00:00:00:00:02', '02:00:00:00:00:03'],
+      },
+    });
+    const names = attrs.map((a) => a.name);
+    for (const name of [
+      'IFLA_IFNAME',
+      'IFLA_ADDRESS',
+      'IFLA_MTU',
+      'IFLA_LINK',
+      'IFLA_TXQLEN',
+      'IFLA_GROUP',
+      'IFLA_NUM_TX_QUEUES',
+      'IFLA_NUM_RX_QUEUES',
+      'IFLA_MACVLAN_MODE',
+      'IFLA_MACVLAN_FLAGS',
+      'IFLA_MACVLAN_MACADDR_MODE',
+      'IFLA_MACVLAN_MACADDR_DATA',
+    ]) {
+      expect(
+        names.filter((n) => n === name),
+        name,
+      ).toHaveLength(1);
+    }
+  });
+
+  it('a field with no column, or a row of the wrong shape, is a TypeError (a bug, not user input)', () => {
+    expect(() => packLinkRequest({ nosuch: 1 } as unknown as NativeLinkRequest)).toThrow(TypeError);
+    expect(() => native.encodeLink(LinkOp.create, new Float64Array(3), '')).toThrow(TypeError);
+    expect(() => encodeLink(LinkOp.create, { address: 'not a mac' })).toThrow(/malformed MAC/);
+  });
+});
+
 describe('encodeLink: the attribute offset map', () => {
   const requests: [string, LinkOp, NativeLinkRequest][] = [
     ...GOLDEN.map((g): [string, LinkOp, NativeLinkRequest] => [g.name, g.op, g.req]),
@@ -734,7 +786,7 @@ describe('encodeLink: the attribute offset map', () => {
   ];
 
   it.each(requests)('%s: one entry per attribute, at its header, with its nla_len and uapi name', (_name, op, req) => {
-    const { bytes, attrs } = native.encodeLink(op, req);
+    const { bytes, attrs } = encodeLink(op, req);
     expect(bytes.readUInt32LE(0)).toBe(bytes.length);
     expect(bytes.length % 4).toBe(0);
     expect(bytes.readUInt32LE(8)).toBe(0); // nlmsg_seq: stamped by the socket
@@ -743,12 +795,12 @@ describe('encodeLink: the attribute offset map', () => {
   });
 
   it('requests without attributes have an empty map', () => {
-    expect(native.encodeLink(LinkOp.delete, { index: 4 }).attrs).toEqual([]);
-    expect(native.encodeLink(LinkOp.change, { index: 5, flags: 1, change: 1 }).attrs).toEqual([]);
+    expect(encodeLink(LinkOp.delete, { index: 4 }).attrs).toEqual([]);
+    expect(encodeLink(LinkOp.change, { index: 5, flags: 1, change: 1 }).attrs).toEqual([]);
   });
 
   it('each entry points at the value that was asked for', () => {
-    const { bytes, attrs } = native.encodeLink(LinkOp.create, EVERYTHING);
+    const { bytes, attrs } = encodeLink(LinkOp.create, EVERYTHING);
     const payload = (a: Located): Buffer => bytes.subarray(a.offset + 4, a.offset + a.length);
     const one = (name: string): Buffer => {
       const found = attrs.filter((a) => a.name === name);
@@ -800,12 +852,12 @@ describe('encodeLink: the attribute offset map', () => {
     // The captured ERANGE reply points at offset 32 of a request that starts
     // with IFLA_MTU; ours with the same first attribute has IFLA_MTU there.
     const ack = decode(KERNEL_ERANGE_POLICY).messages[0]!.ack!;
-    const { attrs } = native.encodeLink(LinkOp.create, { mtu: 1400, link: 3, name: 'mv0', kind: 'macvlan' });
+    const { attrs } = encodeLink(LinkOp.create, { mtu: 1400, link: 3, name: 'mv0', kind: 'macvlan' });
     expect(attrs.find((a) => a.offset === ack.offset)?.name).toBe('IFLA_MTU');
   });
 
   it('round-trips: decoding an encoded request gives back its fields', () => {
-    const { bytes } = native.encodeLink(LinkOp.create, EVERYTHING);
+    const { bytes } = encodeLink(LinkOp.create, EVERYTHING);
     expect(onlyLink(bytes)).toEqual({
       index: 7,
       flags: 1,
@@ -836,7 +888,7 @@ describe('encodeLink: the attribute offset map', () => {
   });
 
   it('round-trips the extremes of u32 and s32 fields', () => {
-    const { bytes } = native.encodeLink(LinkOp.change, {
+    const { bytes } = encodeLink(LinkOp.change, {
       index: 0x7fffffff,
       mtu: 0xffffffff,
       txqlen: 0,
@@ -1164,7 +1216,7 @@ describe('decodeMessages: hand-built RTM_NEWLINK', () => {
 });
 
 describe('decodeMessages: NLMSG_ERROR', () => {
-  const request = native.encodeLink(LinkOp.create, {
+  const request = encodeLink(LinkOp.create, {
     link: 3,
     name: 'mvl00', // odd length: the echo is not a multiple of 4 before padding
     mtu: 9000,

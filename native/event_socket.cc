@@ -61,7 +61,9 @@ EventSocket::EventSocket(const Napi::CallbackInfo& info)
 }
 
 EventSocket::~EventSocket() {
-  Stop();
+  // Not Stop(): self_.Reset() may throw, and self_'s own destructor releases
+  // it without throwing.
+  CloseUvHandle(poll_);
   if (!closed_ && fd_ >= 0) close(fd_);
 }
 

@@ -26,6 +26,8 @@ class EventSocket : public Napi::ObjectWrap<EventSocket> {
   // deleted has one character a link: '1' for RTM_DELLINK, '0' for RTM_NEWLINK.
   explicit EventSocket(const Napi::CallbackInfo& info);
   ~EventSocket() override;
+  EventSocket(const EventSocket&) = delete;
+  EventSocket& operator=(const EventSocket&) = delete;
 
  private:
   Napi::Value Pause(const Napi::CallbackInfo& info);

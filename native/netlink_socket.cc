@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <random>
 
 #include "netns.h"
@@ -209,7 +210,7 @@ RequestList NetlinkSocket::TakeBatch() {
   }
   if (!back.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = back.rbegin(); it != back.rend(); ++it) queue_.push_front(std::move(*it));
+    queue_.insert(queue_.begin(), std::make_move_iterator(back.begin()), std::make_move_iterator(back.end()));
     queued_.store(queue_.size(), std::memory_order_release);
   }
   if (!immediate.empty()) {

@@ -59,6 +59,8 @@ class NetlinkSocket {
   // socket there and reports through listener->OnOpened().
   NetlinkSocket(std::string netns_path, SocketListener* listener);
   ~NetlinkSocket();  // Stop() and Join()
+  NetlinkSocket(const NetlinkSocket&) = delete;
+  NetlinkSocket& operator=(const NetlinkSocket&) = delete;
 
   void Submit(std::unique_ptr<Request> r);  // any thread
   void Stop();                              // any thread: queued and in-flight requests end with ECANCELED

@@ -112,7 +112,7 @@ const nlmsghdr* MessageReader::Next() {
     truncated_ = true;
     return nullptr;
   }
-  auto* h = reinterpret_cast<const nlmsghdr*>(p_);
+  const auto* h = reinterpret_cast<const nlmsghdr*>(p_);
   if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > left) {
     truncated_ = true;
     return nullptr;
@@ -180,7 +180,7 @@ int HexDigit(char c) {
 
 bool ParseMac(std::string_view s, uint8_t out[6]) {
   if (s.size() != 17) return false;
-  for (int i = 0; i < 6; i++) {
+  for (size_t i = 0; i < 6; i++) {
     int hi = HexDigit(s[i * 3]);
     int lo = HexDigit(s[i * 3 + 1]);
     if (hi < 0 || lo < 0) return false;

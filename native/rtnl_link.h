@@ -78,7 +78,7 @@ enum class LinkOp {
   kDump,    // RTM_GETLINK | NLM_F_DUMP, optional kind/master filter
 };
 
-EncodedRequest EncodeLinkRequest(LinkOp op, const LinkAttrs& attrs);
+EncodedRequest EncodeLinkRequest(LinkOp op, const LinkAttrs& l);
 
 // Decodes one RTM_NEWLINK/RTM_DELLINK message; false when it is not one or
 // its fixed header is cut short. Unknown attributes are skipped.

@@ -10,7 +10,7 @@
 
 #include <linux/if_tun.h>
 
-#include <cstdio>
+#include <charconv>
 #include <cstring>
 
 #include "netns.h"
@@ -22,11 +22,16 @@ bool ReadTapDevt(const std::string& ifname, int ifindex, uint32_t* major, uint32
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   char buf[32];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  ssize_t n = read(fd, buf, sizeof buf);
   close(fd);
   if (n <= 0) return false;
-  buf[n] = 0;
-  return sscanf(buf, "%u:%u", major, minor) == 2;
+  // "MAJOR:MINOR\n". from_chars, unlike sscanf's %u, rejects a sign and a
+  // number out of range.
+  const char* end = buf + n;
+  auto [colon, err] = std::from_chars(buf, end, *major);
+  if (err != std::errc() || colon == end || *colon != ':') return false;
+  auto [rest, err2] = std::from_chars(colon + 1, end, *minor);
+  return err2 == std::errc() && (rest == end || *rest == '\n');
 }
 
 namespace {

@@ -17,6 +17,8 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
 
   explicit TapQueue(const Napi::CallbackInfo& info);  // (fd, vnetHdrLen)
   ~TapQueue() override;
+  TapQueue(const TapQueue&) = delete;
+  TapQueue& operator=(const TapQueue&) = delete;
 
  private:
   struct PendingWrite {

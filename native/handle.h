@@ -22,6 +22,8 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
 
   explicit NativeHandle(const Napi::CallbackInfo& info);  // (netnsPath, settle, openedId)
   ~NativeHandle() override;
+  NativeHandle(const NativeHandle&) = delete;
+  NativeHandle& operator=(const NativeHandle&) = delete;
 
   // SocketListener: called on the I/O thread.
   void OnOpened(int error) override;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Style and lint checks (STYLE.md 12: style never needs review): prettier for
 # TypeScript/JavaScript, ESLint (typescript-eslint) for src/ and test/,
-# clang-format for native/. Exits non-zero on any finding; runs every check
+# clang-format and clang-tidy (scripts/tidy.sh, which skips files that were
+# clean and have not changed) for native/. Exits non-zero on any finding; runs every check
 # before it does. `scripts/lint.sh --fix` rewrites instead of checking.
 # Needs the devDependencies (npm ci) and clang-format on the PATH (Debian's
 # clang-format package; .clang-format was checked with clang-format 14).
@@ -41,6 +42,7 @@ elif ((fix)); then
 else
   step clang-format clang-format --dry-run --Werror "${native[@]}"
 fi
+((fix)) || step clang-tidy bash scripts/tidy.sh
 
 if ((${#failed[@]})); then
   echo "lint: failed: ${failed[*]}" >&2

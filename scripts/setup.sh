@@ -15,8 +15,9 @@ command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 # npm pack (scripts/prebuild.sh, test/package.test.ts) cross-builds the linux-arm64 addon.
 command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || need+=(g++-aarch64-linux-gnu)
 command -v file >/dev/null 2>&1 || need+=(file)
-# scripts/lint.sh checks native/ with Debian's clang-format (14 on Debian 12).
+# scripts/lint.sh checks native/ with Debian's clang-format and clang-tidy (14 on Debian 12).
 command -v clang-format >/dev/null 2>&1 || need+=(clang-format)
+command -v clang-tidy >/dev/null 2>&1 || need+=(clang-tidy)
 if ((${#need[@]})); then
   echo "setup: apt-get install ${need[*]}" >&2
   apt-get update -qq

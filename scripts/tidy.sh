@@ -6,10 +6,12 @@
 #
 # The flags come from binding.gyp, the real build: node-gyp's own gyp writes
 # them as a compile database (its compile_commands_json generator), made into
-# build-tidy/ when missing or older than binding.gyp. Not part of
-# scripts/lint.sh: the whole run takes minutes, not seconds (clang-tidy parses
-# napi.h and the C++ library again for each file, and the analyzer walks every
-# path).
+# build-tidy/ when missing or older than binding.gyp. A clean file is
+# remembered in build-tidy/clean/ under a hash of everything its result
+# depends on (the file, every native header, .clang-tidy, the database), so
+# scripts/lint.sh runs it on every test run: a fresh clone checks all files
+# (a minute or two: clang-tidy parses napi.h and the C++ library again for
+# each, and the analyzer walks every path), later runs only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -39,7 +41,18 @@ if [ ! -f "$db" ] || [ binding.gyp -nt "$db" ] || [ package-lock.json -nt "$db" 
   rmdir build/Debug 2>/dev/null || true
 fi
 
-if (($#)); then files=("$@"); else files=(native/*.cc); fi
+if (($#)); then all=("$@"); else all=(native/*.cc); fi
+mkdir -p build-tidy/clean
+shared=$(cat native/*.h .clang-tidy "$db" | sha256sum | cut -c1-64)
+key() { printf '%s %s' "$shared" "$(sha256sum <"$1")" | sha256sum | cut -c1-64; }
+files=()
+for f in "${all[@]}"; do
+  [ -f "build-tidy/clean/$(key "$f")" ] || files+=("$f")
+done
+if ((${#files[@]} == 0)); then
+  echo "tidy: ${#all[@]} files unchanged since they were clean" >&2
+  exit 0
+fi
 logs=$(mktemp -d /tmp/macvlan-tidy.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
 
@@ -50,8 +63,12 @@ status=0
 printf '%s\n' "${files[@]}" | xargs -P "$(nproc)" -I{} bash -c '
   log=$1/$(basename "$2").log
   clang-tidy -p build-tidy --quiet --warnings-as-errors="*" "$2" >"$log" 2>&1 || echo failed >"$log.failed"
+  [ -f "$log.failed" ] || touch "$log.clean"
   grep -v "^[0-9]* warnings\? \(and [0-9]* errors\? \)\?generated\.$" "$log" || true
 ' _ "$logs" {} || status=$?
 failed=$(find "$logs" -name '*.failed' | wc -l)
+for f in "${files[@]}"; do
+  [ -f "$logs/$(basename "$f").log.clean" ] && touch "build-tidy/clean/$(key "$f")"
+done
 echo "tidy: ${#files[@]} files in $((SECONDS - started))s, $failed with findings" >&2
 if ((status != 0 || failed != 0)); then exit 1; fi

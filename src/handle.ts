@@ -142,6 +142,85 @@ function showRef(ref: LinkRef): string {
   return typeof ref === 'number' ? `#${ref}` : `'${ref}'`;
 }
 
+/** A validated create: the request and what the create then needs to know. */
+interface CreatePlan {
+  req: NativeLinkRequest;
+  what: string;
+  lowerRef: LinkRef;
+  name: string | undefined;
+  mtu: number | undefined;
+  /** A name must be resolved to an ifindex (IFLA_LINK), and an MTU checked against the lower's. */
+  lookup: boolean;
+  target: NetnsTarget | undefined;
+}
+
+function planCreate(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): CreatePlan {
+  const s = plainObject(spec, 'spec', SPEC_KEYS);
+  if (s.lower === undefined) throw invalidType('spec.lower', 'a link name (string) or ifindex (number)', undefined);
+  const lowerRef = linkRef(s.lower, 'spec.lower');
+  const name = s.name === undefined ? undefined : linkName(s.name, 'spec.name', true);
+  const mode = s.mode === undefined ? 'bridge' : oneOf(s.mode, 'spec.mode', MODES);
+  const what = `${kind === 'macvlan' ? 'createMacvlan' : 'createMacvtap'}(${name ? `name '${name}', ` : ''}lower ${showRef(lowerRef)})`;
+  const req: NativeLinkRequest = { kind, name: name ?? `${kind}%d`, macvlan: { mode: modeValue[mode] } };
+  const m = req.macvlan!;
+  if (s.mac !== undefined) req.address = unicastMac(s.mac, 'spec.mac');
+  if (s.mac !== undefined && mode === 'passthru') {
+    // The kernel gives a passthru link its lower's MAC and ignores ours.
+    throw invalidValue('spec.mac', "omitted with mode 'passthru' (a passthru link takes its lower's MAC)", s.mac);
+  }
+  const mtu = s.mtu === undefined ? undefined : integer(s.mtu, 'spec.mtu', MIN_MTU, U32_MAX);
+  if (mtu !== undefined) req.mtu = mtu;
+  if (s.up !== undefined && boolean(s.up, 'spec.up')) {
+    req.flags = c.IFF_UP;
+    req.change = c.IFF_UP;
+  }
+  if (s.txQueueLen !== undefined) req.txqlen = integer(s.txQueueLen, 'spec.txQueueLen', 0, U32_MAX);
+  if (s.numTxQueues !== undefined) req.numTxQueues = integer(s.numTxQueues, 'spec.numTxQueues', 1, MAX_QUEUES);
+  if (s.numRxQueues !== undefined) req.numRxQueues = integer(s.numRxQueues, 'spec.numRxQueues', 1, MAX_QUEUES);
+  let flags = 0;
+  if (s.nopromisc !== undefined && boolean(s.nopromisc, 'spec.nopromisc')) {
+    if (mode !== 'passthru') throw invalidValue('spec.nopromisc', "used with mode 'passthru' only", true);
+    flags |= c.MACVLAN_FLAG_NOPROMISC;
+  }
+  if (s.nodst !== undefined && boolean(s.nodst, 'spec.nodst')) {
+    if (mode !== 'source') throw invalidValue('spec.nodst', "used with mode 'source' only", true);
+    flags |= c.MACVLAN_FLAG_NODST;
+  }
+  if (flags) m.flags = flags;
+  if (s.bcQueueLen !== undefined) m.bcQueueLen = integer(s.bcQueueLen, 'spec.bcQueueLen', 0, U32_MAX);
+  if (s.bcCutoff !== undefined) m.bcCutoff = integer(s.bcCutoff, 'spec.bcCutoff', -0x80000000, 0x7fffffff);
+  if (s.sourceMacs !== undefined) {
+    if (mode !== 'source') throw invalidValue('spec.sourceMacs', "used with mode 'source' only", s.sourceMacs);
+    m.macaddrMode = c.MACVLAN_MACADDR_SET;
+    m.macaddrData = sourceMacList(s.sourceMacs, 'spec.sourceMacs');
+  }
+  const target = s.netns === undefined ? undefined : netnsTarget(s.netns, 'spec.netns');
+
+  // An ifindex alone goes straight to the kernel, which answers ENODEV for
+  // a missing lower: one round trip, not two.
+  const lookup = typeof lowerRef === 'string' || mtu !== undefined;
+  return { req, what, lowerRef, name, mtu, lookup, target };
+}
+
+/** ENODEV about the lower, said as such. */
+function lowerMissing(plan: CreatePlan, e: unknown): unknown {
+  if (e instanceof NetlinkError && e.code === 'ENODEV') {
+    return new NetlinkError(plan.what, ENODEV, { hint: `the lower ${showRef(plan.lowerRef)} does not exist` });
+  }
+  return e;
+}
+
+function createFailed(plan: CreatePlan, e: unknown): unknown {
+  // macvlan_common_newlink() answers a bare EINVAL when a passthru link
+  // would share its lower, or a link would join a passthru lower.
+  if (e instanceof NetlinkError && e.code === 'EINVAL' && !e.kernelMessage) {
+    return new NetlinkError(plan.what, e.errno, {
+      hint: 'a passthru link must be the only macvlan/macvtap on its lower, and no link can join a lower that has one',
+    });
+  }
+  return plan.lookup ? e : lowerMissing(plan, e);
+}
+
 /** Opens a handle on a network namespace (default: the caller's). */
 export async function open(options: OpenOptions = {}): Promise<Handle> {
   const o = plainObject(options, 'options', ['netns']);
@@ -259,86 +338,37 @@ export class Handle {
   }
 
   async #createLink(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): Promise<Link> {
-    const s = plainObject(spec, 'spec', SPEC_KEYS);
-    if (s.lower === undefined) throw invalidType('spec.lower', 'a link name (string) or ifindex (number)', undefined);
-    const lowerRef = linkRef(s.lower, 'spec.lower');
-    const name = s.name === undefined ? undefined : linkName(s.name, 'spec.name', true);
-    const mode = s.mode === undefined ? 'bridge' : oneOf(s.mode, 'spec.mode', MODES);
-    const what = `${kind === 'macvlan' ? 'createMacvlan' : 'createMacvtap'}(${name ? `name '${name}', ` : ''}lower ${showRef(lowerRef)})`;
-    const req: NativeLinkRequest = { kind, name: name ?? `${kind}%d`, macvlan: { mode: modeValue[mode] } };
-    const m = req.macvlan!;
-    if (s.mac !== undefined) req.address = unicastMac(s.mac, 'spec.mac');
-    if (s.mac !== undefined && mode === 'passthru') {
-      // The kernel gives a passthru link its lower's MAC and ignores ours.
-      throw invalidValue('spec.mac', "omitted with mode 'passthru' (a passthru link takes its lower's MAC)", s.mac);
-    }
-    const mtu = s.mtu === undefined ? undefined : integer(s.mtu, 'spec.mtu', MIN_MTU, U32_MAX);
-    if (mtu !== undefined) req.mtu = mtu;
-    if (s.up !== undefined && boolean(s.up, 'spec.up')) {
-      req.flags = c.IFF_UP;
-      req.change = c.IFF_UP;
-    }
-    if (s.txQueueLen !== undefined) req.txqlen = integer(s.txQueueLen, 'spec.txQueueLen', 0, U32_MAX);
-    if (s.numTxQueues !== undefined) req.numTxQueues = integer(s.numTxQueues, 'spec.numTxQueues', 1, MAX_QUEUES);
-    if (s.numRxQueues !== undefined) req.numRxQueues = integer(s.numRxQueues, 'spec.numRxQueues', 1, MAX_QUEUES);
-    let flags = 0;
-    if (s.nopromisc !== undefined && boolean(s.nopromisc, 'spec.nopromisc')) {
-      if (mode !== 'passthru') throw invalidValue('spec.nopromisc', "used with mode 'passthru' only", true);
-      flags |= c.MACVLAN_FLAG_NOPROMISC;
-    }
-    if (s.nodst !== undefined && boolean(s.nodst, 'spec.nodst')) {
-      if (mode !== 'source') throw invalidValue('spec.nodst', "used with mode 'source' only", true);
-      flags |= c.MACVLAN_FLAG_NODST;
-    }
-    if (flags) m.flags = flags;
-    if (s.bcQueueLen !== undefined) m.bcQueueLen = integer(s.bcQueueLen, 'spec.bcQueueLen', 0, U32_MAX);
-    if (s.bcCutoff !== undefined) m.bcCutoff = integer(s.bcCutoff, 'spec.bcCutoff', -0x80000000, 0x7fffffff);
-    if (s.sourceMacs !== undefined) {
-      if (mode !== 'source') throw invalidValue('spec.sourceMacs', "used with mode 'source' only", s.sourceMacs);
-      m.macaddrMode = c.MACVLAN_MACADDR_SET;
-      m.macaddrData = sourceMacList(s.sourceMacs, 'spec.sourceMacs');
-    }
-    const target = s.netns === undefined ? undefined : netnsTarget(s.netns, 'spec.netns');
-
-    const missingLower = (e: unknown): never => {
-      if (e instanceof NetlinkError && e.code === 'ENODEV') {
-        throw new NetlinkError(what, ENODEV, { hint: `the lower ${showRef(lowerRef)} does not exist` });
+    // Validation is its own (synchronous) function: what an async function
+    // keeps alive across its awaits is its own frame, and 500 creates in
+    // flight each keep one.
+    const plan = planCreate(kind, spec);
+    const { req, what } = plan;
+    if (plan.lookup) {
+      let lower: NativeLink;
+      try {
+        lower = await this.#getNative(plan.lowerRef, what);
+      } catch (e) {
+        throw lowerMissing(plan, e);
       }
-      throw e;
-    };
-    // A name must be resolved to an ifindex (IFLA_LINK), and an MTU checked
-    // against the lower's. An ifindex alone goes straight to the kernel,
-    // which answers ENODEV for a missing lower: one round trip, not two.
-    const lookup = typeof lowerRef === 'string' || mtu !== undefined;
-    const fromKernel = (e: unknown): never => {
-      // macvlan_common_newlink() answers a bare EINVAL when a passthru link
-      // would share its lower, or a link would join a passthru lower.
-      if (e instanceof NetlinkError && e.code === 'EINVAL' && !e.kernelMessage) {
-        throw new NetlinkError(what, e.errno, {
-          hint: 'a passthru link must be the only macvlan/macvtap on its lower, and no link can join a lower that has one',
-        });
-      }
-      if (!lookup) missingLower(e);
-      throw e;
-    };
-    if (lookup) {
-      const lower = await this.#getNative(lowerRef, what).catch(missingLower);
-      if (mtu !== undefined && lower.mtu !== undefined && mtu > lower.mtu) {
-        throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, mtu);
+      if (plan.mtu !== undefined && lower.mtu !== undefined && plan.mtu > lower.mtu) {
+        throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, plan.mtu);
       }
       req.link = lower.index;
-    } else {
-      req.link = lowerRef;
+    } else if (typeof plan.lowerRef === 'number') {
+      req.link = plan.lowerRef;
     }
-    if (target !== undefined) return this.#createInto(what, req, target).catch(fromKernel);
-
-    const [echoed] = await this.#linkRows(LinkOp.create, req, what, Probe.all).catch(fromKernel);
-    if (echoed) return toLink(echoed);
+    try {
+      if (plan.target !== undefined) return await this.#createInto(what, req, plan.target);
+      const [echoed] = await this.#linkRows(LinkOp.create, req, what, Probe.all);
+      if (echoed) return toLink(echoed);
+    } catch (e) {
+      throw createFailed(plan, e);
+    }
     // Kernels before 6.3 do not echo RTM_NEWLINK: look the link up instead;
     // for a kernel-picked name, the newest link of this kind on this lower
     // (ifindexes are allocated cyclically upwards).
-    if (name !== undefined && !name.includes('%')) return this.getLink(name);
-    const mine = (await this.listLinks({ kind, lower: req.link! })).sort((a, b) => b.index - a.index);
+    if (plan.name !== undefined && !plan.name.includes('%')) return this.getLink(plan.name);
+    const mine = (await this.listLinks({ kind, lower: req.link })).sort((a, b) => b.index - a.index);
     if (!mine[0]) throw new NetlinkError(what, ENODEV, { hint: 'the new link was not found' });
     return mine[0];
   }

@@ -21,7 +21,7 @@
 //   loop     event-loop lateness (idle, concurrent creates, rtnl_lock busy)
 //   bigdump  dumps of BENCH_BIG_LINKS links
 //   tap      openTap+close and frames
-//   memory   the create/delete cycle check
+//   memory   the create/delete cycle check (default V8 settings, then young generation capped)
 //   and as shorthands the table's sections: create, delete (= seq,batch,ip),
 //   dump (= batch,bigdump), frames (= tap).
 //
@@ -41,6 +41,8 @@
 //   BENCH_SETTLE_MS=250       pause after bulk deletes before the next timed step
 //   BENCH_HANDOFF_OPS=2000    requests per run in each handoff figure
 //   BENCH_HANDOFF_WORK_US=200 the ping-pong's I/O thread is busy this long per request in one figure
+//   BENCH_SEMI_SPACE_MB=1     --max-semi-space-size of the second memory check (0: no second check);
+//                             it runs the same cycles (and time limit) as the first
 //   BENCH_ONLY=               sections to run (see above), comma-separated
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,6 +100,7 @@ const cfg = {
   settleMs: envInt('BENCH_SETTLE_MS', 250, 0),
   handoffOps: envInt('BENCH_HANDOFF_OPS', 2000),
   handoffWorkUs: envInt('BENCH_HANDOFF_WORK_US', 200),
+  semiSpaceMb: envInt('BENCH_SEMI_SPACE_MB', 1, 0),
   only: sectionsToRun(process.env.BENCH_ONLY),
 };
 const on = (section) => cfg.only.includes(section);
@@ -627,23 +630,32 @@ async function main() {
   }
   await nl.close();
 
-  // Memory: a process of its own.
-  let mem;
+  // Memory: a process of its own, with V8's default heap sizing (the
+  // target), then again with the young generation capped (to tell V8's
+  // sizing from ours).
+  const memoryCheck = async (v8Flags) => {
+    log(
+      `memory${v8Flags.length ? ` (${v8Flags.join(' ')})` : ''}: up to ${cfg.cycles} create/delete cycles (at most ${cfg.cycleSeconds} s)`,
+    );
+    const args = [...v8Flags, '--expose-gc', join(here, 'memory.mjs'), NS, lower, cfg.cycles, cfg.cycleBatch, cfg.cycleSeconds];
+    return JSON.parse((await execFileP(process.execPath, args.map(String), { maxBuffer: 1 << 24 })).stdout);
+  };
+  let mem, memCapped;
   if (on('memory')) {
-    log(`memory: up to ${cfg.cycles} create/delete cycles (at most ${cfg.cycleSeconds} s)`);
-    const args = ['--expose-gc', join(here, 'memory.mjs'), NS, lower, cfg.cycles, cfg.cycleBatch, cfg.cycleSeconds];
-    mem = JSON.parse((await execFileP(process.execPath, args.map(String), { maxBuffer: 1 << 24 })).stdout);
+    mem = await memoryCheck([]);
+    if (cfg.semiSpaceMb) memCapped = { ...(await memoryCheck([`--max-semi-space-size=${cfg.semiSpaceMb}`])), semiSpaceMb: cfg.semiSpaceMb };
   }
 
   const totalSeconds = (now() - t00) / 1000;
   mach.loadAtEnd = loadavg().map((x) => +x.toFixed(2));
-  const report = buildReport(raw, mem, mach, totalSeconds);
+  const report = buildReport(raw, mem, memCapped, mach, totalSeconds);
   process.stdout.write(report.text + '\n');
   // A run of some sections leaves the last full results alone.
   const base = cfg.only.length === SECTIONS.length ? 'results' : 'results-only';
   writeFileSync(
     join(outDir, `${base}.json`),
-    JSON.stringify({ machine: mach, config: cfg, totalSeconds, raw, memory: mem, rows: report.rows }, null, 2) + '\n',
+    JSON.stringify({ machine: mach, config: cfg, totalSeconds, raw, memory: mem, memoryCapped: memCapped, rows: report.rows }, null, 2) +
+      '\n',
   );
   writeFileSync(join(outDir, `${base}.md`), report.markdown + '\n');
   log(`wrote ${join(outDir, `${base}.json`)} and ${base}.md (${totalSeconds.toFixed(0)} s in all)`);
@@ -653,7 +665,7 @@ async function main() {
 
 const growthText = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
-function buildReport(raw, mem, mach, totalSeconds) {
+function buildReport(raw, mem, memCapped, mach, totalSeconds) {
   const fmt = (v) => (v === undefined ? '' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
   const N = cfg.links;
   const rows = [];
@@ -772,6 +784,14 @@ function buildReport(raw, mem, mach, totalSeconds) {
     r.note = `${r.what}, per run, ms (of the worst gap: JS thread on a CPU / runnable waiting for a CPU): ${per.join(', ')}`;
   }
   const mb = (b) => b / 1048576;
+  const memDetail = (m) =>
+    `RSS ${mb(m.before.rss).toFixed(1)} -> ${mb(m.after.rss).toFixed(1)} MB after ${m.warmupCycles} warm-up cycles and a forced GC; ` +
+    `V8 heap pages ${mb(m.before.heapPhysical).toFixed(1)} -> ${mb(m.after.heapPhysical).toFixed(1)} MB ` +
+    `(of which young generation ${mb(m.before.newSpacePhysical).toFixed(1)} -> ${mb(m.after.newSpacePhysical).toFixed(1)} MB), ` +
+    `live JS heap ${mb(m.before.heapUsed).toFixed(1)} -> ${mb(m.after.heapUsed).toFixed(1)} MB, ` +
+    `RSS outside V8's heap ${mb(m.before.rss - m.before.heapPhysical).toFixed(1)} -> ${mb(m.after.rss - m.after.heapPhysical).toFixed(1)} MB (RSS - heap pages); ` +
+    `${m.seconds.toFixed(0)} s` +
+    (m.half ? `; second half (${m.half.cycles} -> ${m.cycles} cycles): RSS ${growthText(mb(m.after.rss - m.half.rss))} MB` : '');
   const stopped = (m) => (m.cycles < m.target ? `; stopped at ${m.seconds.toFixed(0)} s of ${cfg.cycleSeconds}` : '');
   if (mem) {
     const growth = mb(mem.after.rss - mem.before.rss);
@@ -782,12 +802,16 @@ function buildReport(raw, mem, mach, totalSeconds) {
       median: growth,
       target: '<= 5 MB',
       pass: growth <= 5,
-      detail:
-        `RSS ${mb(mem.before.rss).toFixed(1)} -> ${mb(mem.after.rss).toFixed(1)} MB after ${mem.warmupCycles} warm-up cycles and a forced GC; ` +
-        `V8 heap pages ${mb(mem.before.heapPhysical).toFixed(1)} -> ${mb(mem.after.heapPhysical).toFixed(1)} MB, live JS heap ${mb(mem.before.heapUsed).toFixed(1)} -> ${mb(mem.after.heapUsed).toFixed(1)} MB` +
-        (mem.half
-          ? `; second half (${mem.half.cycles} -> ${mem.cycles} cycles): RSS ${growthText(mb(mem.after.rss - mem.half.rss))} MB`
-          : ''),
+      detail: memDetail(mem),
+    });
+  }
+  if (memCapped) {
+    rows.push({
+      section: 'memory',
+      what: `the same, young generation capped (node --max-semi-space-size=${memCapped.semiSpaceMb}), ${memCapped.cycles} cycles${stopped(memCapped)}`,
+      unit: 'MB',
+      median: mb(memCapped.after.rss - memCapped.before.rss),
+      detail: memDetail(memCapped),
     });
   }
   if (mem) {

@@ -9,7 +9,8 @@
 //   delete-group PREFIX START N GROUP   IFLA_GROUP on each (batched), then one RTM_DELLINK by group
 //   dump         RUNS                   RTM_GETLINK NLM_F_DUMP, RTEXT_FILTER_SKIP_STATS, parsed to count
 //   get-seq      NAME N                 one RTM_GETLINK (by name, SKIP_STATS, ACK) at a time
-//   create-seq-io LOWER PREFIX START N SPIN_US   create-seq, each request handed to an I/O thread
+//   create-seq-io LOWER PREFIX START N SPIN_US TAP   create-seq, each request handed to an I/O thread;
+//                with TAP 1 the I/O thread then reads the macvtap's device number from sysfs (as the library)
 //   get-seq-io   NAME N SPIN_US         get-seq, each request handed to an I/O thread
 //   pingpong     N SPIN_US WORK_US      empty requests through the I/O thread, which is busy WORK_US in each
 //   tap          NAME ITERATIONS NODEDIR open+close of the link's /dev/tapN
@@ -337,6 +338,8 @@ static void cmd_dump(long runs) {
   printf("],\"links\":%ld}\n", count);
 }
 
+static int read_file(const char *path, char *out, size_t cap);
+
 // ---------------------------------------------------------------- the library's thread structure
 //
 // The *-io commands and pingpong run each request the way the library does
@@ -487,7 +490,7 @@ static struct {
   int lower;
   const char *prefix, *name;
   long start, work_us;
-  int *ifindex;
+  int *ifindex, read_tap;
 } seq;
 
 static void op_create(long i) {
@@ -499,6 +502,12 @@ static void op_create(long i) {
   add_create(&b, seq.lower, name);
   nl_send(&b);
   wait_acks(first, 1, seq.ifindex + i);
+  if (seq.read_tap) {  // the device number createMacvtap returns (native/tap_device.cc ReadTapDevt)
+    char path[128], v[32];
+    unsigned ma, mi;
+    snprintf(path, sizeof path, "/sys/class/net/%s/macvtap/tap%d/dev", name, seq.ifindex[i]);
+    if (read_file(path, v, sizeof v) || sscanf(v, "%u:%u", &ma, &mi) != 2) die(path);
+  }
 }
 
 static void op_get(long i) {
@@ -525,8 +534,9 @@ static void op_busy(long i) {
   }
 }
 
-static void cmd_create_seq_io(int lower, const char *prefix, long start, long n, long spin_us) {
+static void cmd_create_seq_io(int lower, const char *prefix, long start, long n, long spin_us, int read_tap) {
   seq.lower = lower;
+  seq.read_tap = read_tap;
   seq.prefix = prefix;
   seq.start = start;
   seq.ifindex = calloc((size_t)n, sizeof *seq.ifindex);
@@ -687,8 +697,8 @@ int main(int argc, char **argv) {
     cmd_delete_group(argv[2], num(argv[3]), num(argv[4]), (uint32_t)num(argv[5]));
   } else if (!strcmp(cmd, "dump") && argc == 3) {
     cmd_dump(num(argv[2]));
-  } else if (!strcmp(cmd, "create-seq-io") && argc == 7) {
-    cmd_create_seq_io((int)num(argv[2]), argv[3], num(argv[4]), num(argv[5]), num(argv[6]));
+  } else if (!strcmp(cmd, "create-seq-io") && argc == 8) {
+    cmd_create_seq_io((int)num(argv[2]), argv[3], num(argv[4]), num(argv[5]), num(argv[6]), (int)num(argv[7]));
   } else if (!strcmp(cmd, "get-seq") && argc == 4) {
     seq.name = argv[2];
     run_seq("get-seq", op_get, num(argv[3]), -1, 0);

@@ -14,7 +14,7 @@
 // thread does), and a pure ping-pong through that pair of threads.
 //
 // Sections (BENCH_ONLY=a,b,... runs only those; default all):
-//   seq      sequential creates: C, C through an I/O thread, library; a group delete of each
+//   seq      sequential creates: C, C through an I/O thread (without, with the tap's sysfs read), library
 //   batch    C batched / library concurrent creates; on C's links, dumps and one-at-a-time deletes
 //   ip       execFile('ip') per call and ip -batch, creates and deletes
 //   handoff  GETLINK of lo (C, C through an I/O thread, library) and the C ping-pong
@@ -410,7 +410,10 @@ async function main() {
       push(`${key}IoWakes`, c.ioWakes / n);
     };
 
-    // Sequential creates, then a group delete of all of them.
+    // Sequential creates, then a group delete of all of them. C runs them on
+    // one thread, then through an I/O thread as the library does, and that
+    // again with the sysfs read of the tap's device number that
+    // createMacvtap's result carries.
     if (on('seq')) {
       await inTurn(
         async () => {
@@ -420,9 +423,15 @@ async function main() {
           await settle();
         },
         async () => {
-          pushIo('cCreateSeqIo', await ref('create-seq-io', lower, 'ct', 0, N, SPIN_US), N);
+          pushIo('cCreateSeqIo', await ref('create-seq-io', lower, 'ct', 0, N, SPIN_US, 0), N);
           await settle();
           await ref('delete-group', 'ct', 0, N, randomGroup());
+          await settle();
+        },
+        async () => {
+          pushIo('cCreateSeqIoTap', await ref('create-seq-io', lower, 'cu', 0, N, SPIN_US, 1), N);
+          await settle();
+          await ref('delete-group', 'cu', 0, N, randomGroup());
           await settle();
         },
         async () => {
@@ -704,8 +713,17 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
 
   row('create', 'C: one RTM_NEWLINK at a time, wait for each ACK', 'cCreateSeq', 'us/link', us, 'cCreateSeq');
   row('create', "C: sequential creates through an I/O thread (the library's structure)", 'cCreateSeqIo', 'us/link', us, 'cCreateSeq');
+  row('create', 'C: the same + the sysfs read of the tap device number (as createMacvtap)', 'cCreateSeqIoTap', 'us/link', us, 'cCreateSeq');
   row('create', 'library: sequential awaited createMacvtap', 'libCreateSeq', 'us/link', us, 'cCreateSeq', 1.15);
   row('create', 'library: sequential awaited createMacvtap (vs C through an I/O thread)', 'libCreateSeq', 'us/link', us, 'cCreateSeqIo');
+  row(
+    'create',
+    'library: sequential awaited createMacvtap (vs C through an I/O thread + sysfs)',
+    'libCreateSeq',
+    'us/link',
+    us,
+    'cCreateSeqIoTap',
+  );
   row('create', `execFile('ip link add') per call (${cfg.execLinks} links)`, 'execCreate', 'us/link', us, 'cCreateSeq');
   row('create', `ip -batch, ${N} 'link add' lines`, 'batchCreate', 'us/link', us, 'cCreateSeq');
   row('create', `C: batched in one sendmsg (bounded by rcvbuf)`, 'cCreateBatch', 'us/link', us, 'cCreateBatch');
@@ -740,7 +758,7 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
   );
   const pct = (v) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`;
   for (const r of rows) {
-    if (!['cCreateSeqIo', 'cGetIo', 'pingSpin', 'pingNoSpin', 'pingWork'].includes(r.key)) continue;
+    if (!['cCreateSeqIo', 'cCreateSeqIoTap', 'cGetIo', 'pingSpin', 'pingNoSpin', 'pingWork'].includes(r.key)) continue;
     const sleeps = stats(raw[`${r.key}CallerSleeps`]).median;
     const wakes = stats(raw[`${r.key}IoWakes`]).median;
     r.detail = `the caller slept in epoll_wait on ${pct(sleeps)} of requests, the I/O thread was asleep and woken for ${pct(wakes)} (median of runs)`;

@@ -2,13 +2,13 @@
 // is the library's alone: create/delete cycles of macvtaps through one
 // handle, RSS and open fds before and after (after a forced GC).
 //
-//   node --expose-gc bench/memory.mjs NETNS LOWER_INDEX CYCLES BATCH SECONDS
+//   node [--max-semi-space-size=MB] --expose-gc bench/memory.mjs NETNS LOWER_INDEX CYCLES BATCH SECONDS
 //
 // A cycle is one createMacvtap and that link's deletion; BATCH links are
 // created concurrently, then removed with one deleteLinks(). It stops at
 // CYCLES, or at the first batch boundary after SECONDS, and prints JSON.
 import { readdirSync } from 'node:fs';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { open } from '../dist/index.js';
@@ -32,6 +32,7 @@ async function settle() {
     rss: m.rss,
     heapUsed: m.heapUsed,
     heapPhysical: h.total_physical_size, // pages V8 holds, live or not (the young generation grows under load)
+    newSpacePhysical: getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size, // the young generation
     mallocedByV8: h.malloced_memory,
     external: m.external,
     arrayBuffers: m.arrayBuffers,

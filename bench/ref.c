@@ -8,6 +8,11 @@
 //   delete-seq   PREFIX START N         one RTM_DELLINK (by name) at a time
 //   delete-group PREFIX START N GROUP   IFLA_GROUP on each (batched), then one RTM_DELLINK by group
 //   dump         RUNS                   RTM_GETLINK NLM_F_DUMP, RTEXT_FILTER_SKIP_STATS, parsed to count
+//   get-seq      NAME N                 one RTM_GETLINK (by name, SKIP_STATS, ACK) at a time
+//   create-seq-io LOWER PREFIX START N SPIN_US TAP   create-seq, each request handed to an I/O thread;
+//                with TAP 1 the I/O thread then reads the macvtap's device number from sysfs (as the library)
+//   get-seq-io   NAME N SPIN_US         get-seq, each request handed to an I/O thread
+//   pingpong     N SPIN_US WORK_US      empty requests through the I/O thread, which is busy WORK_US in each
 //   tap          NAME ITERATIONS NODEDIR open+close of the link's /dev/tapN
 //   frames       NAMEA NAMEB SIZE COUNT INFLIGHT NODEDIR   A writes, B reads, INFLIGHT frames ahead
 //
@@ -19,11 +24,17 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -327,6 +338,217 @@ static void cmd_dump(long runs) {
   printf("],\"links\":%ld}\n", count);
 }
 
+static int read_file(const char *path, char *out, size_t cap);
+
+// ---------------------------------------------------------------- the library's thread structure
+//
+// The *-io commands and pingpong run each request the way the library does
+// (native/netlink_socket.cc, and libuv under the thread-safe function):
+// - the caller ("JS thread") queues it under a mutex and writes the I/O
+//   thread's eventfd only when that thread sleeps;
+// - the I/O thread looks for work for SPIN_US (sched_yield() between looks,
+//   as kSpinMicros) before it sleeps in poll() on its eventfd; it does the
+//   request, queues the completion under a mutex and signals it as
+//   uv_async_send() does (an eventfd write unless one is pending);
+// - the caller sleeps in epoll_wait() on that eventfd, as the event loop.
+// Both threads count their real sleeps (voluntary context switches).
+
+static struct {
+  pthread_mutex_t mu;
+  long queued, completed;  // under mu
+  int sleeping, stop;      // under mu
+  atomic_long queued_hint; // the spin's look at `queued` without the lock
+  atomic_int async_pending;
+  int wake_fd, done_fd, ep;
+  long spin_us;
+  void (*op)(long);
+  long io_sleeps;
+  pthread_t thread;
+} io = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void efd_signal(int fd) {
+  uint64_t one = 1;
+  if (write(fd, &one, sizeof one) < 0 && errno != EAGAIN) die("eventfd write");
+}
+
+static void efd_drain(int fd) {
+  uint64_t v;
+  if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN) die("eventfd read");
+}
+
+static long thread_sleeps(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  return ru.ru_nvcsw;
+}
+
+static int io_wait_for_work(void) {
+  double until = now() + io.spin_us / 1e6;
+  while (atomic_load_explicit(&io.queued_hint, memory_order_acquire) == 0 && now() < until) sched_yield();
+  for (;;) {
+    pthread_mutex_lock(&io.mu);
+    int stop = io.stop, work = io.queued > 0;
+    if (!stop && !work) io.sleeping = 1;
+    pthread_mutex_unlock(&io.mu);
+    if (stop) return 0;
+    if (work) return 1;
+    struct pollfd p = {io.wake_fd, POLLIN, 0};
+    if (poll(&p, 1, -1) > 0) efd_drain(io.wake_fd);
+    pthread_mutex_lock(&io.mu);
+    io.sleeping = 0;
+    pthread_mutex_unlock(&io.mu);
+  }
+}
+
+static void *io_main(void *arg) {
+  (void)arg;
+  long sleeps0 = thread_sleeps();
+  for (long i = 0; io_wait_for_work(); i++) {
+    pthread_mutex_lock(&io.mu);
+    io.queued--;
+    atomic_store_explicit(&io.queued_hint, io.queued, memory_order_release);
+    pthread_mutex_unlock(&io.mu);
+    io.op(i);
+    pthread_mutex_lock(&io.mu);
+    io.completed++;
+    pthread_mutex_unlock(&io.mu);
+    if (atomic_exchange(&io.async_pending, 1) == 0) efd_signal(io.done_fd);
+  }
+  io.io_sleeps = thread_sleeps() - sleeps0;
+  return NULL;
+}
+
+static void io_start(void (*op)(long), long spin_us) {
+  io.op = op;
+  io.spin_us = spin_us;
+  io.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  io.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  io.ep = epoll_create1(EPOLL_CLOEXEC);
+  if (io.wake_fd < 0 || io.done_fd < 0 || io.ep < 0) die("eventfd/epoll");
+  struct epoll_event ev = {.events = EPOLLIN};
+  if (epoll_ctl(io.ep, EPOLL_CTL_ADD, io.done_fd, &ev) != 0) die("epoll_ctl");
+  if ((errno = pthread_create(&io.thread, NULL, io_main, NULL))) die("pthread_create");
+}
+
+static void io_stop(void) {
+  pthread_mutex_lock(&io.mu);
+  io.stop = 1;
+  pthread_mutex_unlock(&io.mu);
+  efd_signal(io.wake_fd);
+  pthread_join(io.thread, NULL);
+}
+
+// One awaited request (the i-th): hand it over, sleep until it is done.
+// Returns 1 when the I/O thread was asleep and had to be woken.
+static int io_call(long i) {
+  pthread_mutex_lock(&io.mu);
+  io.queued++;
+  atomic_store_explicit(&io.queued_hint, io.queued, memory_order_release);
+  int wake = io.sleeping;
+  io.sleeping = 0;
+  pthread_mutex_unlock(&io.mu);
+  if (wake) efd_signal(io.wake_fd);
+  for (;;) {
+    struct epoll_event ev;
+    if (epoll_wait(io.ep, &ev, 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("epoll_wait");
+    }
+    efd_drain(io.done_fd);
+    atomic_store(&io.async_pending, 0);
+    pthread_mutex_lock(&io.mu);
+    long done = io.completed;
+    pthread_mutex_unlock(&io.mu);
+    if (done > i) return wake;
+  }
+}
+
+// Runs N awaited requests: on this thread (spin_us < 0), or each handed to
+// an I/O thread (started before and stopped after the timed part).
+static void run_seq(const char *op_name, void (*op)(long), long n, long spin_us, long work_us) {
+  long wakes = 0;
+  if (spin_us >= 0) io_start(op, spin_us);
+  long sleeps0 = thread_sleeps();
+  double t0 = now();
+  for (long i = 0; i < n; i++) {
+    if (spin_us < 0) {
+      op(i);
+    } else {
+      wakes += io_call(i);
+    }
+  }
+  double t = now() - t0;
+  long sleeps = thread_sleeps() - sleeps0;
+  if (spin_us >= 0) io_stop();
+  printf("{\"op\":\"%s\",\"n\":%ld,\"seconds\":%.9f,\"spinUs\":%ld,\"workUs\":%ld,\"ioWakes\":%ld,"
+         "\"callerSleeps\":%ld,\"ioSleeps\":%ld}\n",
+         op_name, n, t, spin_us, work_us, wakes, sleeps, spin_us >= 0 ? io.io_sleeps : 0);
+}
+
+// The requests the sequential commands make, numbered from 0.
+static struct {
+  int lower;
+  const char *prefix, *name;
+  long start, work_us;
+  int *ifindex, read_tap;
+} seq;
+
+static void op_create(long i) {
+  static struct buf b;
+  char name[IFNAMSIZ];
+  b.len = 0;
+  uint32_t first = seq_next;
+  link_name(name, seq.prefix, seq.start + i);
+  add_create(&b, seq.lower, name);
+  nl_send(&b);
+  wait_acks(first, 1, seq.ifindex + i);
+  if (seq.read_tap) {  // the device number createMacvtap returns (native/tap_device.cc ReadTapDevt)
+    char path[128], v[32];
+    unsigned ma, mi;
+    snprintf(path, sizeof path, "/sys/class/net/%s/macvtap/tap%d/dev", name, seq.ifindex[i]);
+    if (read_file(path, v, sizeof v) || sscanf(v, "%u:%u", &ma, &mi) != 2) die(path);
+  }
+}
+
+static void op_get(long i) {
+  static struct buf b;
+  b.len = 0;
+  uint32_t first = seq_next;
+  size_t m = msg_begin(&b, RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 0);
+  attr_u32(&b, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  attr(&b, IFLA_IFNAME, seq.name, strlen(seq.name) + 1);
+  msg_end(&b, m);
+  nl_send(&b);
+  int index = 0;
+  wait_acks(first, 1, &index);
+  if (index <= 0) {
+    fprintf(stderr, "ref: no reply for %s (request %ld)\n", seq.name, i);
+    exit(1);
+  }
+}
+
+static void op_busy(long i) {
+  (void)i;
+  double until = now() + seq.work_us / 1e6;
+  while (now() < until) {
+  }
+}
+
+static void cmd_create_seq_io(int lower, const char *prefix, long start, long n, long spin_us, int read_tap) {
+  seq.lower = lower;
+  seq.read_tap = read_tap;
+  seq.prefix = prefix;
+  seq.start = start;
+  seq.ifindex = calloc((size_t)n, sizeof *seq.ifindex);
+  run_seq("create-seq-io", op_create, n, spin_us, 0);
+  for (long i = 0; i < n; i++) {
+    if (seq.ifindex[i] <= 0) {
+      fprintf(stderr, "ref: no echo for link %ld\n", i);
+      exit(1);
+    }
+  }
+}
+
 static int read_file(const char *path, char *out, size_t cap) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
@@ -461,6 +683,11 @@ int main(int argc, char **argv) {
     cmd_frames(argv[2], argv[3], num(argv[4]), num(argv[5]), num(argv[6]), argv[7]);
     return 0;
   }
+  if (!strcmp(cmd, "pingpong") && argc == 5) {
+    seq.work_us = num(argv[4]);
+    run_seq("pingpong", op_busy, num(argv[2]), num(argv[3]), seq.work_us);
+    return 0;
+  }
   nl_open();
   if ((!strcmp(cmd, "create-seq") || !strcmp(cmd, "create-batch")) && argc == 6) {
     cmd_create(!strcmp(cmd, "create-batch"), (int)num(argv[2]), argv[3], num(argv[4]), num(argv[5]));
@@ -470,6 +697,14 @@ int main(int argc, char **argv) {
     cmd_delete_group(argv[2], num(argv[3]), num(argv[4]), (uint32_t)num(argv[5]));
   } else if (!strcmp(cmd, "dump") && argc == 3) {
     cmd_dump(num(argv[2]));
+  } else if (!strcmp(cmd, "create-seq-io") && argc == 8) {
+    cmd_create_seq_io((int)num(argv[2]), argv[3], num(argv[4]), num(argv[5]), num(argv[6]), (int)num(argv[7]));
+  } else if (!strcmp(cmd, "get-seq") && argc == 4) {
+    seq.name = argv[2];
+    run_seq("get-seq", op_get, num(argv[3]), -1, 0);
+  } else if (!strcmp(cmd, "get-seq-io") && argc == 5) {
+    seq.name = argv[2];
+    run_seq("get-seq-io", op_get, num(argv[3]), num(argv[4]), 0);
   } else {
     fprintf(stderr, "usage: see the top of bench/ref.c\n");
     return 2;

@@ -5,7 +5,25 @@
 // contender is compared with the C reference measured in the same run
 // ("x C" = contender time / C time, so 1.00 is C's speed and higher is
 // slower; for frame rates it is C's rate / the contender's rate).
-// Prints one table, writes bench/out/results.json and bench/out/results.md.
+// Prints one table, writes bench/out/results.json and bench/out/results.md
+// (results-only.* when BENCH_ONLY picks some sections).
+//
+// The "handoff" rows measure the floor of the library's thread structure:
+// bench/ref.c runs the same requests with a C caller that hands each one to
+// an I/O thread and sleeps in epoll_wait() until it is done (as the JS
+// thread does), and a pure ping-pong through that pair of threads.
+//
+// Sections (BENCH_ONLY=a,b,... runs only those; default all):
+//   seq      sequential creates: C, C through an I/O thread (without, with the tap's sysfs read), library
+//   batch    C batched / library concurrent creates; on C's links, dumps and one-at-a-time deletes
+//   ip       execFile('ip') per call and ip -batch, creates and deletes
+//   handoff  GETLINK of lo (C, C through an I/O thread, library) and the C ping-pong
+//   loop     event-loop lateness (idle, concurrent creates, rtnl_lock busy)
+//   bigdump  dumps of BENCH_BIG_LINKS links
+//   tap      openTap+close and frames
+//   memory   the create/delete cycle check (default V8 settings, then young generation capped)
+//   and as shorthands the table's sections: create, delete (= seq,batch,ip),
+//   dump (= batch,bigdump), frames (= tap).
 //
 // Sizes (environment):
 //   BENCH_RUNS=5              runs per figure
@@ -21,6 +39,11 @@
 //   BENCH_CYCLE_SECONDS=170   stop the memory check after this long (and report the count)
 //   BENCH_BUSY_LINKS=200      links the rtnl_lock-busy process creates/deletes in a loop
 //   BENCH_SETTLE_MS=250       pause after bulk deletes before the next timed step
+//   BENCH_HANDOFF_OPS=2000    requests per run in each handoff figure
+//   BENCH_HANDOFF_WORK_US=200 the ping-pong's I/O thread is busy this long per request in one figure
+//   BENCH_SEMI_SPACE_MB=1     --max-semi-space-size of the second memory check (0: no second check);
+//                             it runs the same cycles (and time limit) as the first
+//   BENCH_ONLY=               sections to run (see above), comma-separated
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -35,6 +58,23 @@ const execFileP = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, 'out');
 const refBin = join(outDir, 'ref');
+
+const SECTIONS = ['seq', 'batch', 'ip', 'handoff', 'loop', 'bigdump', 'tap', 'memory'];
+const SECTION_ALIASES = { create: ['seq', 'batch', 'ip'], delete: ['seq', 'batch', 'ip'], dump: ['batch', 'bigdump'], frames: ['tap'] };
+
+function sectionsToRun(raw) {
+  if (raw === undefined || raw.trim() === '') return SECTIONS;
+  const picked = new Set();
+  for (const name of raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const list = SECTIONS.includes(name) ? [name] : SECTION_ALIASES[name];
+    if (!list) throw new Error(`BENCH_ONLY: no section '${name}' (sections: ${[...SECTIONS, ...Object.keys(SECTION_ALIASES)].join(', ')})`);
+    for (const s of list) picked.add(s);
+  }
+  return SECTIONS.filter((s) => picked.has(s));
+}
 
 function envInt(name, dflt, min = 1) {
   const raw = process.env[name];
@@ -58,9 +98,17 @@ const cfg = {
   cycleSeconds: envInt('BENCH_CYCLE_SECONDS', 170),
   busyLinks: envInt('BENCH_BUSY_LINKS', 200),
   settleMs: envInt('BENCH_SETTLE_MS', 250, 0),
+  handoffOps: envInt('BENCH_HANDOFF_OPS', 2000),
+  handoffWorkUs: envInt('BENCH_HANDOFF_WORK_US', 200),
+  semiSpaceMb: envInt('BENCH_SEMI_SPACE_MB', 1, 0),
+  only: sectionsToRun(process.env.BENCH_ONLY),
 };
+const on = (section) => cfg.only.includes(section);
 cfg.deleteOneLinks = Math.max(1, Math.min(cfg.deleteOneLinks, Math.floor((cfg.links - 1) / 2)));
 const frameSizes = [64, 1500];
+// The C I/O thread looks for work as long as the library's does.
+const SPIN_US = Number(readFileSync(join(here, '..', 'native', 'netlink_socket.cc'), 'utf8').match(/kSpinMicros = (\d+);/)?.[1]);
+if (!Number.isInteger(SPIN_US)) throw new Error('kSpinMicros not found in native/netlink_socket.cc');
 const dumpRepeats = 5; // dumps averaged within one run (after one untimed)
 
 const tag = `mvbench-${process.pid}`;
@@ -313,7 +361,7 @@ async function main() {
   const t00 = now();
   mkdirSync(outDir, { recursive: true });
   mkdirSync(nodeDir, { recursive: true });
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', refBin, join(here, 'ref.c')], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-pthread', '-o', refBin, join(here, 'ref.c')], { stdio: 'inherit' });
   const mach = machine();
   log(`machine: ${mach.nproc} cpus (${mach.cpu}), kernel ${mach.kernel}, node ${mach.node}`);
   log(`config: ${JSON.stringify(cfg)}`);
@@ -343,235 +391,301 @@ async function main() {
   await nl.deleteLinks(names('w', 50));
   await ip(['-n', NS, 'link', 'add', 'w0', 'link', LOWER, 'type', 'macvtap', 'mode', 'bridge']);
   await ip(['-n', NS, 'link', 'del', 'w0']);
+  for (let i = 0; i < 200; i++) await nl.getLink('lo');
 
-  // C and the library take turns going first (even runs C, odd runs the
-  // library), and every timed step starts after the kernel has settled from
-  // the previous bulk delete (netdev teardown and RCU callbacks run late).
-  for (let r = 0; r < cfg.runs; r++) {
+  // The contenders of a step take turns going first (run r starts with the
+  // r-th, round robin: with two, even runs C and odd runs the library), and
+  // every timed step starts after the kernel has settled from the previous
+  // bulk delete (netdev teardown and RCU callbacks run late).
+  for (let r = 0; r < cfg.runs && ['seq', 'batch', 'ip', 'handoff'].some(on); r++) {
     const tr = now();
-    const cFirst = r % 2 === 0;
-    const inTurn = async (c, lib) => {
-      for (const step of cFirst ? [c, lib] : [lib, c]) await step();
+    const inTurn = async (...steps) => {
+      for (let i = 0; i < steps.length; i++) await steps[(r + i) % steps.length]();
+    };
+    // A C run through the I/O thread: its time per request, and how often
+    // each thread slept.
+    const pushIo = (key, c, n, minusSeconds = 0) => {
+      push(key, c.seconds / n - minusSeconds);
+      push(`${key}CallerSleeps`, c.callerSleeps / n);
+      push(`${key}IoWakes`, c.ioWakes / n);
     };
 
-    // Sequential creates, then a group delete of all of them.
-    await inTurn(
-      async () => {
-        push('cCreateSeq', (await ref('create-seq', lower, 'cs', 0, N)).seconds / N);
-        await settle();
-        push('cGroupDel', (await ref('delete-group', 'cs', 0, N, randomGroup())).seconds);
-        await settle();
-      },
-      async () => {
-        push('libCreateSeq', (await libCreateSeq(nl, lower, names('ls', N))) / N);
-        await settle();
-        const t0 = now();
-        await nl.deleteLinks(names('ls', N));
-        push('libGroupDel', (now() - t0) / 1000);
-        await settle();
-      },
-    );
+    // Sequential creates, then a group delete of all of them. C runs them on
+    // one thread, then through an I/O thread as the library does, and that
+    // again with the sysfs read of the tap's device number that
+    // createMacvtap's result carries.
+    if (on('seq')) {
+      await inTurn(
+        async () => {
+          push('cCreateSeq', (await ref('create-seq', lower, 'cs', 0, N)).seconds / N);
+          await settle();
+          push('cGroupDel', (await ref('delete-group', 'cs', 0, N, randomGroup())).seconds);
+          await settle();
+        },
+        async () => {
+          pushIo('cCreateSeqIo', await ref('create-seq-io', lower, 'ct', 0, N, SPIN_US, 0), N);
+          await settle();
+          await ref('delete-group', 'ct', 0, N, randomGroup());
+          await settle();
+        },
+        async () => {
+          pushIo('cCreateSeqIoTap', await ref('create-seq-io', lower, 'cu', 0, N, SPIN_US, 1), N);
+          await settle();
+          await ref('delete-group', 'cu', 0, N, randomGroup());
+          await settle();
+        },
+        async () => {
+          push('libCreateSeq', (await libCreateSeq(nl, lower, names('ls', N))) / N);
+          await settle();
+          const t0 = now();
+          await nl.deleteLinks(names('ls', N));
+          push('libGroupDel', (now() - t0) / 1000);
+          await settle();
+        },
+      );
+    }
+
+    // The handoff alone: a GETLINK of lo (little kernel work), and an empty
+    // request through the C pair of threads, with and without the spin, and
+    // with the I/O thread busy for a while (the caller sleeps meanwhile, as
+    // during a create).
+    if (on('handoff')) {
+      const H = cfg.handoffOps;
+      await inTurn(
+        async () => push('cGet', (await ref('get-seq', 'lo', H)).seconds / H),
+        async () => {
+          pushIo('cGetIo', await ref('get-seq-io', 'lo', H, SPIN_US), H);
+          pushIo('pingSpin', await ref('pingpong', H, SPIN_US, 0), H);
+          pushIo('pingNoSpin', await ref('pingpong', H, 0, 0), H);
+          const work = cfg.handoffWorkUs;
+          pushIo('pingWork', await ref('pingpong', H, SPIN_US, work), H, work / 1e6);
+        },
+        async () => {
+          const t0 = now();
+          for (let i = 0; i < H; i++) await nl.getLink('lo');
+          push('libGet', (now() - t0) / 1000 / H);
+        },
+      );
+    }
 
     // Batched and concurrent creates. The C-made links are then dumped by
     // every contender, and C and the library each delete D of them one at a
     // time (the same kind of links in the same state).
-    await inTurn(
-      async () => {
-        push('cCreateBatch', (await ref('create-batch', lower, 'cb', 0, N)).seconds / N);
-        await settle();
-        push('cDump', await cDumpMean(N));
-        push('libDump', await libDumpMean(nl, N));
-        const xd = await execDump();
-        if (xd.count < N) throw new Error(`ip -j link show gave ${xd.count} links`);
-        push('execDump', xd.seconds);
-        await inTurn(
-          async () => push('cDelOne', (await ref('delete-seq', 'cb', 0, D)).seconds / D),
-          async () => {
-            const t0 = now();
-            for (const name of names('cb', D, D)) await nl.deleteLink(name);
-            push('libDelOne', (now() - t0) / 1000 / D);
-          },
-        );
-        await ref('delete-group', 'cb', 2 * D, N - 2 * D, randomGroup());
-        await settle();
-      },
-      async () => {
-        push('libCreateConc', (await libCreateConcurrent(nl, lower, names('lc', N))) / N);
-        await nl.deleteLinks(names('lc', N));
-        await settle();
-      },
-    );
+    if (on('batch')) {
+      await inTurn(
+        async () => {
+          push('cCreateBatch', (await ref('create-batch', lower, 'cb', 0, N)).seconds / N);
+          await settle();
+          push('cDump', await cDumpMean(N));
+          push('libDump', await libDumpMean(nl, N));
+          const xd = await execDump();
+          if (xd.count < N) throw new Error(`ip -j link show gave ${xd.count} links`);
+          push('execDump', xd.seconds);
+          await inTurn(
+            async () => push('cDelOne', (await ref('delete-seq', 'cb', 0, D)).seconds / D),
+            async () => {
+              const t0 = now();
+              for (const name of names('cb', D, D)) await nl.deleteLink(name);
+              push('libDelOne', (now() - t0) / 1000 / D);
+            },
+          );
+          await ref('delete-group', 'cb', 2 * D, N - 2 * D, randomGroup());
+          await settle();
+        },
+        async () => {
+          push('libCreateConc', (await libCreateConcurrent(nl, lower, names('lc', N))) / N);
+          await nl.deleteLinks(names('lc', N));
+          await settle();
+        },
+      );
+    }
 
-    // ip, one process per call.
-    let t0 = now();
-    for (const name of names('xe', E)) await ip(['-n', NS, 'link', 'add', name, 'link', LOWER, 'type', 'macvtap', 'mode', 'bridge']);
-    push('execCreate', (now() - t0) / 1000 / E);
-    t0 = now();
-    for (const name of names('xe', E)) await ip(['-n', NS, 'link', 'del', name]);
-    push('execDelOne', (now() - t0) / 1000 / E);
-    await settle();
+    // ip, one process per call, then ip -batch.
+    if (on('ip')) {
+      let t0 = now();
+      for (const name of names('xe', E)) await ip(['-n', NS, 'link', 'add', name, 'link', LOWER, 'type', 'macvtap', 'mode', 'bridge']);
+      push('execCreate', (now() - t0) / 1000 / E);
+      t0 = now();
+      for (const name of names('xe', E)) await ip(['-n', NS, 'link', 'del', name]);
+      push('execDelOne', (now() - t0) / 1000 / E);
+      await settle();
 
-    // ip -batch.
-    push(
-      'batchCreate',
-      (await ipBatch(
-        NS,
-        names('xb', N).map((n) => `link add ${n} link ${LOWER} type macvtap mode bridge`),
-        batchFile,
-      )) / N,
-    );
-    push(
-      'batchDel',
-      (await ipBatch(
-        NS,
-        names('xb', N).map((n) => `link del ${n}`),
-        batchFile,
-      )) / N,
-    );
-    await settle();
+      push(
+        'batchCreate',
+        (await ipBatch(
+          NS,
+          names('xb', N).map((n) => `link add ${n} link ${LOWER} type macvtap mode bridge`),
+          batchFile,
+        )) / N,
+      );
+      push(
+        'batchDel',
+        (await ipBatch(
+          NS,
+          names('xb', N).map((n) => `link del ${n}`),
+          batchFile,
+        )) / N,
+      );
+      await settle();
+    }
     log(`run ${r + 1}/${cfg.runs} done in ${((now() - tr) / 1000).toFixed(1)} s`);
   }
 
   // Event-loop lateness: idle, during N concurrent creates, and the same
   // while another process keeps rtnl_lock busy.
-  log('event-loop lateness');
-  for (let r = 0; r < cfg.runs; r++) {
-    let stop = latenessProbe();
-    await sleep(300);
-    pushLate('lateIdle', stop());
-    stop = latenessProbe();
-    const t0 = now();
-    const calls = names('el', N).map((name) => nl.createMacvtap({ lower, name, mode: 'bridge' }));
-    push('lateIssueMs', now() - t0); // the caller's own synchronous loop of N calls
-    await Promise.all(calls);
-    const took = (now() - t0) / 1000;
-    pushLate('lateCreate', stop());
-    push('lateCreateSeconds', took);
-    await nl.deleteLinks(names('el', N));
-    await settle();
+  if (on('loop')) {
+    log('event-loop lateness');
+    for (let r = 0; r < cfg.runs; r++) {
+      let stop = latenessProbe();
+      await sleep(300);
+      pushLate('lateIdle', stop());
+      stop = latenessProbe();
+      const t0 = now();
+      const calls = names('el', N).map((name) => nl.createMacvtap({ lower, name, mode: 'bridge' }));
+      push('lateIssueMs', now() - t0); // the caller's own synchronous loop of N calls
+      await Promise.all(calls);
+      const took = (now() - t0) / 1000;
+      pushLate('lateCreate', stop());
+      push('lateCreateSeconds', took);
+      await nl.deleteLinks(names('el', N));
+      await settle();
+    }
+    setupNamespace(BUSY_NS, 'b0', 'b1');
+    const busyAdd = join(workDir, 'busy-add.txt');
+    const busyDel = join(workDir, 'busy-del.txt');
+    writeFileSync(
+      busyAdd,
+      names('bz', cfg.busyLinks)
+        .map((n) => `link add ${n} link b0 type macvtap mode bridge`)
+        .join('\n') + '\n',
+    );
+    writeFileSync(
+      busyDel,
+      names('bz', cfg.busyLinks)
+        .map((n) => `link del ${n}`)
+        .join('\n') + '\n',
+    );
+    busy = spawn('bash', ['-c', `while :; do ip -n ${BUSY_NS} -force -batch ${busyAdd}; ip -n ${BUSY_NS} -force -batch ${busyDel}; done`], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    await sleep(500);
+    for (let r = 0; r < cfg.runs; r++) {
+      const stop = latenessProbe();
+      const t0 = now();
+      await Promise.all(names('eb', N).map((name) => nl.createMacvtap({ lower, name, mode: 'bridge' })));
+      const took = (now() - t0) / 1000;
+      pushLate('lateBusy', stop());
+      push('lateBusySeconds', took);
+      await nl.deleteLinks(names('eb', N));
+      await settle();
+    }
+    stopBusy();
+    ipSync(['netns', 'del', BUSY_NS]);
+    await sleep(1000); // let the namespace's teardown finish before timing again
   }
-  setupNamespace(BUSY_NS, 'b0', 'b1');
-  const busyAdd = join(workDir, 'busy-add.txt');
-  const busyDel = join(workDir, 'busy-del.txt');
-  writeFileSync(
-    busyAdd,
-    names('bz', cfg.busyLinks)
-      .map((n) => `link add ${n} link b0 type macvtap mode bridge`)
-      .join('\n') + '\n',
-  );
-  writeFileSync(
-    busyDel,
-    names('bz', cfg.busyLinks)
-      .map((n) => `link del ${n}`)
-      .join('\n') + '\n',
-  );
-  busy = spawn('bash', ['-c', `while :; do ip -n ${BUSY_NS} -force -batch ${busyAdd}; ip -n ${BUSY_NS} -force -batch ${busyDel}; done`], {
-    detached: true,
-    stdio: 'ignore',
-  });
-  await sleep(500);
-  for (let r = 0; r < cfg.runs; r++) {
-    const stop = latenessProbe();
-    const t0 = now();
-    await Promise.all(names('eb', N).map((name) => nl.createMacvtap({ lower, name, mode: 'bridge' })));
-    const took = (now() - t0) / 1000;
-    pushLate('lateBusy', stop());
-    push('lateBusySeconds', took);
-    await nl.deleteLinks(names('eb', N));
-    await settle();
-  }
-  stopBusy();
-  ipSync(['netns', 'del', BUSY_NS]);
-  await sleep(1000); // let the namespace's teardown finish before timing again
 
   // Dumps of many links.
-  log(`dumps of ${cfg.bigLinks} links`);
-  const big = cfg.bigLinks;
-  await ref('create-batch', lower, 'k', 0, big);
-  for (let r = 0; r < cfg.runs; r++) {
-    push('cDumpBig', await cDumpMean(big));
-    push('libDumpBig', await libDumpMean(nl, big));
-    const x = await execDump();
-    if (x.count < big) throw new Error(`ip -j link show gave ${x.count} links`);
-    push('execDumpBig', x.seconds);
+  if (on('bigdump')) {
+    log(`dumps of ${cfg.bigLinks} links`);
+    const big = cfg.bigLinks;
+    await ref('create-batch', lower, 'k', 0, big);
+    for (let r = 0; r < cfg.runs; r++) {
+      push('cDumpBig', await cDumpMean(big));
+      push('libDumpBig', await libDumpMean(nl, big));
+      const x = await execDump();
+      if (x.count < big) throw new Error(`ip -j link show gave ${x.count} links`);
+      push('execDumpBig', x.seconds);
+    }
+    await ref('delete-group', 'k', 0, big, randomGroup());
+    await settle();
   }
-  await ref('delete-group', 'k', 0, big, randomGroup());
-  await settle();
 
   // Taps: open+close, and frames between two bridge-mode macvtaps.
-  log('taps and frames');
-  const ta = await nl.createMacvtap({ lower, name: 'ta', mode: 'bridge', up: true });
-  const tb = await nl.createMacvtap({ lower, name: 'tb', mode: 'bridge', up: true });
-  await sleep(100);
-  for (let r = 0; r < cfg.runs; r++) {
-    const c = await ref('tap', 'ta', cfg.tapIterations, nodeDir);
-    push('cTap', median(c.seconds));
-    const times = [];
-    for (let i = 0; i < cfg.tapIterations; i++) {
-      const t0 = now();
-      const tap = await nl.openTap('ta', { nodeDir });
-      await tap.close();
-      times.push((now() - t0) / 1000);
-    }
-    push('libTap', median(times));
-  }
-  for (const size of frameSizes) {
+  if (on('tap')) {
+    log('taps and frames');
+    const ta = await nl.createMacvtap({ lower, name: 'ta', mode: 'bridge', up: true });
+    const tb = await nl.createMacvtap({ lower, name: 'tb', mode: 'bridge', up: true });
+    await sleep(100);
     for (let r = 0; r < cfg.runs; r++) {
-      const c = await ref('frames', 'ta', 'tb', size, cfg.frames, cfg.inflight, nodeDir);
-      push(`cFrames${size}`, c.received / c.seconds);
-      push(`cLost${size}`, c.lost);
-      const a = await nl.openTap('ta', { nodeDir });
-      const b = await nl.openTap('tb', { nodeDir });
-      try {
-        const l = await libFrames(a, b, ta.mac, tb.mac, size, cfg.frames, cfg.inflight);
-        push(`libFrames${size}`, l.received / l.seconds);
-        push(`libLost${size}`, l.lost);
-      } finally {
-        await Promise.all([a.close(), b.close()]);
+      const c = await ref('tap', 'ta', cfg.tapIterations, nodeDir);
+      push('cTap', median(c.seconds));
+      const times = [];
+      for (let i = 0; i < cfg.tapIterations; i++) {
+        const t0 = now();
+        const tap = await nl.openTap('ta', { nodeDir });
+        await tap.close();
+        times.push((now() - t0) / 1000);
+      }
+      push('libTap', median(times));
+    }
+    for (const size of frameSizes) {
+      for (let r = 0; r < cfg.runs; r++) {
+        const c = await ref('frames', 'ta', 'tb', size, cfg.frames, cfg.inflight, nodeDir);
+        push(`cFrames${size}`, c.received / c.seconds);
+        push(`cLost${size}`, c.lost);
+        const a = await nl.openTap('ta', { nodeDir });
+        const b = await nl.openTap('tb', { nodeDir });
+        try {
+          const l = await libFrames(a, b, ta.mac, tb.mac, size, cfg.frames, cfg.inflight);
+          push(`libFrames${size}`, l.received / l.seconds);
+          push(`libLost${size}`, l.lost);
+        } finally {
+          await Promise.all([a.close(), b.close()]);
+        }
       }
     }
+    await nl.deleteLinks(['ta', 'tb']);
   }
-  await nl.deleteLinks(['ta', 'tb']);
   await nl.close();
 
-  // Memory: a process of its own.
-  log(`memory: up to ${cfg.cycles} create/delete cycles (at most ${cfg.cycleSeconds} s)`);
-  const mem = JSON.parse(
-    (
-      await execFileP(
-        process.execPath,
-        ['--expose-gc', join(here, 'memory.mjs'), NS, String(lower), String(cfg.cycles), String(cfg.cycleBatch), String(cfg.cycleSeconds)],
-        { maxBuffer: 1 << 24 },
-      )
-    ).stdout,
-  );
+  // Memory: a process of its own, with V8's default heap sizing (the
+  // target), then again with the young generation capped (to tell V8's
+  // sizing from ours).
+  const memoryCheck = async (v8Flags) => {
+    log(
+      `memory${v8Flags.length ? ` (${v8Flags.join(' ')})` : ''}: up to ${cfg.cycles} create/delete cycles (at most ${cfg.cycleSeconds} s)`,
+    );
+    const args = [...v8Flags, '--expose-gc', join(here, 'memory.mjs'), NS, lower, cfg.cycles, cfg.cycleBatch, cfg.cycleSeconds];
+    return JSON.parse((await execFileP(process.execPath, args.map(String), { maxBuffer: 1 << 24 })).stdout);
+  };
+  let mem, memCapped;
+  if (on('memory')) {
+    mem = await memoryCheck([]);
+    if (cfg.semiSpaceMb) memCapped = { ...(await memoryCheck([`--max-semi-space-size=${cfg.semiSpaceMb}`])), semiSpaceMb: cfg.semiSpaceMb };
+  }
 
   const totalSeconds = (now() - t00) / 1000;
   mach.loadAtEnd = loadavg().map((x) => +x.toFixed(2));
-  const report = buildReport(raw, mem, mach, totalSeconds);
+  const report = buildReport(raw, mem, memCapped, mach, totalSeconds);
   process.stdout.write(report.text + '\n');
+  // A run of some sections leaves the last full results alone.
+  const base = cfg.only.length === SECTIONS.length ? 'results' : 'results-only';
   writeFileSync(
-    join(outDir, 'results.json'),
-    JSON.stringify({ machine: mach, config: cfg, totalSeconds, raw, memory: mem, rows: report.rows }, null, 2) + '\n',
+    join(outDir, `${base}.json`),
+    JSON.stringify({ machine: mach, config: cfg, totalSeconds, raw, memory: mem, memoryCapped: memCapped, rows: report.rows }, null, 2) +
+      '\n',
   );
-  writeFileSync(join(outDir, 'results.md'), report.markdown + '\n');
-  log(`wrote ${join(outDir, 'results.json')} and results.md (${totalSeconds.toFixed(0)} s in all)`);
+  writeFileSync(join(outDir, `${base}.md`), report.markdown + '\n');
+  log(`wrote ${join(outDir, `${base}.json`)} and ${base}.md (${totalSeconds.toFixed(0)} s in all)`);
 }
 
 // ---------------------------------------------------------------- report
 
 const growthText = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
-function buildReport(raw, mem, mach, totalSeconds) {
+function buildReport(raw, mem, memCapped, mach, totalSeconds) {
   const fmt = (v) => (v === undefined ? '' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
   const N = cfg.links;
   const rows = [];
   const us = (s) => s * 1e6;
   const ms = (s) => s * 1e3;
   // kind 'time': ratio = value / ref; kind 'rate': ratio = ref / value.
+  // A row whose figures were not measured (BENCH_ONLY) is left out.
   const row = (section, what, key, unit, scale, refKey, target, kind = 'time') => {
+    if (!raw[key] || (refKey && !raw[refKey])) return;
     const s = stats(raw[key]);
-    const r = { section, what, unit, median: scale(s.median), min: scale(s.min), max: scale(s.max), n: s.n };
+    const r = { section, what, key, unit, median: scale(s.median), min: scale(s.min), max: scale(s.max), n: s.n };
     if (refKey && refKey !== key) {
       const refMed = stats(raw[refKey]).median;
       r.ratio = kind === 'time' ? s.median / refMed : refMed / s.median;
@@ -587,8 +701,9 @@ function buildReport(raw, mem, mach, totalSeconds) {
     rows.push(r);
   };
   const absRow = (section, what, key, unit, limit) => {
+    if (!raw[key]) return;
     const s = stats(raw[key]);
-    const r = { section, what, unit, median: s.median, min: s.min, max: s.max, n: s.n };
+    const r = { section, what, key, unit, median: s.median, min: s.min, max: s.max, n: s.n };
     if (limit !== undefined) {
       r.target = `<= ${limit} ${unit}`;
       r.pass = s.max <= limit;
@@ -597,7 +712,18 @@ function buildReport(raw, mem, mach, totalSeconds) {
   };
 
   row('create', 'C: one RTM_NEWLINK at a time, wait for each ACK', 'cCreateSeq', 'us/link', us, 'cCreateSeq');
+  row('create', "C: sequential creates through an I/O thread (the library's structure)", 'cCreateSeqIo', 'us/link', us, 'cCreateSeq');
+  row('create', 'C: the same + the sysfs read of the tap device number (as createMacvtap)', 'cCreateSeqIoTap', 'us/link', us, 'cCreateSeq');
   row('create', 'library: sequential awaited createMacvtap', 'libCreateSeq', 'us/link', us, 'cCreateSeq', 1.15);
+  row('create', 'library: sequential awaited createMacvtap (vs C through an I/O thread)', 'libCreateSeq', 'us/link', us, 'cCreateSeqIo');
+  row(
+    'create',
+    'library: sequential awaited createMacvtap (vs C through an I/O thread + sysfs)',
+    'libCreateSeq',
+    'us/link',
+    us,
+    'cCreateSeqIoTap',
+  );
   row('create', `execFile('ip link add') per call (${cfg.execLinks} links)`, 'execCreate', 'us/link', us, 'cCreateSeq');
   row('create', `ip -batch, ${N} 'link add' lines`, 'batchCreate', 'us/link', us, 'cCreateSeq');
   row('create', `C: batched in one sendmsg (bounded by rcvbuf)`, 'cCreateBatch', 'us/link', us, 'cCreateBatch');
@@ -615,9 +741,31 @@ function buildReport(raw, mem, mach, totalSeconds) {
   row('dump', `C: dump, ${cfg.bigLinks}+3 links`, 'cDumpBig', 'ms', ms, 'cDumpBig');
   row('dump', `library: listLinks(), ${cfg.bigLinks}+3 links`, 'libDumpBig', 'ms', ms, 'cDumpBig', 1.5);
   row('dump', `execFile('ip -d -j link show') + JSON.parse, ${cfg.bigLinks}+3 links`, 'execDumpBig', 'ms', ms, 'cDumpBig');
+  const H = cfg.handoffOps;
+  const work = cfg.handoffWorkUs;
+  row('handoff', `C: RTM_GETLINK of lo, one at a time (${H})`, 'cGet', 'us/op', us, 'cGet');
+  row('handoff', 'C: the same through an I/O thread', 'cGetIo', 'us/op', us, 'cGet');
+  row('handoff', "library: getLink('lo') one at a time (+ a Wi-Fi stat in sysfs)", 'libGet', 'us/op', us, 'cGet');
+  row('handoff', "library: getLink('lo') (vs C through an I/O thread)", 'libGet', 'us/op', us, 'cGetIo');
+  row('handoff', `C ping-pong through the I/O thread, empty requests, ${SPIN_US} us spin`, 'pingSpin', 'us/round trip', us);
+  row('handoff', 'C ping-pong, empty requests, no spin', 'pingNoSpin', 'us/round trip', us);
+  row(
+    'handoff',
+    `C ping-pong, I/O thread busy ${work} us a request (caller sleeps), ${SPIN_US} us spin`,
+    'pingWork',
+    `us over ${work}`,
+    us,
+  );
+  const pct = (v) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`;
+  for (const r of rows) {
+    if (!['cCreateSeqIo', 'cCreateSeqIoTap', 'cGetIo', 'pingSpin', 'pingNoSpin', 'pingWork'].includes(r.key)) continue;
+    const sleeps = stats(raw[`${r.key}CallerSleeps`]).median;
+    const wakes = stats(raw[`${r.key}IoWakes`]).median;
+    r.detail = `the caller slept in epoll_wait on ${pct(sleeps)} of requests, the I/O thread was asleep and woken for ${pct(wakes)} (median of runs)`;
+  }
   row('tap', 'C: open+close /dev/tapN', 'cTap', 'ms/op', ms, 'cTap');
   row('tap', 'library: openTap (1 queue) + close', 'libTap', 'ms/op', ms, 'cTap', 1.2);
-  for (const size of frameSizes) {
+  for (const size of frameSizes.filter((size) => raw[`cFrames${size}`])) {
     const kpps = (v) => v / 1e3;
     row(
       'frames',
@@ -648,38 +796,53 @@ function buildReport(raw, mem, mach, totalSeconds) {
   absRow('event loop', 'worst setInterval(1 ms) lateness, idle (baseline)', 'lateIdle', 'ms');
   absRow('event loop', `worst lateness during ${N} concurrent creates`, 'lateCreate', 'ms', 2);
   absRow('event loop', `worst lateness during ${N} concurrent creates, rtnl_lock busy`, 'lateBusy', 'ms', 2);
-  for (const r of rows.slice(-3)) {
-    const key =
-      { 'worst setInterval(1 ms) lateness, idle (baseline)': 'lateIdle' }[r.what] ?? (r.what.includes('busy') ? 'lateBusy' : 'lateCreate');
+  for (const r of rows.filter((r) => r.section === 'event loop')) {
+    const key = r.key;
     const per = raw[key].map((w, i) => `${fmt(w)} (ran ${fmt(raw[`${key}Ran`][i])}, waited ${fmt(raw[`${key}Waited`][i])})`);
     r.note = `${r.what}, per run, ms (of the worst gap: JS thread on a CPU / runnable waiting for a CPU): ${per.join(', ')}`;
   }
   const mb = (b) => b / 1048576;
-  const growth = mb(mem.after.rss - mem.before.rss);
-  const stopped = mem.cycles < mem.target ? `; stopped at ${mem.seconds.toFixed(0)} s of ${cfg.cycleSeconds}` : '';
-  rows.push({
-    section: 'memory',
-    what: `RSS growth after ${mem.cycles} create/delete cycles (${mem.batch} at a time${stopped})`,
-    unit: 'MB',
-    median: growth,
-    target: '<= 5 MB',
-    pass: growth <= 5,
-    detail:
-      `RSS ${mb(mem.before.rss).toFixed(1)} -> ${mb(mem.after.rss).toFixed(1)} MB after ${mem.warmupCycles} warm-up cycles and a forced GC; ` +
-      `V8 heap pages ${mb(mem.before.heapPhysical).toFixed(1)} -> ${mb(mem.after.heapPhysical).toFixed(1)} MB, live JS heap ${mb(mem.before.heapUsed).toFixed(1)} -> ${mb(mem.after.heapUsed).toFixed(1)} MB` +
-      (mem.half
-        ? `; second half (${mem.half.cycles} -> ${mem.cycles} cycles): RSS ${growthText(mb(mem.after.rss - mem.half.rss))} MB`
-        : ''),
-  });
-  rows.push({
-    section: 'memory',
-    what: 'open fds before -> after the cycles',
-    unit: 'fds',
-    median: mem.after.fds - mem.before.fds,
-    target: 'unchanged',
-    pass: mem.after.fds === mem.before.fds,
-    detail: `${mem.before.fds} -> ${mem.after.fds} (after close(): ${mem.closed.fds})`,
-  });
+  const memDetail = (m) =>
+    `RSS ${mb(m.before.rss).toFixed(1)} -> ${mb(m.after.rss).toFixed(1)} MB after ${m.warmupCycles} warm-up cycles and a forced GC; ` +
+    `V8 heap pages ${mb(m.before.heapPhysical).toFixed(1)} -> ${mb(m.after.heapPhysical).toFixed(1)} MB ` +
+    `(of which young generation ${mb(m.before.newSpacePhysical).toFixed(1)} -> ${mb(m.after.newSpacePhysical).toFixed(1)} MB), ` +
+    `live JS heap ${mb(m.before.heapUsed).toFixed(1)} -> ${mb(m.after.heapUsed).toFixed(1)} MB, ` +
+    `RSS outside V8's heap ${mb(m.before.rss - m.before.heapPhysical).toFixed(1)} -> ${mb(m.after.rss - m.after.heapPhysical).toFixed(1)} MB (RSS - heap pages); ` +
+    `${m.seconds.toFixed(0)} s` +
+    (m.half ? `; second half (${m.half.cycles} -> ${m.cycles} cycles): RSS ${growthText(mb(m.after.rss - m.half.rss))} MB` : '');
+  const stopped = (m) => (m.cycles < m.target ? `; stopped at ${m.seconds.toFixed(0)} s of ${cfg.cycleSeconds}` : '');
+  if (mem) {
+    const growth = mb(mem.after.rss - mem.before.rss);
+    rows.push({
+      section: 'memory',
+      what: `RSS growth after ${mem.cycles} create/delete cycles (${mem.batch} at a time${stopped(mem)})`,
+      unit: 'MB',
+      median: growth,
+      target: '<= 5 MB',
+      pass: growth <= 5,
+      detail: memDetail(mem),
+    });
+  }
+  if (memCapped) {
+    rows.push({
+      section: 'memory',
+      what: `the same, young generation capped (node --max-semi-space-size=${memCapped.semiSpaceMb}), ${memCapped.cycles} cycles${stopped(memCapped)}`,
+      unit: 'MB',
+      median: mb(memCapped.after.rss - memCapped.before.rss),
+      detail: memDetail(memCapped),
+    });
+  }
+  if (mem) {
+    rows.push({
+      section: 'memory',
+      what: 'open fds before -> after the cycles',
+      unit: 'fds',
+      median: mem.after.fds - mem.before.fds,
+      target: 'unchanged',
+      pass: mem.after.fds === mem.before.fds,
+      detail: `${mem.before.fds} -> ${mem.after.fds} (after close(): ${mem.closed.fds})`,
+    });
+  }
 
   const header = ['', 'contender', 'median', 'min..max', 'unit', 'x C', 'target', 'result'];
   const lines = rows.map((r) => [
@@ -700,15 +863,18 @@ function buildReport(raw, mem, mach, totalSeconds) {
       .trimEnd();
   const machineLine = `machine: nproc ${mach.nproc} (${mach.cpu}), ${mach.memGiB} GiB, kernel ${mach.kernel}, node ${mach.node}, ${mach.iproute2}, ${mach.cc}`;
   const loadLine = `load average (1/5/15 min) at start ${mach.loadAtStart.join(' ')}, at end ${mach.loadAtEnd.join(' ')} (other work on the machine adds noise)`;
-  const runsLine = `each figure: median of ${cfg.runs} runs [min..max]; "x C" = time / C reference time in the same run (frames: C rate / rate); whole bench ${totalSeconds.toFixed(0)} s`;
+  const onlyText = cfg.only.length === SECTIONS.length ? '' : `; only ${cfg.only.join(', ')} (BENCH_ONLY)`;
+  const runsLine = `each figure: median of ${cfg.runs} runs [min..max]; "x C" = time / C reference time in the same run (frames: C rate / rate); whole bench ${totalSeconds.toFixed(0)} s${onlyText}`;
   const detailLines = rows.filter((r) => r.detail && r.min !== undefined).map((r) => `  ${r.what}: ${r.detail}`);
   const memLines = [
     ...rows.filter((r) => r.section === 'memory').map((r) => `  ${r.what}: ${r.detail}`),
     ...rows.filter((r) => r.note).map((r) => `  ${r.note}`),
   ];
   const busyLine =
+    raw.lateCreateSeconds &&
+    raw.lateBusySeconds &&
     `  ${N} concurrent creates took ${fmt(stats(raw.lateCreateSeconds).median * 1e3)} ms idle, ${fmt(stats(raw.lateBusySeconds).median * 1e3)} ms with rtnl_lock busy (median); ` +
-    `the caller's synchronous loop issuing the ${N} calls alone took ${fmt(stats(raw.lateIssueMs).median)} ms [${fmt(stats(raw.lateIssueMs).min)}..${fmt(stats(raw.lateIssueMs).max)}]`;
+      `the caller's synchronous loop issuing the ${N} calls alone took ${fmt(stats(raw.lateIssueMs).median)} ms [${fmt(stats(raw.lateIssueMs).min)}..${fmt(stats(raw.lateIssueMs).max)}]`;
   const text = [
     machineLine,
     loadLine,
@@ -719,7 +885,7 @@ function buildReport(raw, mem, mach, totalSeconds) {
     ...lines.map(textLine),
     '',
     ...memLines,
-    busyLine,
+    ...(busyLine ? [busyLine] : []),
     ...detailLines,
   ].join('\n');
   const md = [
@@ -731,8 +897,7 @@ function buildReport(raw, mem, mach, totalSeconds) {
     `| ${header.map((_, i) => (i >= 2 && i <= 3 ? '---:' : '---')).join(' | ')} |`,
     ...lines.map((l) => `| ${l.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`),
     '',
-    ...memLines.map((l) => `-${l.slice(1)}`),
-    `-${busyLine.slice(1)}`,
+    ...[...memLines, ...(busyLine ? [busyLine] : []), ...detailLines].map((l) => `-${l.slice(1)}`),
   ].join('\n');
   return { rows, text, markdown: md };
 }

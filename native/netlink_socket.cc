@@ -9,6 +9,7 @@
 
 #include <linux/netlink.h>
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -127,6 +128,7 @@ int NetlinkSocket::Open() {
 }
 
 void NetlinkSocket::Run() {
+  pthread_setname_np(pthread_self(), "macvlan-netlink");  // for top -H, perf, gdb
   int err = Open();
   listener_->OnOpened(err);
   while (err == 0 && WaitForWork()) {

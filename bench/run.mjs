@@ -46,6 +46,7 @@
 //   BENCH_ONLY=               sections to run (see above), comma-separated
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { stat as statP } from 'node:fs/promises';
 import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -474,7 +475,9 @@ async function main() {
     if (on('batch')) {
       await inTurn(
         async () => {
-          push('cCreateBatch', (await ref('create-batch', lower, 'cb', 0, N)).seconds / N);
+          const cb = await ref('create-batch', lower, 'cb', 0, N);
+          push('cCreateBatch', cb.seconds / N);
+          push('cCreateBatchTap', (cb.seconds + cb.tapSeconds) / N);
           await settle();
           push('cDump', await cDumpMean(N));
           push('libDump', await libDumpMean(nl, N));
@@ -549,6 +552,14 @@ async function main() {
       push('lateCreateSeconds', took);
       await nl.deleteLinks(names('el', N));
       await settle();
+      // The platform's own reference: N concurrent calls of Node's
+      // promise API over libuv's thread pool, measured the same way.
+      stop = latenessProbe();
+      const f0 = now();
+      const stats = Array.from({ length: N }, () => statP('/proc/self'));
+      push('lateFsIssueMs', now() - f0);
+      await Promise.all(stats);
+      pushLate('lateFs', stop());
     }
     setupNamespace(BUSY_NS, 'b0', 'b1');
     const busyAdd = join(workDir, 'busy-add.txt');
@@ -727,6 +738,14 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
   row('create', `execFile('ip link add') per call (${cfg.execLinks} links)`, 'execCreate', 'us/link', us, 'cCreateSeq');
   row('create', `ip -batch, ${N} 'link add' lines`, 'batchCreate', 'us/link', us, 'cCreateSeq');
   row('create', `C: batched in one sendmsg (bounded by rcvbuf)`, 'cCreateBatch', 'us/link', us, 'cCreateBatch');
+  row(
+    'create',
+    'C: the same + the sysfs read of each tap device number (as createMacvtap)',
+    'cCreateBatchTap',
+    'us/link',
+    us,
+    'cCreateBatch',
+  );
   row('create', `library: ${N} concurrent createMacvtap (Promise.all)`, 'libCreateConc', 'us/link', us, 'cCreateBatch', 1.1);
   row('create', `ip -batch, ${N} 'link add' lines (vs C batched)`, 'batchCreate', 'us/link', us, 'cCreateBatch');
   row('delete', `C: one RTM_DELLINK at a time (${cfg.deleteOneLinks} links)`, 'cDelOne', 'ms/link', ms, 'cDelOne');
@@ -796,6 +815,7 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
   absRow('event loop', 'worst setInterval(1 ms) lateness, idle (baseline)', 'lateIdle', 'ms');
   absRow('event loop', `worst lateness during ${N} concurrent creates`, 'lateCreate', 'ms', 2);
   absRow('event loop', `worst lateness during ${N} concurrent creates, rtnl_lock busy`, 'lateBusy', 'ms', 2);
+  absRow('event loop', `Node itself: worst lateness during ${N} concurrent fs.promises.stat() (platform reference)`, 'lateFs', 'ms');
   for (const r of rows.filter((r) => r.section === 'event loop')) {
     const key = r.key;
     const per = raw[key].map((w, i) => `${fmt(w)} (ran ${fmt(raw[`${key}Ran`][i])}, waited ${fmt(raw[`${key}Waited`][i])})`);
@@ -874,7 +894,10 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
     raw.lateCreateSeconds &&
     raw.lateBusySeconds &&
     `  ${N} concurrent creates took ${fmt(stats(raw.lateCreateSeconds).median * 1e3)} ms idle, ${fmt(stats(raw.lateBusySeconds).median * 1e3)} ms with rtnl_lock busy (median); ` +
-      `the caller's synchronous loop issuing the ${N} calls alone took ${fmt(stats(raw.lateIssueMs).median)} ms [${fmt(stats(raw.lateIssueMs).min)}..${fmt(stats(raw.lateIssueMs).max)}]`;
+      `the caller's synchronous loop issuing the ${N} calls alone took ${fmt(stats(raw.lateIssueMs).median)} ms [${fmt(stats(raw.lateIssueMs).min)}..${fmt(stats(raw.lateIssueMs).max)}]` +
+      (raw.lateFsIssueMs
+        ? `; issuing ${N} fs.promises.stat() calls took ${fmt(stats(raw.lateFsIssueMs).median)} ms [${fmt(stats(raw.lateFsIssueMs).min)}..${fmt(stats(raw.lateFsIssueMs).max)}]`
+        : '');
   const text = [
     machineLine,
     loadLine,

@@ -88,6 +88,26 @@ Napi::Object LinkTableColumns(Napi::Env env) {
   return o;
 }
 
+namespace {
+
+// FormatMac, appended in place: a table formats a MAC a link, and a
+// std::string for each (17 characters: past the small-string buffer) was a
+// heap allocation each.
+void AppendMac(std::string& out, const uint8_t* mac, size_t len) {
+  static const char kHex[] = "0123456789abcdef";
+  if (len == 0) return;
+  size_t at = out.size();
+  out.resize(at + len * 3 - 1);
+  char* p = out.data() + at;
+  for (size_t i = 0; i < len; i++) {
+    if (i) *p++ = ':';
+    *p++ = kHex[mac[i] >> 4];
+    *p++ = kHex[mac[i] & 15];
+  }
+}
+
+}  // namespace
+
 Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links) {
   size_t n = links.size();
   auto numbers = Napi::Float64Array::New(env, n * kNumberColumns);
@@ -103,24 +123,24 @@ Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links) {
       strings.push_back('\0');
       macs.push_back('\0');
     }
-    strings += l.name.value_or("");
+    if (l.name) strings += *l.name;
     strings.push_back('\0');
     if (l.address) {
-      strings += FormatMac(l.address->data(), 6);
+      AppendMac(strings, l.address->data(), 6);
     } else if (l.raw_address) {
-      strings += FormatMac(l.raw_address->data(), l.raw_address->size());
+      AppendMac(strings, l.raw_address->data(), l.raw_address->size());
     }
     strings.push_back('\0');
-    strings += l.kind.value_or("");
+    if (l.kind) strings += *l.kind;
     strings.push_back('\0');
-    strings += l.parent_dev_name.value_or("");
+    if (l.parent_dev_name) strings += *l.parent_dev_name;
     strings.push_back('\0');
-    strings += l.wireless_lower.value_or("");
+    if (l.wireless_lower) strings += *l.wireless_lower;
     if (l.macvlan && l.macvlan->macaddr_data) {
       const auto& list = *l.macvlan->macaddr_data;
       for (size_t k = 0; k < list.size(); k++) {
         if (k) macs.push_back(',');
-        macs += FormatMac(list[k].data(), 6);
+        AppendMac(macs, list[k].data(), 6);
       }
     }
   }

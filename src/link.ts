@@ -2,7 +2,9 @@
 // into them (field names and values as `ip -d -j link show` reports them).
 import { native, type LinkTable, type NativeDecodedMessage, type NativeLink, type NativeMacvlan } from './binding.js';
 
-const c = native.constants;
+// A copy: the addon's constants object is in dictionary mode (its keys are
+// set one at a time), where every load in a loop is a slow lookup.
+const c = { ...native.constants };
 
 /** IFLA_MACVLAN_MODE. */
 export type Mode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
@@ -215,23 +217,25 @@ function operState(value: number | undefined): string {
 
 function macvlanObject(
   this: MacvlanInfo,
-  mode: Mode | number,
-  nopromisc: boolean,
-  nodst: boolean,
+  modeValue: number | undefined,
+  flagsValue: number | undefined,
   bcQueueLen: number | undefined,
   bcQueueLenUsed: number | undefined,
   bcCutoff: number | undefined,
-  sourceMacs: string[] | undefined,
+  macaddrData: string[] | undefined,
 ): void {
+  const mode = modeOf(modeValue ?? c.MACVLAN_MODE_VEPA);
+  const flags = flagsValue ?? 0;
   this.mode = mode;
-  this.nopromisc = nopromisc;
-  this.nodst = nodst;
+  this.nopromisc = (flags & c.MACVLAN_FLAG_NOPROMISC) !== 0;
+  this.nodst = (flags & c.MACVLAN_FLAG_NODST) !== 0;
   if (bcQueueLen !== undefined) this.bcQueueLen = bcQueueLen;
   if (bcQueueLenUsed !== undefined) this.bcQueueLenUsed = bcQueueLenUsed;
   if (bcCutoff !== undefined) this.bcCutoff = bcCutoff;
-  if (sourceMacs !== undefined) this.sourceMacs = sourceMacs;
+  if (mode === 'source') this.sourceMacs = macaddrData ?? [];
 }
 macvlanObject.prototype = Object.prototype;
+/** The MacvlanInfo of raw IFLA_INFO_DATA values. */
 const MacvlanObject = macvlanObject as unknown as new (...args: Parameters<typeof macvlanObject>) => MacvlanInfo;
 
 function linkObject(
@@ -277,23 +281,6 @@ function linkObject(
 linkObject.prototype = Object.prototype;
 const LinkObject = linkObject as unknown as new (...args: Parameters<typeof linkObject>) => Link;
 
-/** The MacvlanInfo of raw IFLA_INFO_DATA values. */
-function macvlanInfo(
-  modeValue: number | undefined,
-  flagsValue: number | undefined,
-  bcQueueLen: number | undefined,
-  bcQueueLenUsed: number | undefined,
-  bcCutoff: number | undefined,
-  macaddrData: string[] | undefined,
-): MacvlanInfo {
-  const mode = modeOf(modeValue ?? c.MACVLAN_MODE_VEPA);
-  const flags = flagsValue ?? 0;
-  const nopromisc = (flags & c.MACVLAN_FLAG_NOPROMISC) !== 0;
-  const nodst = (flags & c.MACVLAN_FLAG_NODST) !== 0;
-  const sourceMacs = mode === 'source' ? (macaddrData ?? []) : undefined;
-  return new MacvlanObject(mode, nopromisc, nodst, bcQueueLen, bcQueueLenUsed, bcCutoff, sourceMacs);
-}
-
 function warningsOf(kind: string | undefined, wirelessLower: string | undefined, truncated: boolean): string[] | undefined {
   const wifi = wirelessLower !== undefined && (kind === 'macvlan' || kind === 'macvtap');
   if (!wifi && !truncated) return undefined;
@@ -326,7 +313,7 @@ export function toLink(n: NativeLink): Link {
     n.minMtu,
     n.maxMtu,
     n.group,
-    m && macvlanInfo(m.mode, m.flags, m.bcQueueLen, m.bcQueueLenUsed, m.bcCutoff, m.macaddrData),
+    m && new MacvlanObject(m.mode, m.flags, m.bcQueueLen, m.bcQueueLenUsed, m.bcCutoff, m.macaddrData),
     warningsOf(n.kind, n.wirelessLower, n.truncated === true),
     tapOf(n.kind, n.index, n.tapMajor, n.tapMinor),
   );
@@ -424,10 +411,11 @@ export function linksOf(table: LinkTable, where: LinkWhere = {}): Link[] {
       const bcQueueLen = u32(b, MACVLAN_BC_QUEUE_LEN);
       const bcQueueLenUsed = u32(b, MACVLAN_BC_QUEUE_LEN_USED);
       const sourceMacs = mode === c.MACVLAN_MODE_SOURCE ? sourceMacsAt(i) : undefined;
-      macvlan = macvlanInfo(mode, u32(b, MACVLAN_FLAGS), bcQueueLen, bcQueueLenUsed, s32(b, MACVLAN_BC_CUTOFF), sourceMacs);
+      macvlan = new MacvlanObject(mode, u32(b, MACVLAN_FLAGS), bcQueueLen, bcQueueLenUsed, s32(b, MACVLAN_BC_CUTOFF), sourceMacs);
     }
     const wirelessLower = str(s, WIRELESS_LOWER);
     const truncated = numbers[b + TRUNCATED] === 1;
+    const tapMajor = u32(b, TAP_MAJOR);
     links.push(
       new LinkObject(
         index,
@@ -447,7 +435,7 @@ export function linksOf(table: LinkTable, where: LinkWhere = {}): Link[] {
         u32(b, GROUP),
         macvlan,
         wirelessLower === undefined && !truncated ? undefined : warningsOf(kind, wirelessLower, truncated),
-        tapOf(kind, index, u32(b, TAP_MAJOR), u32(b, TAP_MINOR)),
+        tapMajor === undefined ? undefined : tapOf(kind, index, tapMajor, u32(b, TAP_MINOR)),
       ),
     );
   }

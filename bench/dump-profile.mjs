@@ -77,8 +77,12 @@ function grow(n) {
 ip('netns', 'add', NS);
 const handles = [];
 try {
+  // As bench/run.mjs sets its namespace up: no IPv6, lo and the veth pair up.
+  execFileSync('ip', ['netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  ip('-n', NS, 'link', 'set', 'lo', 'up');
   ip('-n', NS, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
   ip('-n', NS, 'link', 'set', 'v0', 'up');
+  ip('-n', NS, 'link', 'set', 'v1', 'up');
   for (const dir of libs) {
     const { open } = await import(pathToFileURL(join(dir, 'dist', 'index.js')).href);
     handles.push(await open({ netns: NS }));

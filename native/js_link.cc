@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -88,48 +89,98 @@ Napi::Object LinkTableColumns(Napi::Env env) {
   return o;
 }
 
-Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links) {
-  size_t n = links.size();
-  auto numbers = Napi::Float64Array::New(env, n * kNumberColumns);
+namespace {
+
+// FormatMac, appended in place: a table formats a MAC a link, and a
+// std::string for each (17 characters: past the small-string buffer) was a
+// heap allocation each.
+void AppendMac(std::string& out, const uint8_t* mac, size_t len) {
+  static const char kHex[] = "0123456789abcdef";
+  if (len == 0) return;
+  size_t at = out.size();
+  out.resize(at + len * 3 - 1);
+  char* p = out.data() + at;
+  for (size_t i = 0; i < len; i++) {
+    if (i) *p++ = ':';
+    *p++ = kHex[mac[i] >> 4];
+    *p++ = kHex[mac[i] & 15];
+  }
+}
+
+}  // namespace
+
+void LinkTableBuilder::Reserve(size_t links) {
+  numbers_.reserve(links * kNumberColumns);
+  strings_.reserve(links * 48);
+}
+
+void LinkTableBuilder::Add(const LinkAttrs& l) {
+  if (count_ > 0) {
+    strings_.push_back('\0');
+    macs_.push_back('\0');
+  }
+  count_++;
+  size_t at = numbers_.size();
+  numbers_.resize(at + kNumberColumns);
+  FillRow(l, numbers_.data() + at);
   // Strings travel as one NUL-separated string (names cannot hold a NUL):
   // one N-API call for the table instead of several per link.
-  std::string strings;
-  std::string macs;
-  strings.reserve(n * 48);
-  for (size_t i = 0; i < n; i++) {
-    const LinkAttrs& l = links[i];
-    FillRow(l, numbers.Data() + i * kNumberColumns);
-    if (i) {
-      strings.push_back('\0');
-      macs.push_back('\0');
-    }
-    strings += l.name.value_or("");
-    strings.push_back('\0');
-    if (l.address) {
-      strings += FormatMac(l.address->data(), 6);
-    } else if (l.raw_address) {
-      strings += FormatMac(l.raw_address->data(), l.raw_address->size());
-    }
-    strings.push_back('\0');
-    strings += l.kind.value_or("");
-    strings.push_back('\0');
-    strings += l.parent_dev_name.value_or("");
-    strings.push_back('\0');
-    strings += l.wireless_lower.value_or("");
-    if (l.macvlan && l.macvlan->macaddr_data) {
-      const auto& list = *l.macvlan->macaddr_data;
-      for (size_t k = 0; k < list.size(); k++) {
-        if (k) macs.push_back(',');
-        macs += FormatMac(list[k].data(), 6);
-      }
+  if (l.name) strings_ += *l.name;
+  strings_.push_back('\0');
+  if (l.address) {
+    AppendMac(strings_, l.address->data(), 6);
+  } else if (l.raw_address) {
+    AppendMac(strings_, l.raw_address->data(), l.raw_address->size());
+  }
+  strings_.push_back('\0');
+  if (l.kind) strings_ += *l.kind;
+  strings_.push_back('\0');
+  if (l.parent_dev_name) strings_ += *l.parent_dev_name;
+  strings_.push_back('\0');
+  if (l.wireless_lower) strings_ += *l.wireless_lower;
+  if (l.macvlan && l.macvlan->macaddr_data) {
+    const auto& list = *l.macvlan->macaddr_data;
+    for (size_t k = 0; k < list.size(); k++) {
+      if (k) macs_.push_back(',');
+      AppendMac(macs_, list[k].data(), 6);
     }
   }
+}
+
+void LinkTableBuilder::Clear() {
+  count_ = 0;
+  numbers_.clear();
+  strings_.clear();
+  macs_.clear();
+}
+
+Napi::Object LinkTableBuilder::Take(Napi::Env env) {
+  Napi::Float64Array numbers;
+  if (numbers_.empty()) {
+    numbers = Napi::Float64Array::New(env, 0);
+  } else {
+    // The ArrayBuffer owns the vector: no zeroed allocation, no copy.
+    auto owned = std::make_unique<std::vector<double>>(std::move(numbers_));
+    auto buffer = Napi::ArrayBuffer::New(
+        env, owned->data(), owned->size() * sizeof(double),
+        [](Napi::Env, void*, std::vector<double>* v) { delete v; }, owned.get());
+    const std::vector<double>* kept = owned.release();  // the ArrayBuffer's finalizer deletes it
+    numbers = Napi::Float64Array::New(env, kept->size(), buffer, 0);
+  }
   Napi::Object o = Napi::Object::New(env);
-  o.Set("count", static_cast<double>(n));
+  o.Set("count", static_cast<double>(count_));
   o.Set("numbers", numbers);
-  o.Set("strings", Napi::String::New(env, strings));
-  o.Set("macs", Napi::String::New(env, macs));
+  o.Set("strings", Napi::String::New(env, strings_));
+  o.Set("macs", Napi::String::New(env, macs_));
+  Clear();
   return o;
+}
+
+Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links) {
+  LinkTableBuilder table;
+  table.Reserve(links.size());
+  for (const LinkAttrs& l : links) table.Add(l);
+  return table.Take(env);
 }
 
 namespace {

@@ -1,5 +1,5 @@
 // LinkAttrs <-> JS: link tables out, request rows in (src/binding.ts
-// describes both). Main thread only.
+// describes both). Main thread only, but for LinkTableBuilder::Add.
 #pragma once
 
 #include <napi.h>
@@ -24,8 +24,27 @@ Napi::Object LinkRequestColumns(Napi::Env env);
 // NUL ('' where absent), macs: each link's source MACs joined by ',', links
 // joined by NUL }. Building JS objects property by property costs a N-API
 // call per field; this costs a handful per table, and TypeScript builds the
-// objects (src/link.ts, rowsOf).
+// objects (src/link.ts: linksOf, rowsOf).
 Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links);
+
+// A link table built a link at a time, on any thread, and handed to JS
+// once, on the main thread. The I/O thread can fill it as a dump arrives;
+// the main thread then moves the numbers into JS without a copy.
+class LinkTableBuilder {
+ public:
+  void Reserve(size_t links);
+  void Add(const LinkAttrs& l);
+  void Clear();
+  size_t size() const { return count_; }
+  // What LinkTableToJs gives; leaves the builder empty.
+  Napi::Object Take(Napi::Env env);
+
+ private:
+  size_t count_ = 0;
+  std::vector<double> numbers_;
+  std::string strings_;
+  std::string macs_;
+};
 
 // The column names of a link table, in order: { numbers, strings }.
 Napi::Object LinkTableColumns(Napi::Env env);

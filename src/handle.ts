@@ -28,7 +28,7 @@ import {
 } from './addr_route.js';
 import { watchLinks, type LinkEventStream, type WatchOptions } from './events.js';
 import { offloadBit, Tap, TAP_OFFLOADS, type TapOptions } from './tap.js';
-import { MODES, modeValue, rowsOf, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
+import { MODES, linksOf, modeValue, rowsOf, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
 import {
   boolean,
   integer,
@@ -317,14 +317,9 @@ export class Handle {
     // The kernel filters by kind (IFLA_INFO_KIND in the dump request) but
     // ignores a kind it does not know, so the kind is checked here as well.
     const req: NativeLinkRequest = kind === undefined ? { ...SKIP_STATS } : { ...SKIP_STATS, kind };
-    const all = await this.#linkRows(LinkOp.dump, req, operation, tapDevices ? Probe.tapDevice : Probe.none);
-    const links: Link[] = [];
-    for (const n of all) {
-      if (kind !== undefined && n.kind !== kind) continue;
-      if (lower !== undefined && (n.link !== lower.index || n.linkNetnsid !== undefined)) continue;
-      links.push(toLink(n));
-    }
-    return links;
+    const probes = tapDevices ? Probe.tapDevice : Probe.none;
+    const table = await this.#call(operation, (n) => n.link(LinkOp.dump, req, undefined, probes), notHere(req));
+    return linksOf(table, { kind, lower: lower?.index });
   }
 
   /** Creates a macvlan link. */

@@ -2,7 +2,9 @@
 // into them (field names and values as `ip -d -j link show` reports them).
 import { native, type LinkTable, type NativeDecodedMessage, type NativeLink, type NativeMacvlan } from './binding.js';
 
-const c = native.constants;
+// A copy: the addon's constants object is in dictionary mode (its keys are
+// set one at a time), where every load in a loop is a slow lookup.
+const c = { ...native.constants };
 
 /** IFLA_MACVLAN_MODE. */
 export type Mode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
@@ -17,17 +19,19 @@ export const modeValue: Readonly<Record<Mode, number>> = {
   source: c.MACVLAN_MODE_SOURCE,
 };
 
-const modeByValue = new Map<number, Mode>(MODES.map((m) => [modeValue[m], m]));
+// Small-number lookups as arrays indexed by the value: a Map lookup for each
+// link showed in listLinks() profiles.
+const modeByValue: (Mode | undefined)[] = [];
+for (const m of MODES) modeByValue[modeValue[m]] = m;
 
-const operStates = new Map<number, string>([
-  [c.IF_OPER_UNKNOWN, 'unknown'],
-  [c.IF_OPER_NOTPRESENT, 'notpresent'],
-  [c.IF_OPER_DOWN, 'down'],
-  [c.IF_OPER_LOWERLAYERDOWN, 'lowerlayerdown'],
-  [c.IF_OPER_TESTING, 'testing'],
-  [c.IF_OPER_DORMANT, 'dormant'],
-  [c.IF_OPER_UP, 'up'],
-]);
+const operStates: (string | undefined)[] = [];
+operStates[c.IF_OPER_UNKNOWN] = 'unknown';
+operStates[c.IF_OPER_NOTPRESENT] = 'notpresent';
+operStates[c.IF_OPER_DOWN] = 'down';
+operStates[c.IF_OPER_LOWERLAYERDOWN] = 'lowerlayerdown';
+operStates[c.IF_OPER_TESTING] = 'testing';
+operStates[c.IF_OPER_DORMANT] = 'dormant';
+operStates[c.IF_OPER_UP] = 'up';
 
 /** A link reference: its name or its ifindex. */
 export type LinkRef = string | number;
@@ -196,48 +200,244 @@ export function decodeMessages(bytes: Buffer): { messages: DecodedMessage[]; tru
 }
 
 export function modeOf(value: number): Mode | number {
-  return modeByValue.get(value) ?? value;
+  return modeByValue[value] ?? value;
+}
+
+function operState(value: number | undefined): string {
+  return operStates[value ?? c.IF_OPER_UNKNOWN] ?? String(value);
+}
+
+// Links and their MacvlanInfo are made by constructors, not literals. V8
+// gives a constructor's objects room inside the object for every property
+// the constructor may assign; a literal's objects hold only the literal's
+// own properties inside, and each property added later goes to a separate
+// array, reallocated as it grows. With Object.prototype as the prototype
+// they make plain objects, as a literal would. The order of the assignments
+// is the order of the keys.
+
+function macvlanObject(
+  this: MacvlanInfo,
+  modeValue: number | undefined,
+  flagsValue: number | undefined,
+  bcQueueLen: number | undefined,
+  bcQueueLenUsed: number | undefined,
+  bcCutoff: number | undefined,
+  macaddrData: string[] | undefined,
+): void {
+  const mode = modeOf(modeValue ?? c.MACVLAN_MODE_VEPA);
+  const flags = flagsValue ?? 0;
+  this.mode = mode;
+  this.nopromisc = (flags & c.MACVLAN_FLAG_NOPROMISC) !== 0;
+  this.nodst = (flags & c.MACVLAN_FLAG_NODST) !== 0;
+  if (bcQueueLen !== undefined) this.bcQueueLen = bcQueueLen;
+  if (bcQueueLenUsed !== undefined) this.bcQueueLenUsed = bcQueueLenUsed;
+  if (bcCutoff !== undefined) this.bcCutoff = bcCutoff;
+  if (mode === 'source') this.sourceMacs = macaddrData ?? [];
+}
+macvlanObject.prototype = Object.prototype;
+/** The MacvlanInfo of raw IFLA_INFO_DATA values. */
+const MacvlanObject = macvlanObject as unknown as new (...args: Parameters<typeof macvlanObject>) => MacvlanInfo;
+
+function linkObject(
+  this: Link,
+  index: number,
+  name: string,
+  mtu: number,
+  up: boolean,
+  operState: string,
+  kind: string | undefined,
+  mac: string | undefined,
+  lower: number | undefined,
+  lowerNetnsId: number | undefined,
+  txQueueLen: number | undefined,
+  numTxQueues: number | undefined,
+  numRxQueues: number | undefined,
+  minMtu: number | undefined,
+  maxMtu: number | undefined,
+  group: number | undefined,
+  macvlan: MacvlanInfo | undefined,
+  warnings: string[] | undefined,
+  tap: Link['tap'],
+): void {
+  this.index = index;
+  this.name = name;
+  this.mtu = mtu;
+  this.up = up;
+  this.operState = operState;
+  if (kind !== undefined) this.kind = kind;
+  if (mac !== undefined) this.mac = mac;
+  if (lower !== undefined) this.lower = lower;
+  if (lowerNetnsId !== undefined) this.lowerNetnsId = lowerNetnsId;
+  if (txQueueLen !== undefined) this.txQueueLen = txQueueLen;
+  if (numTxQueues !== undefined) this.numTxQueues = numTxQueues;
+  if (numRxQueues !== undefined) this.numRxQueues = numRxQueues;
+  if (minMtu !== undefined) this.minMtu = minMtu;
+  if (maxMtu !== undefined) this.maxMtu = maxMtu;
+  if (group !== undefined) this.group = group;
+  if (macvlan !== undefined) this.macvlan = macvlan;
+  if (warnings !== undefined) this.warnings = warnings;
+  if (tap !== undefined) this.tap = tap;
+}
+linkObject.prototype = Object.prototype;
+const LinkObject = linkObject as unknown as new (...args: Parameters<typeof linkObject>) => Link;
+
+function warningsOf(kind: string | undefined, wirelessLower: string | undefined, truncated: boolean): string[] | undefined {
+  const wifi = wirelessLower !== undefined && (kind === 'macvlan' || kind === 'macvtap');
+  if (!wifi && !truncated) return undefined;
+  const warnings: string[] = [];
+  if (wifi) warnings.push(wifiWarning(wirelessLower));
+  if (truncated) warnings.push('the kernel reply for this link had an attribute cut short: some fields may be missing');
+  return warnings;
+}
+
+function tapOf(kind: string | undefined, index: number, major: number | undefined, minor: number | undefined): Link['tap'] {
+  if (kind !== 'macvtap' || major === undefined || minor === undefined) return undefined;
+  return { device: `/dev/tap${index}`, major, minor };
 }
 
 export function toLink(n: NativeLink): Link {
-  const link: Link = {
-    index: n.index,
-    name: n.name ?? '',
-    mtu: n.mtu ?? 0,
-    up: (n.flags & c.IFF_UP) !== 0,
-    operState: operStates.get(n.operstate ?? c.IF_OPER_UNKNOWN) ?? String(n.operstate),
-  };
-  if (n.kind !== undefined) link.kind = n.kind;
-  if (n.address !== undefined) link.mac = n.address;
-  if (n.link !== undefined) link.lower = n.link;
-  if (n.linkNetnsid !== undefined) link.lowerNetnsId = n.linkNetnsid;
-  if (n.txqlen !== undefined) link.txQueueLen = n.txqlen;
-  if (n.numTxQueues !== undefined) link.numTxQueues = n.numTxQueues;
-  if (n.numRxQueues !== undefined) link.numRxQueues = n.numRxQueues;
-  if (n.minMtu !== undefined) link.minMtu = n.minMtu;
-  if (n.maxMtu !== undefined) link.maxMtu = n.maxMtu;
-  if (n.group !== undefined) link.group = n.group;
   const m = n.macvlan;
-  if (m) {
-    const mode = modeOf(m.mode ?? c.MACVLAN_MODE_VEPA);
-    const flags = m.flags ?? 0;
-    const info: MacvlanInfo = {
-      mode,
-      nopromisc: (flags & c.MACVLAN_FLAG_NOPROMISC) !== 0,
-      nodst: (flags & c.MACVLAN_FLAG_NODST) !== 0,
-    };
-    if (m.bcQueueLen !== undefined) info.bcQueueLen = m.bcQueueLen;
-    if (m.bcQueueLenUsed !== undefined) info.bcQueueLenUsed = m.bcQueueLenUsed;
-    if (m.bcCutoff !== undefined) info.bcCutoff = m.bcCutoff;
-    if (mode === 'source') info.sourceMacs = m.macaddrData ?? [];
-    link.macvlan = info;
+  return new LinkObject(
+    n.index,
+    n.name ?? '',
+    n.mtu ?? 0,
+    (n.flags & c.IFF_UP) !== 0,
+    operState(n.operstate),
+    n.kind,
+    n.address,
+    n.link,
+    n.linkNetnsid,
+    n.txqlen,
+    n.numTxQueues,
+    n.numRxQueues,
+    n.minMtu,
+    n.maxMtu,
+    n.group,
+    m && new MacvlanObject(m.mode, m.flags, m.bcQueueLen, m.bcQueueLenUsed, m.bcCutoff, m.macaddrData),
+    warningsOf(n.kind, n.wirelessLower, n.truncated === true),
+    tapOf(n.kind, n.index, n.tapMajor, n.tapMinor),
+  );
+}
+
+// Where each field sits in a row of a link table (native/js_link.cc).
+function columnOf(names: readonly string[], name: string): number {
+  const i = names.indexOf(name);
+  if (i < 0) throw new Error(`the addon's link table has no column '${name}'`);
+  return i;
+}
+const numberCol = (name: string): number => columnOf(native.linkColumns.numbers, name);
+const stringCol = (name: string): number => columnOf(native.linkColumns.strings, name);
+const NUMBER_COLUMNS = native.linkColumns.numbers.length;
+const STRING_COLUMNS = native.linkColumns.strings.length;
+const INDEX = numberCol('index');
+const FLAGS = numberCol('flags');
+const HAS_MACVLAN = numberCol('hasMacvlan');
+const TRUNCATED = numberCol('truncated');
+const MTU = numberCol('mtu');
+const LINK = numberCol('link');
+const TXQLEN = numberCol('txqlen');
+const OPERSTATE = numberCol('operstate');
+const GROUP = numberCol('group');
+const NUM_TX_QUEUES = numberCol('numTxQueues');
+const NUM_RX_QUEUES = numberCol('numRxQueues');
+const LINK_NETNSID = numberCol('linkNetnsid');
+const MIN_MTU = numberCol('minMtu');
+const MAX_MTU = numberCol('maxMtu');
+const TAP_MAJOR = numberCol('tapMajor');
+const TAP_MINOR = numberCol('tapMinor');
+const MACVLAN_MODE = numberCol('macvlan.mode');
+const MACVLAN_FLAGS = numberCol('macvlan.flags');
+const MACVLAN_BC_QUEUE_LEN = numberCol('macvlan.bcQueueLen');
+const MACVLAN_BC_QUEUE_LEN_USED = numberCol('macvlan.bcQueueLenUsed');
+const MACVLAN_BC_CUTOFF = numberCol('macvlan.bcCutoff');
+const NAME = stringCol('name');
+const ADDRESS = stringCol('address');
+const KIND = stringCol('kind');
+const WIRELESS_LOWER = stringCol('wirelessLower');
+
+/** Which rows of a link table linksOf keeps. */
+export interface LinkWhere {
+  /** IFLA_INFO_KIND equals this. */
+  kind?: string | undefined;
+  /** IFLA_LINK is this ifindex, in this namespace (no IFLA_LINK_NETNSID). */
+  lower?: number | undefined;
+}
+
+/**
+ * The links of a table, as toLink(row) makes them from rowsOf(table), read
+ * straight from the columns: no rows in between, and the rows `where`
+ * rejects are never built.
+ */
+export function linksOf(table: LinkTable, where: LinkWhere = {}): Link[] {
+  const { count, numbers } = table;
+  const links: Link[] = [];
+  if (count === 0) return links;
+  const strings = table.strings.split('\0');
+  const { kind: onlyKind, lower: onlyLower } = where;
+  let macs: string[] | undefined;
+  // NaN is absent. Every number column holds a u32 or an s32: `>>> 0` and
+  // `| 0` change no value but tell V8 so, and it keeps small integers in the
+  // objects instead of a heap-allocated double for each field.
+  const u32 = (b: number, k: number): number | undefined => {
+    const v = numbers[b + k]!;
+    return v === v ? v >>> 0 : undefined;
+  };
+  const s32 = (b: number, k: number): number | undefined => {
+    const v = numbers[b + k]!;
+    return v === v ? v | 0 : undefined;
+  };
+  const str = (s: number, k: number): string | undefined => {
+    const v = strings[s + k]!;
+    return v === '' ? undefined : v;
+  };
+  // Only source-mode links have MACs there: split only when one is met.
+  const sourceMacsAt = (i: number): string[] | undefined => {
+    macs ??= table.macs.split('\0');
+    const list = macs[i]!;
+    return list === '' ? undefined : list.split(',');
+  };
+  for (let i = 0; i < count; i++) {
+    const b = i * NUMBER_COLUMNS;
+    const s = i * STRING_COLUMNS;
+    const kind = str(s, KIND);
+    if (onlyKind !== undefined && kind !== onlyKind) continue;
+    const lower = u32(b, LINK);
+    const lowerNetnsId = s32(b, LINK_NETNSID);
+    if (onlyLower !== undefined && (lower !== onlyLower || lowerNetnsId !== undefined)) continue;
+    const index = numbers[b + INDEX]! | 0;
+    let macvlan: MacvlanInfo | undefined;
+    if (numbers[b + HAS_MACVLAN] === 1) {
+      const mode = u32(b, MACVLAN_MODE);
+      const bcQueueLen = u32(b, MACVLAN_BC_QUEUE_LEN);
+      const bcQueueLenUsed = u32(b, MACVLAN_BC_QUEUE_LEN_USED);
+      const sourceMacs = mode === c.MACVLAN_MODE_SOURCE ? sourceMacsAt(i) : undefined;
+      macvlan = new MacvlanObject(mode, u32(b, MACVLAN_FLAGS), bcQueueLen, bcQueueLenUsed, s32(b, MACVLAN_BC_CUTOFF), sourceMacs);
+    }
+    const wirelessLower = str(s, WIRELESS_LOWER);
+    const truncated = numbers[b + TRUNCATED] === 1;
+    const tapMajor = u32(b, TAP_MAJOR);
+    links.push(
+      new LinkObject(
+        index,
+        strings[s + NAME]!,
+        u32(b, MTU) ?? 0,
+        (numbers[b + FLAGS]! & c.IFF_UP) !== 0,
+        operState(u32(b, OPERSTATE)),
+        kind,
+        str(s, ADDRESS),
+        lower,
+        lowerNetnsId,
+        u32(b, TXQLEN),
+        u32(b, NUM_TX_QUEUES),
+        u32(b, NUM_RX_QUEUES),
+        u32(b, MIN_MTU),
+        u32(b, MAX_MTU),
+        u32(b, GROUP),
+        macvlan,
+        wirelessLower === undefined && !truncated ? undefined : warningsOf(kind, wirelessLower, truncated),
+        tapMajor === undefined ? undefined : tapOf(kind, index, tapMajor, u32(b, TAP_MINOR)),
+      ),
+    );
   }
-  const warnings: string[] = [];
-  if (n.wirelessLower !== undefined && (n.kind === 'macvlan' || n.kind === 'macvtap')) warnings.push(wifiWarning(n.wirelessLower));
-  if (n.truncated) warnings.push('the kernel reply for this link had an attribute cut short: some fields may be missing');
-  if (warnings.length > 0) link.warnings = warnings;
-  if (n.kind === 'macvtap' && n.tapMajor !== undefined && n.tapMinor !== undefined) {
-    link.tap = { device: `/dev/tap${n.index}`, major: n.tapMajor, minor: n.tapMinor };
-  }
-  return link;
+  return links;
 }

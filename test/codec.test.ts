@@ -4,8 +4,8 @@
 // kernel captures and from hand-built, truncated and random buffers.
 import { describe, expect, it } from 'vitest';
 
-import { LinkOp, native, type NativeLink, type NativeLinkRequest } from '../src/binding.js';
-import { decodeMessages, toLink, type DecodedMessage } from '../src/link.js';
+import { LinkOp, native, type LinkTable, type NativeLink, type NativeLinkRequest } from '../src/binding.js';
+import { decodeMessages, linksOf, rowsOf, toLink, type DecodedMessage, type Link } from '../src/link.js';
 import { packLinkRequest } from '../src/link_request.js';
 
 const encodeLink = (op: LinkOp, req: NativeLinkRequest): ReturnType<typeof native.encodeLink> =>
@@ -1435,6 +1435,107 @@ describe('decodeMessages: truncation', () => {
 });
 
 // ---------------------------------------------------------------------------
+// Link tables straight to links (linksOf, the listLinks path)
+// ---------------------------------------------------------------------------
+
+/** One table of many links, as the addon joins them (src/binding.ts LinkTable). */
+function joinTables(tables: LinkTable[]): LinkTable {
+  const numbers = new Float64Array(tables.reduce((n, t) => n + t.numbers.length, 0));
+  let at = 0;
+  for (const t of tables) {
+    numbers.set(t.numbers, at);
+    at += t.numbers.length;
+  }
+  return {
+    count: tables.reduce((n, t) => n + t.count, 0),
+    numbers,
+    strings: tables.map((t) => t.strings).join('\0'),
+    macs: tables.map((t) => t.macs).join('\0'),
+  };
+}
+
+/** Equal, as plain objects, with the keys in the same order at every level. */
+function expectSameLinks(got: Link[], want: Link[]): void {
+  expect(got).toStrictEqual(want);
+  expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+  for (const l of got) {
+    expect(Object.getPrototypeOf(l)).toBe(Object.prototype);
+    if (l.macvlan) expect(Object.getPrototypeOf(l.macvlan)).toBe(Object.prototype);
+  }
+}
+
+describe('linksOf: link tables straight to Link objects', () => {
+  const withLinkinfo = (kind: string, data: Buffer[]): Buffer =>
+    nla(IFLA.LINKINFO, [nla(IFLA_INFO.KIND, cstr(kind)), nla(IFLA_INFO.DATA, data)]);
+  const MESSAGES = [
+    KERNEL_NEWLINK_SOURCE,
+    newlink(1, c.IFF_UP, [nla(IFLA.IFNAME, cstr('lo')), nla(IFLA.MTU, u32(65536)), nla(IFLA.OPERSTATE, u8(c.IF_OPER_UNKNOWN))]),
+    newlink(7, c.IFF_UP, [
+      nla(IFLA.IFNAME, cstr('mvt0')),
+      nla(IFLA.ADDRESS, macBytes('02:00:00:00:00:07')),
+      nla(IFLA.MTU, u32(1500)),
+      nla(IFLA.LINK, u32(3)),
+      nla(IFLA.OPERSTATE, u8(c.IF_OPER_UP)),
+      nla(IFLA.GROUP, u32(0xffffffff)),
+      nla(IFLA.TXQLEN, u32(0x80000000)),
+      withLinkinfo('macvtap', [
+        nla(IFLA_MACVLAN.MODE, u32(c.MACVLAN_MODE_BRIDGE)),
+        nla(IFLA_MACVLAN.FLAGS, u16(c.MACVLAN_FLAG_NOPROMISC)),
+        nla(IFLA_MACVLAN.BC_CUTOFF, s32(-5)),
+      ]),
+    ]),
+    // The lower in another namespace.
+    newlink(8, 0, [nla(IFLA.IFNAME, cstr('mvn0')), nla(IFLA.LINK, u32(3)), nla(IFLA.LINK_NETNSID, s32(0)), withLinkinfo('macvlan', [])]),
+    // Source mode with and without MACs, an unknown mode, an unknown operstate.
+    newlink(9, 0, [
+      nla(IFLA.IFNAME, cstr('mvs1')),
+      withLinkinfo('macvlan', [
+        nla(IFLA_MACVLAN.MODE, u32(c.MACVLAN_MODE_SOURCE)),
+        nla(IFLA_MACVLAN.MACADDR_DATA, [nla(IFLA_MACVLAN.MACADDR, macBytes('02:00:00:00:00:0c'))]),
+      ]),
+    ]),
+    newlink(10, 0, [nla(IFLA.IFNAME, cstr('mvs2')), withLinkinfo('macvtap', [nla(IFLA_MACVLAN.MODE, u32(c.MACVLAN_MODE_SOURCE))])]),
+    newlink(11, 0, [
+      nla(IFLA.IFNAME, cstr('mvu0')),
+      nla(IFLA.OPERSTATE, u8(200)),
+      withLinkinfo('macvlan', [nla(IFLA_MACVLAN.MODE, u32(32))]),
+    ]),
+    // A 4-byte address, a name that is not ASCII, no attributes at all, a cut attribute.
+    newlink(12, 0, [nla(IFLA.IFNAME, cstr('tun\u00e9')), nla(IFLA.ADDRESS, Buffer.from([192, 0, 2, 1])), withLinkinfo('ipip', [])]),
+    newlink(13, 0, []),
+    newlink(14, 0, [nla(IFLA.IFNAME, cstr('v0')), nla(IFLA.MTU, Buffer.alloc(0), 8)]),
+    nlmsg(RTM_NEWLINK, 0, ifinfomsg(-1, 0xffffffff, 0xffff)),
+  ];
+  const tables = native.decodeMessages(Buffer.concat(MESSAGES)).messages.map((m) => m.link!);
+  const table = joinTables(tables);
+  const viaRows = rowsOf(table).map(toLink);
+
+  it('makes what toLink makes of each row: same values, same key order, plain objects', () => {
+    expect(table.count).toBe(MESSAGES.length);
+    expectSameLinks(linksOf(table), viaRows);
+    expect(viaRows.map((l) => l.name)).toContain('tun\u00e9');
+  });
+
+  it('keeps only the rows of one kind, or on one lower in this namespace', () => {
+    expectSameLinks(
+      linksOf(table, { kind: 'macvtap' }),
+      viaRows.filter((l) => l.kind === 'macvtap'),
+    );
+    expectSameLinks(
+      linksOf(table, { lower: 3 }),
+      viaRows.filter((l) => l.lower === 3 && l.lowerNetnsId === undefined),
+    );
+    expect(linksOf(table, { lower: 3 }).map((l) => l.index)).toEqual([4, 7]);
+    expect(linksOf(table, { kind: 'macvlan', lower: 3 }).map((l) => l.index)).toEqual([4]);
+    expect(linksOf(table, { kind: 'bridge' })).toEqual([]);
+  });
+
+  it('an empty table is no links', () => {
+    expect(linksOf({ count: 0, numbers: new Float64Array(0), strings: '', macs: '' })).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------
 // Random input
 // ---------------------------------------------------------------------------
 
@@ -1495,6 +1596,11 @@ const MACVLAN_NUMBERS = ['mode', 'flags', 'macaddrMode', 'macaddrCount', 'bcQueu
 
 /** Decodes and checks everything that must hold for any input. */
 function checkDecode(buf: Buffer): void {
+  const tables = native.decodeMessages(buf).messages.flatMap((m) => (m.link ? [m.link] : []));
+  expectSameLinks(
+    linksOf(joinTables(tables)),
+    tables.map((t) => toLink(rowsOf(t)[0]!)),
+  );
   const out = decode(buf);
   const want = expectedFraming(buf);
   expect(out.truncated).toBe(want.truncated);

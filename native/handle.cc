@@ -22,8 +22,8 @@ class JsRequest : public Request {
 
 class LinkRequest : public JsRequest {
  public:
-  // What Complete() may read from sysfs for each link (the I/O thread's
-  // sysfs shows the handle's namespace).
+  // What may be read from sysfs for each link that arrives (the I/O
+  // thread's sysfs shows the handle's namespace).
   enum Probe : uint32_t {
     kProbeTapDevice = 1,  // a macvtap's device number (one sysfs read a link)
     kProbeWireless = 2,   // Wi-Fi facts (a stat or a small directory read)
@@ -42,47 +42,48 @@ class LinkRequest : public JsRequest {
     encoded = EncodeLinkRequest(op_, attrs_);
     return 0;
   }
+  // Each link goes into the table as it arrives (probed first), so the JS
+  // thread only hands the finished table over.
   void OnReply(const nlmsghdr* h) override {
     LinkAttrs l;
-    if (DecodeLink(h, &l)) links_.push_back(std::move(l));
+    if (!DecodeLink(h, &l)) return;
+    if (l.name) ReadSysfsFacts(l);
+    table_.Add(l);
   }
-  void OnRestart() override { links_.clear(); }
-  void Complete() override {
-    netns_fd_.Reset();
-    for (auto& l : links_) {
-      if (!l.name) continue;
-      bool macvlan = l.kind == "macvlan" || l.kind == "macvtap";
-      if (probes_ & kProbeWireless) {
-        if (macvlan && l.link && !l.link_netnsid) {
-          std::string lower = WirelessByIndex(static_cast<int>(*l.link));
-          if (!lower.empty()) l.wireless_lower = lower;
-        } else if (!macvlan && IsWireless(*l.name)) {
-          l.wireless = 1;
-        }
-      }
-      uint32_t major, minor;
-      if ((probes_ & kProbeTapDevice) && l.kind == "macvtap" &&
-          ReadTapDevt(*l.name, l.index, &major, &minor)) {
-        l.tap_major = major;
-        l.tap_minor = minor;
-      }
-    }
-  }
+  void OnRestart() override { table_.Clear(); }
+  void Complete() override { netns_fd_.Reset(); }
 
   Napi::Value Result(Napi::Env env) override {
     // A create answers with its echo (none before Linux 6.3), a get with
     // one link, a dump with all: always a link table.
     if (op_ == LinkOp::kChange || op_ == LinkOp::kDelete) return env.Undefined();
-    return LinkTableToJs(env, links_);
+    return table_.Take(env);
   }
 
  private:
+  void ReadSysfsFacts(LinkAttrs& l) const {
+    bool macvlan = l.kind == "macvlan" || l.kind == "macvtap";
+    if (probes_ & kProbeWireless) {
+      if (macvlan && l.link && !l.link_netnsid) {
+        std::string lower = WirelessByIndex(static_cast<int>(*l.link));
+        if (!lower.empty()) l.wireless_lower = lower;
+      } else if (!macvlan && IsWireless(*l.name)) {
+        l.wireless = 1;
+      }
+    }
+    uint32_t major, minor;
+    if ((probes_ & kProbeTapDevice) && l.kind == "macvtap" && ReadTapDevt(*l.name, l.index, &major, &minor)) {
+      l.tap_major = major;
+      l.tap_minor = minor;
+    }
+  }
+
   LinkOp op_;
   LinkAttrs attrs_;
   std::string netns_path_;
   uint32_t probes_;
   UniqueFd netns_fd_;
-  std::vector<LinkAttrs> links_;
+  LinkTableBuilder table_;
 };
 
 // RTM_*ADDR / RTM_*ROUTE: encode, collect the replies, hand them to JS.

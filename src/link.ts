@@ -2,9 +2,7 @@
 // into them (field names and values as `ip -d -j link show` reports them).
 import { native, type LinkTable, type NativeDecodedMessage, type NativeLink, type NativeMacvlan } from './binding.js';
 
-// A copy: the addon's constants object is in dictionary mode (its keys are
-// set one at a time), where every load in a loop is a slow lookup.
-const c = { ...native.constants };
+const c = native.constants;
 
 /** IFLA_MACVLAN_MODE. */
 export type Mode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';

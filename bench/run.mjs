@@ -465,6 +465,11 @@ async function main() {
           const t0 = now();
           for (let i = 0; i < H; i++) await nl.getLink('lo');
           push('libGet', (now() - t0) / 1000 / H);
+          // Node's own floor for a call through another thread: a stat on
+          // libuv's thread pool, awaited one at a time.
+          const t1 = now();
+          for (let i = 0; i < H; i++) await statP('/proc/self');
+          push('nodeStat', (now() - t1) / 1000 / H);
         },
       );
     }
@@ -766,6 +771,7 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
   row('handoff', 'C: the same through an I/O thread', 'cGetIo', 'us/op', us, 'cGet');
   row('handoff', "library: getLink('lo') one at a time (+ a Wi-Fi stat in sysfs)", 'libGet', 'us/op', us, 'cGet');
   row('handoff', "library: getLink('lo') (vs C through an I/O thread)", 'libGet', 'us/op', us, 'cGetIo');
+  row('handoff', "Node itself: fs.promises.stat('/proc/self') one at a time (its thread-pool round trip)", 'nodeStat', 'us/op', us, 'cGet');
   row('handoff', `C ping-pong through the I/O thread, empty requests, ${SPIN_US} us spin`, 'pingSpin', 'us/round trip', us);
   row('handoff', 'C ping-pong, empty requests, no spin', 'pingNoSpin', 'us/round trip', us);
   row(

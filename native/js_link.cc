@@ -74,19 +74,27 @@ void FillRow(const LinkAttrs& l, double* row) {
 
 }  // namespace
 
-Napi::Object LinkTableColumns(Napi::Env env) {
-  Napi::Array numbers = Napi::Array::New(env, kNumberColumns);
+// { numbers, strings }: the fixed columns, every link field, the mark of a
+// macvlan block where a row has one, the macvlan fields; the string columns.
+template <size_t F, size_t S>
+Napi::Object ColumnNames(Napi::Env env, const char* const (&fixed)[F], const char* macvlan_mark,
+                         const char* const (&string_columns)[S]) {
+  Napi::Array numbers = Napi::Array::New(env);
   uint32_t i = 0;
-  for (const char* name : kFixedNumberColumns) numbers.Set(i++, name);
+  for (const char* name : fixed) numbers.Set(i++, name);
   for (const auto& f : kLinkFields) numbers.Set(i++, f.key);
+  if (macvlan_mark) numbers.Set(i++, macvlan_mark);
   for (const auto& f : kMacvlanFields) numbers.Set(i++, std::string("macvlan.") + f.key);
-  Napi::Array strings = Napi::Array::New(env, std::size(kStringColumns));
-  i = 0;
-  for (const char* name : kStringColumns) strings.Set(i++, name);
+  Napi::Array strings = Napi::Array::New(env, S);
+  for (uint32_t k = 0; k < S; k++) strings.Set(k, string_columns[k]);
   Napi::Object o = Napi::Object::New(env);
   o.Set("numbers", numbers);
   o.Set("strings", strings);
   return o;
+}
+
+Napi::Object LinkTableColumns(Napi::Env env) {
+  return ColumnNames(env, kFixedNumberColumns, nullptr, kStringColumns);
 }
 
 namespace {
@@ -213,19 +221,7 @@ std::optional<int64_t> Present(double v) {
 }  // namespace
 
 Napi::Object LinkRequestColumns(Napi::Env env) {
-  Napi::Array numbers = Napi::Array::New(env, kRequestNumberColumns);
-  uint32_t i = 0;
-  for (const char* name : kRequestFixedColumns) numbers.Set(i++, name);
-  for (const auto& f : kLinkFields) numbers.Set(i++, f.key);
-  numbers.Set(i++, "macvlan");
-  for (const auto& f : kMacvlanFields) numbers.Set(i++, std::string("macvlan.") + f.key);
-  Napi::Array strings = Napi::Array::New(env, std::size(kRequestStringColumns));
-  i = 0;
-  for (const char* name : kRequestStringColumns) strings.Set(i++, name);
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("numbers", numbers);
-  o.Set("strings", strings);
-  return o;
+  return ColumnNames(env, kRequestFixedColumns, "macvlan", kRequestStringColumns);
 }
 
 LinkAttrs LinkAttrsFromColumns(const Napi::Value& numbers_value, const Napi::Value& strings_value) {

@@ -1,7 +1,6 @@
 #include "handle.h"
 
 #include <errno.h>
-#include <string.h>
 
 #include "event_socket.h"
 #include "js_addr_route.h"
@@ -179,16 +178,6 @@ struct NativeHandle::Event {
   int error = 0;
   RequestList done;
 };
-
-Napi::Error ErrnoError(Napi::Env env, int error, const std::string& ext_message, const char* ext_attr) {
-  char buf[128];
-  const char* text = strerror_r(error, buf, sizeof buf);
-  Napi::Error e = Napi::Error::New(env, text);
-  e.Set("errno", Napi::Number::New(env, error));
-  if (!ext_message.empty()) e.Set("extack", Napi::String::New(env, ext_message));
-  if (ext_attr) e.Set("extackAttr", Napi::String::New(env, ext_attr));
-  return e;
-}
 
 Napi::Function NativeHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeHandle",

@@ -69,7 +69,4 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   bool hook_installed_ = false;
 };
 
-// An errno (positive) as a JS Error carrying errno and the extended ACK.
-Napi::Error ErrnoError(Napi::Env env, int error, const std::string& ext_message, const char* ext_attr);
-
 }  // namespace macvlan

@@ -11,7 +11,6 @@
 
 #include <linux/if_tun.h>
 
-#include "handle.h"
 #include "uv_handle.h"
 
 namespace macvlan {
@@ -28,23 +27,38 @@ constexpr int kReadBudget = 64;
 constexpr size_t kMaxFrame = 65536 + 64;
 
 // close() on a tap fd waits for the kernel to detach the queue (about 7.5 ms
-// here, an RCU grace period): do it off the JS thread.
+// here, an RCU grace period): do it off the JS thread, then call `done`.
 class CloseWorker : public Napi::AsyncWorker {
  public:
-  CloseWorker(Napi::Env env, int fd)
-      : Napi::AsyncWorker(env, "macvlan:tapclose"), fd_(fd), deferred_(Napi::Promise::Deferred::New(env)) {}
+  CloseWorker(const Napi::Function& done, int fd) : Napi::AsyncWorker(done, "macvlan:tapclose"), fd_(fd) {}
   void Execute() override {
     if (fd_ >= 0) close(fd_);
   }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
  private:
   int fd_;
-  Napi::Promise::Deferred deferred_;
 };
 
 }  // namespace
+
+// What one wakeup settles, handed to JS in one call: [id, errno, value, ...].
+class TapQueue::Settlements {
+ public:
+  explicit Settlements(Napi::Env env) : env_(env), list_(Napi::Array::New(env)) {}
+  void Add(double id, int error, Napi::Value value) {
+    list_.Set(n_++, Napi::Number::New(env_, id));
+    list_.Set(n_++, Napi::Number::New(env_, error));
+    list_.Set(n_++, value);
+  }
+  void Deliver(Napi::FunctionReference& settle) {
+    if (n_ > 0 && !settle.IsEmpty()) settle.Call({list_});
+  }
+
+ private:
+  Napi::Env env_;
+  Napi::Array list_;
+  uint32_t n_ = 0;
+};
 
 // TUNGETIFF on a dup of the queue's fd (the queue may close its own
 // meanwhile), off the JS thread.
@@ -84,6 +98,7 @@ TapQueue::TapQueue(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<TapQueue>(info),
       fd_(info[0].As<Napi::Number>().Int32Value()),
       hdr_len_(info[1].As<Napi::Number>().Uint32Value()),
+      settle_(Napi::Persistent(info[2].As<Napi::Function>())),
       async_(std::make_unique<Napi::AsyncContext>(info.Env(), "macvlan:TapQueue")) {}
 
 TapQueue::~TapQueue() {
@@ -161,37 +176,53 @@ void TapQueue::OnLivenessTimer(uv_timer_t* timer) {
 
 void TapQueue::OnLinkGone(Napi::Env env) {
   if (closed_) return;
-  RejectAll(env, ENOLINK, "the link was deleted");
+  Settlements out(env);
+  RejectAll(ENOLINK, out);  // the link was deleted
   UpdatePoll(env);
+  out.Deliver(settle_);
 }
 
 void TapQueue::Service(Napi::Env env, int status, int events) {
   // Readable with nobody waiting: now stop watching (see UpdatePoll).
   bool idle = (events & UV_READABLE) && readers_.empty();
+  Settlements out(env);
   if (status < 0) {
-    RejectAll(env, -status, "poll");
+    RejectAll(-status, out);
   } else {
-    if (events & UV_WRITABLE) WriteReady(env);
-    if (events & UV_READABLE) ReadReady(env);
+    if (events & UV_WRITABLE) WriteReady(env, out);
+    if (events & UV_READABLE) ReadReady(env, out);
   }
   if (!closed_) UpdatePoll(env, !idle);
+  out.Deliver(settle_);
 }
 
-void TapQueue::ReadReady(Napi::Env env) {
+ssize_t TapQueue::ReadOne() {
   if (scratch_.size() < kMaxFrame) scratch_.resize(kMaxFrame);
-  for (int i = 0; i < kReadBudget && !readers_.empty(); i++) {
+  for (;;) {
     ssize_t n = read(fd_, scratch_.data(), scratch_.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
-    Napi::Promise::Deferred d = readers_.front();
+    if (n >= 0) return n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+// A frame without its virtio-net header.
+static Napi::Value FrameOf(Napi::Env env, const std::vector<uint8_t>& buf, size_t len, size_t hdr_len) {
+  size_t skip = len >= hdr_len ? hdr_len : len;
+  napi_value frame = Napi::Buffer<uint8_t>::Copy(env, buf.data() + skip, len - skip);
+  return {env, frame};
+}
+
+void TapQueue::ReadReady(Napi::Env env, Settlements& out) {
+  for (int i = 0; i < kReadBudget && !readers_.empty(); i++) {
+    ssize_t n = ReadOne();
+    if (n == -EAGAIN) return;
+    double id = readers_.front();
     readers_.pop_front();
     if (n < 0) {
-      d.Reject(ErrnoError(env, errno, "", nullptr).Value());
-      continue;
+      out.Add(id, static_cast<int>(-n), env.Undefined());
+    } else {
+      out.Add(id, 0, FrameOf(env, scratch_, static_cast<size_t>(n), hdr_len_));
     }
-    size_t len = static_cast<size_t>(n);
-    size_t skip = len >= hdr_len_ ? hdr_len_ : len;
-    d.Resolve(Napi::Buffer<uint8_t>::Copy(env, scratch_.data() + skip, len - skip));
   }
 }
 
@@ -205,86 +236,70 @@ int TapQueue::TryWrite(const uint8_t* data, size_t len) {
   }
 }
 
-void TapQueue::WriteReady(Napi::Env env) {
+void TapQueue::WriteReady(Napi::Env env, Settlements& out) {
   while (!writers_.empty()) {
     auto& w = writers_.front();
     Napi::Buffer<uint8_t> frame = w.frame.Value();
     int err = TryWrite(frame.Data(), frame.Length());
     if (err == EAGAIN) return;
-    if (err) {
-      w.done.Reject(ErrnoError(env, err, "", nullptr).Value());
-    } else {
-      w.done.Resolve(env.Undefined());
-    }
+    out.Add(w.id, err, env.Undefined());
     writers_.pop_front();
   }
 }
 
-void TapQueue::RejectAll(Napi::Env env, int error, const char*) {
-  while (!readers_.empty()) {
-    readers_.front().Reject(ErrnoError(env, error, "", nullptr).Value());
-    readers_.pop_front();
-  }
-  while (!writers_.empty()) {
-    writers_.front().done.Reject(ErrnoError(env, error, "", nullptr).Value());
-    writers_.pop_front();
-  }
+void TapQueue::RejectAll(int error, Settlements& out) {
+  Napi::Env env = Env();
+  for (double id : readers_) out.Add(id, error, env.Undefined());
+  readers_.clear();
+  for (auto& w : writers_) out.Add(w.id, error, env.Undefined());
+  writers_.clear();
 }
 
 Napi::Value TapQueue::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto d = Napi::Promise::Deferred::New(env);
-  if (closed_) {
-    d.Reject(ErrnoError(env, EBADF, "", nullptr).Value());
-    return d.Promise();
+  if (closed_) return Napi::Number::New(env, EBADF);
+  double id = info[0].As<Napi::Number>().DoubleValue();
+  // A frame may already be queued: take it now, which saves a loop turn
+  // (unless others wait before this read).
+  if (readers_.empty()) {
+    ssize_t n = ReadOne();
+    if (n >= 0) return FrameOf(env, scratch_, static_cast<size_t>(n), hdr_len_);
+    if (n != -EAGAIN) return Napi::Number::New(env, static_cast<double>(-n));
   }
-  readers_.push_back(d);
-  // Try at once: a frame may already be queued, and that saves a loop turn.
-  ReadReady(env);
+  readers_.push_back(id);
   UpdatePoll(env);
-  return d.Promise();
+  return env.Undefined();
 }
 
 Napi::Value TapQueue::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto d = Napi::Promise::Deferred::New(env);
-  if (closed_) {
-    d.Reject(ErrnoError(env, EBADF, "", nullptr).Value());
-    return d.Promise();
-  }
-  auto frame = info[0].As<Napi::Buffer<uint8_t>>();
+  if (closed_) return Napi::Number::New(env, EBADF);
+  double id = info[0].As<Napi::Number>().DoubleValue();
+  auto frame = info[1].As<Napi::Buffer<uint8_t>>();
   if (writers_.empty()) {
     int err = TryWrite(frame.Data(), frame.Length());
-    if (err != EAGAIN) {
-      if (err) {
-        d.Reject(ErrnoError(env, err, "", nullptr).Value());
-      } else {
-        d.Resolve(env.Undefined());
-      }
-      return d.Promise();
-    }
+    if (err != EAGAIN) return Napi::Number::New(env, err);
   }
-  writers_.push_back({Napi::Persistent(frame), d});
+  writers_.push_back({id, Napi::Persistent(frame)});
   UpdatePoll(env, true);
-  return d.Promise();
+  return Napi::Number::New(env, -1);
 }
 
 Napi::Value TapQueue::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Napi::Function done = info[0].As<Napi::Function>();
   if (closed_) {
-    auto d = Napi::Promise::Deferred::New(env);
-    d.Resolve(env.Undefined());
-    return d.Promise();
+    done.Call({});
+    return env.Undefined();
   }
   closed_ = true;
-  RejectAll(env, ECANCELED, "closed");
+  readers_.clear();
+  writers_.clear();
   StopPoll();
   if (!self_.IsEmpty()) self_.Reset();
-  auto* worker = new CloseWorker(env, fd_);
+  (new CloseWorker(done, fd_))->Queue();
   fd_ = -1;
-  Napi::Promise p = worker->Promise();
-  worker->Queue();
-  return p;
+  return env.Undefined();
 }
 
 }  // namespace macvlan

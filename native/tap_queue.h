@@ -1,5 +1,7 @@
 // One open tap queue (fd) with readiness-driven frame I/O on the JS thread's
-// libuv loop: uv_poll, never a blocking read on the threadpool.
+// libuv loop: uv_poll, never a blocking read on the threadpool. As with the
+// handle, promises live in JS (src/calls.ts): a read or write that cannot
+// finish at once is settled later through `settle`, by id.
 #pragma once
 
 #include <napi.h>
@@ -15,32 +17,39 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  explicit TapQueue(const Napi::CallbackInfo& info);  // (fd, vnetHdrLen)
+  explicit TapQueue(const Napi::CallbackInfo& info);  // (fd, vnetHdrLen, settle)
   ~TapQueue() override;
   TapQueue(const TapQueue&) = delete;
   TapQueue& operator=(const TapQueue&) = delete;
 
  private:
   struct PendingWrite {
+    double id;
     Napi::Reference<Napi::Buffer<uint8_t>> frame;
-    Napi::Promise::Deferred done;
   };
+  class Settlements;
 
-  Napi::Value Read(const Napi::CallbackInfo& info);   // () => Promise<Buffer>
-  Napi::Value Write(const Napi::CallbackInfo& info);  // (Buffer) => Promise<void>
-  Napi::Value Close(const Napi::CallbackInfo& info);  // () => Promise<void>
+  // (id) => a frame now, an errno now, or undefined: settled later.
+  Napi::Value Read(const Napi::CallbackInfo& info);
+  // (id, frame) => 0 written, an errno, or -1: settled later.
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  // (done: () => void): pending reads and writes are dropped (JS rejects
+  // them); the fd is closed off the loop, then done() is called.
+  Napi::Value Close(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* poll, int status, int events);
   static void OnLivenessTimer(uv_timer_t* timer);
   void OnLinkGone(Napi::Env env);  // a liveness check found ENOLINK
   void Service(Napi::Env env, int status, int events);
-  void ReadReady(Napi::Env env);
-  void WriteReady(Napi::Env env);
+  void ReadReady(Napi::Env env, Settlements& out);
+  void WriteReady(Napi::Env env, Settlements& out);
+  // Reads one frame: its length (the header included), or -errno.
+  ssize_t ReadOne();
   // Returns 0, EAGAIN, or an errno.
   int TryWrite(const uint8_t* data, size_t len);
   void UpdatePoll(Napi::Env env, bool keep_readable = false);
   void StopPoll();
-  void RejectAll(Napi::Env env, int error, const char* why);
+  void RejectAll(int error, Settlements& out);
 
   int fd_;
   size_t hdr_len_;
@@ -48,8 +57,9 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   uv_timer_t* timer_ = nullptr;  // checks for a deleted link while reads wait
   int events_ = 0;
   bool closed_ = false;
-  std::deque<Napi::Promise::Deferred> readers_;
+  std::deque<double> readers_;  // ids of the reads waiting for a frame
   std::deque<PendingWrite> writers_;
+  Napi::FunctionReference settle_;
   std::vector<uint8_t> scratch_;
   Napi::ObjectReference self_;  // held while I/O is pending
   bool checking_ = false;       // a liveness check is on the thread pool

@@ -145,7 +145,7 @@ export interface NativeTapOpenResult {
   fds: number[];
 }
 
-/** One open tap fd with readiness-driven frame I/O. */
+/** One open tap fd with readiness-driven frame I/O, as promises (src/calls.ts). */
 export interface NativeTapQueue {
   read(): Promise<Buffer>;
   write(frame: Buffer): Promise<void>;
@@ -187,6 +187,19 @@ export interface NativeHandle {
   link(op: typeof LinkOp.change | typeof LinkOp.delete, req: NativeLinkRequest, netnsPath?: string): Promise<void>;
   /** Rejects every pending call (ECANCELED) at once, then stops the I/O thread. */
   close(): Promise<void>;
+}
+
+/**
+ * The addon's tap queue (native/tap_queue.h). What cannot finish at once is
+ * settled later through the constructor's `settle`, by id.
+ */
+export interface RawTapQueue {
+  /** A frame now, an errno now, or undefined: settled later. */
+  read(id: number): Buffer | number | undefined;
+  /** 0: written; above 0: an errno; -1: settled later. */
+  write(id: number, frame: Buffer): number;
+  /** Drops pending reads and writes (the caller rejects them), closes the fd off the loop, then calls done. */
+  close(done: () => void): void;
 }
 
 /**
@@ -236,7 +249,7 @@ export interface NativeAddon {
   /** Uapi numbers, from the kernel headers the addon was built with. */
   constants: Readonly<Record<ConstantName, number>>;
   NativeHandle: new (netnsPath: string, settle: (batch: unknown[]) => void, openedId: number) => RawNativeHandle;
-  TapQueue: new (fd: number, vnetHdrLen: number) => NativeTapQueue;
+  TapQueue: new (fd: number, vnetHdrLen: number, settle: (batch: unknown[]) => void) => RawTapQueue;
   /** onEvents(links, deleted) with one '1' (RTM_DELLINK) or '0' in `deleted` a link; onEvents(null, errno) on an error. */
   EventSocket: new (fd: number, onEvents: (links: LinkTable | null, deletedOrErrno: string | number) => void) => NativeEventSocket;
   /** The column names of a LinkTable. */

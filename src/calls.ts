@@ -1,7 +1,8 @@
-// A handle's native calls as promises. The addon takes an id with each call
-// and hands back [id, errno, value] triples in batches; the promises, and
-// what is pending, live here. So a call costs no N-API promise, and nothing
-// in flight needs N-API when a worker is terminated.
+// Native calls as promises, for a handle and for a tap queue. The addon
+// takes an id with each call and hands back [id, errno, value] triples in
+// batches; the promises, and what is pending, live here. So a call costs no
+// N-API promise, and nothing in flight needs N-API when a worker is
+// terminated.
 import { constants } from 'node:os';
 
 import {
@@ -16,7 +17,9 @@ import {
   type NativeRoute,
   type NativeTapOpenParams,
   type NativeTapOpenResult,
+  type NativeTapQueue,
   type RawNativeHandle,
+  type RawTapQueue,
 } from './binding.js';
 import { errnoName } from './errors.js';
 import { packLinkRequest } from './link_request.js';
@@ -41,29 +44,26 @@ class NativeCallError extends Error implements NativeError {
   }
 }
 
-/** Starts a native handle (its I/O thread) on a namespace path ('' for ours). */
-export function openNative(netnsPath: string): NativeHandle {
-  return new NativeCalls(netnsPath);
-}
-
-class NativeCalls implements NativeHandle {
-  readonly opened: Promise<void>;
+/** The calls in flight of one native object, by id. */
+class PendingCalls {
   readonly #pending = new Map<number, Pending>();
-  readonly #raw: RawNativeHandle;
   #nextId = 0;
-  #closed: Promise<void> | undefined;
 
-  constructor(netnsPath: string) {
-    const id = this.#nextId++;
-    this.opened = this.#expect(id);
-    this.#raw = new native.NativeHandle(netnsPath, this.#settle, id);
+  nextId(): number {
+    return this.#nextId++;
   }
 
-  readonly #settle = (batch: unknown[]): void => {
+  expect<T>(id: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  readonly settle = (batch: unknown[]): void => {
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i] as number;
       const pending = this.#pending.get(id);
-      if (!pending) continue; // rejected by close() already
+      if (!pending) continue; // rejected by cancelAll() already
       this.#pending.delete(id);
       const errno = batch[i + 1] as number;
       if (errno === 0) pending.resolve(batch[i + 2]);
@@ -71,15 +71,34 @@ class NativeCalls implements NativeHandle {
     }
   };
 
-  #expect<T>(id: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-    });
+  /** Rejects every pending call with ECANCELED. */
+  cancelAll(): void {
+    const cancelled = new NativeCallError(ECANCELED);
+    for (const pending of this.#pending.values()) pending.reject(cancelled);
+    this.#pending.clear();
+  }
+}
+
+/** Starts a native handle (its I/O thread) on a namespace path ('' for ours). */
+export function openNative(netnsPath: string): NativeHandle {
+  return new NativeCalls(netnsPath);
+}
+
+class NativeCalls implements NativeHandle {
+  readonly opened: Promise<void>;
+  readonly #calls = new PendingCalls();
+  readonly #raw: RawNativeHandle;
+  #closed: Promise<void> | undefined;
+
+  constructor(netnsPath: string) {
+    const id = this.#calls.nextId();
+    this.opened = this.#calls.expect(id);
+    this.#raw = new native.NativeHandle(netnsPath, this.#calls.settle, id);
   }
 
   #submit<T>(start: (id: number) => boolean): Promise<T> {
-    const id = this.#nextId++;
-    return start(id) ? this.#expect<T>(id) : Promise.reject(new NativeCallError(ECANCELED));
+    const id = this.#calls.nextId();
+    return start(id) ? this.#calls.expect<T>(id) : Promise.reject(new NativeCallError(ECANCELED));
   }
 
   link(
@@ -117,11 +136,47 @@ class NativeCalls implements NativeHandle {
   /** Rejects every pending call (ECANCELED) at once, then stops the I/O thread. */
   close(): Promise<void> {
     if (!this.#closed) {
-      const cancelled = new NativeCallError(ECANCELED);
-      for (const pending of this.#pending.values()) pending.reject(cancelled);
-      this.#pending.clear();
-      const id = this.#nextId++;
-      this.#closed = this.#raw.close(id) ? this.#expect<void>(id) : Promise.resolve();
+      this.#calls.cancelAll();
+      const id = this.#calls.nextId();
+      this.#closed = this.#raw.close(id) ? this.#calls.expect<void>(id) : Promise.resolve();
+    }
+    return this.#closed;
+  }
+}
+
+/** A tap queue over an open tap fd (`vnetHdrLen` 0 without IFF_VNET_HDR). */
+export function openTapQueue(fd: number, vnetHdrLen: number): NativeTapQueue {
+  return new TapQueueCalls(fd, vnetHdrLen);
+}
+
+class TapQueueCalls implements NativeTapQueue {
+  readonly #calls = new PendingCalls();
+  readonly #raw: RawTapQueue;
+  #closed: Promise<void> | undefined;
+
+  constructor(fd: number, vnetHdrLen: number) {
+    this.#raw = new native.TapQueue(fd, vnetHdrLen, this.#calls.settle);
+  }
+
+  read(): Promise<Buffer> {
+    const id = this.#calls.nextId();
+    const now = this.#raw.read(id);
+    if (now === undefined) return this.#calls.expect<Buffer>(id);
+    return typeof now === 'number' ? Promise.reject(new NativeCallError(now)) : Promise.resolve(now);
+  }
+
+  write(frame: Buffer): Promise<void> {
+    const id = this.#calls.nextId();
+    const now = this.#raw.write(id, frame);
+    if (now === 0) return Promise.resolve();
+    return now > 0 ? Promise.reject(new NativeCallError(now)) : this.#calls.expect<void>(id);
+  }
+
+  /** Pending reads and writes reject (ECANCELED) at once; the fd closes off the loop. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#calls.cancelAll();
+      this.#closed = new Promise<void>((resolve) => this.#raw.close(resolve));
     }
     return this.#closed;
   }

@@ -2,6 +2,7 @@
 import { stat, unlink } from 'node:fs/promises';
 
 import { native, type NativeTapOpenResult, type NativeTapQueue } from './binding.js';
+import { openTapQueue } from './calls.js';
 import { HandleClosedError, toNetlinkError } from './errors.js';
 
 const ENOLINK = 67;
@@ -103,7 +104,7 @@ export class Tap {
     this.link = link;
     this.vnetHdrSize = vnetHdrSize;
     this.#fds = r.fds;
-    this.#queues = r.fds.map((fd) => new native.TapQueue(fd, vnetHdrSize));
+    this.#queues = r.fds.map((fd) => openTapQueue(fd, vnetHdrSize));
   }
 
   /** One O_CLOEXEC fd per queue, ready to hand to a child process through spawn's stdio. */

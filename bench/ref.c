@@ -48,6 +48,7 @@
 #include <linux/rtnetlink.h>
 
 static int read_file(const char *path, char *out, size_t cap);
+static dev_t tap_devt(const char *name, int ifindex);
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -235,11 +236,8 @@ static void cmd_create(int batched, int lower, const char *prefix, long start, l
   // the library reads them (native/tap_device.cc ReadTapDevt), one a link.
   double t1 = now();
   for (long i = 0; i < n; i++) {
-    char path[128], v[32];
-    unsigned ma, mi;
     link_name(name, prefix, start + i);
-    snprintf(path, sizeof path, "/sys/class/net/%s/macvtap/tap%d/dev", name, idx[i]);
-    if (read_file(path, v, sizeof v) || sscanf(v, "%u:%u", &ma, &mi) != 2) die(path);
+    tap_devt(name, idx[i]);
   }
   double tap_seconds = now() - t1;
   printf("{\"op\":\"%s\",\"n\":%ld,\"seconds\":%.9f,\"tapSeconds\":%.9f,\"sendmsgs\":%zu,\"maxBatch\":%zu}\n",
@@ -515,12 +513,7 @@ static void op_create(long i) {
   add_create(&b, seq.lower, name);
   nl_send(&b);
   wait_acks(first, 1, seq.ifindex + i);
-  if (seq.read_tap) {  // the device number createMacvtap returns (native/tap_device.cc ReadTapDevt)
-    char path[128], v[32];
-    unsigned ma, mi;
-    snprintf(path, sizeof path, "/sys/class/net/%s/macvtap/tap%d/dev", name, seq.ifindex[i]);
-    if (read_file(path, v, sizeof v) || sscanf(v, "%u:%u", &ma, &mi) != 2) die(path);
-  }
+  if (seq.read_tap) tap_devt(name, seq.ifindex[i]);  // as createMacvtap does
 }
 
 static void op_get(long i) {
@@ -572,6 +565,16 @@ static int read_file(const char *path, char *out, size_t cap) {
   return 0;
 }
 
+// A macvtap's device number, read from sysfs as the library reads it
+// (native/tap_device.cc ReadTapDevt).
+static dev_t tap_devt(const char *name, int ifindex) {
+  char p[256], v[64];
+  unsigned ma, mi;
+  snprintf(p, sizeof p, "/sys/class/net/%s/macvtap/tap%d/dev", name, ifindex);
+  if (read_file(p, v, sizeof v) || sscanf(v, "%u:%u", &ma, &mi) != 2) die(p);
+  return makedev(ma, mi);
+}
+
 // The node to open for a macvtap: /dev/tapN when it is this link's device
 // (devtmpfs is shared by all namespaces), else a node made in `node_dir`.
 static void tap_path(const char *name, const char *node_dir, char *path, size_t cap) {
@@ -579,11 +582,8 @@ static void tap_path(const char *name, const char *node_dir, char *path, size_t 
   snprintf(p, sizeof p, "/sys/class/net/%s/ifindex", name);
   if (read_file(p, v, sizeof v)) die(p);
   int index = atoi(v);
-  snprintf(p, sizeof p, "/sys/class/net/%s/macvtap/tap%d/dev", name, index);
-  if (read_file(p, v, sizeof v)) die(p);
-  unsigned ma, mi;
-  if (sscanf(v, "%u:%u", &ma, &mi) != 2) die(p);
-  dev_t devt = makedev(ma, mi);
+  dev_t devt = tap_devt(name, index);
+  unsigned ma = major(devt), mi = minor(devt);
   struct stat st;
   snprintf(path, cap, "/dev/tap%d", index);
   if (stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == devt) return;

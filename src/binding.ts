@@ -145,13 +145,6 @@ export interface NativeTapOpenResult {
   fds: number[];
 }
 
-/** One open tap fd with readiness-driven frame I/O, as promises (src/calls.ts). */
-export interface NativeTapQueue {
-  read(): Promise<Buffer>;
-  write(frame: Buffer): Promise<void>;
-  close(): Promise<void>;
-}
-
 /**
  * Links as columns (native/js_link.h LinkTableToJs): `numbers` holds
  * count x linkColumns.numbers.length values (NaN: absent); `strings` the
@@ -167,27 +160,6 @@ export interface LinkTable {
 
 /** What a link request may read from sysfs for each link it returns. */
 export const Probe = { tapDevice: 1, wireless: 2, all: 3, none: 0 } as const;
-
-/** A handle's calls as promises (src/calls.ts over RawNativeHandle). */
-export interface NativeHandle {
-  readonly opened: Promise<void>;
-  openTap(params: NativeTapOpenParams): Promise<NativeTapOpenResult>;
-  addr(op: typeof AddrRouteOp.dump, req: NativeAddr): Promise<NativeAddr[]>;
-  addr(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeAddr): Promise<void>;
-  route(op: typeof AddrRouteOp.dump, req: NativeRoute): Promise<NativeRoute[]>;
-  route(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeRoute): Promise<void>;
-  /** A socket in the handle's namespace joined to these RTNLGRP_* groups; resolves to its fd. */
-  subscribe(groups: number[], rcvbuf: number): Promise<number>;
-  link(
-    op: typeof LinkOp.create | typeof LinkOp.get | typeof LinkOp.dump,
-    req: NativeLinkRequest,
-    netnsPath: string | undefined,
-    probes: number,
-  ): Promise<LinkTable>;
-  link(op: typeof LinkOp.change | typeof LinkOp.delete, req: NativeLinkRequest, netnsPath?: string): Promise<void>;
-  /** Rejects every pending call (ECANCELED) at once, then stops the I/O thread. */
-  close(): Promise<void>;
-}
 
 /**
  * The addon's tap queue (native/tap_queue.h). What cannot finish at once is

@@ -12,12 +12,10 @@ import {
   type LinkTable,
   type NativeAddr,
   type NativeError,
-  type NativeHandle,
   type NativeLinkRequest,
   type NativeRoute,
   type NativeTapOpenParams,
   type NativeTapOpenResult,
-  type NativeTapQueue,
   type RawNativeHandle,
   type RawTapQueue,
 } from './binding.js';
@@ -80,11 +78,12 @@ class PendingCalls {
 }
 
 /** Starts a native handle (its I/O thread) on a namespace path ('' for ours). */
-export function openNative(netnsPath: string): NativeHandle {
-  return new NativeCalls(netnsPath);
+export function openNative(netnsPath: string): HandleCalls {
+  return new HandleCalls(netnsPath);
 }
 
-class NativeCalls implements NativeHandle {
+/** A handle's calls as promises, over the addon's RawNativeHandle. */
+export class HandleCalls {
   readonly opened: Promise<void>;
   readonly #calls = new PendingCalls();
   readonly #raw: RawNativeHandle;
@@ -145,11 +144,12 @@ class NativeCalls implements NativeHandle {
 }
 
 /** A tap queue over an open tap fd (`vnetHdrLen` 0 without IFF_VNET_HDR). */
-export function openTapQueue(fd: number, vnetHdrLen: number): NativeTapQueue {
+export function openTapQueue(fd: number, vnetHdrLen: number): TapQueueCalls {
   return new TapQueueCalls(fd, vnetHdrLen);
 }
 
-class TapQueueCalls implements NativeTapQueue {
+/** One open tap fd with readiness-driven frame I/O, as promises, over the addon's RawTapQueue. */
+export class TapQueueCalls {
   readonly #calls = new PendingCalls();
   readonly #raw: RawTapQueue;
   #closed: Promise<void> | undefined;

@@ -6,13 +6,12 @@ import {
   LinkOp,
   Probe,
   native,
-  type NativeHandle,
   type NativeLink,
   type NativeLinkRequest,
   type NativeRoute,
   type NativeTapOpenResult,
 } from './binding.js';
-import { openNative } from './calls.js';
+import { openNative, type HandleCalls } from './calls.js';
 import { HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
 import {
   parseCidr,
@@ -239,14 +238,14 @@ export async function open(options: OpenOptions = {}): Promise<Handle> {
  * I/O thread. Every method returns a promise and never blocks the event loop.
  */
 export class Handle {
-  readonly #native: NativeHandle;
+  readonly #native: HandleCalls;
   readonly #closeHooks = new Set<() => void>();
   #closed = false;
   /** The namespace path this handle works in; undefined for the caller's own. */
   readonly netns: string | undefined;
 
   /** @internal use `open()`. */
-  constructor(nativeHandle: NativeHandle, netns: string | undefined) {
+  constructor(nativeHandle: HandleCalls, netns: string | undefined) {
     this.#native = nativeHandle;
     this.netns = netns;
   }
@@ -272,7 +271,7 @@ export class Handle {
    * async stack trace carries the caller's frames without a stack capture on
    * every call.
    */
-  async #call<T>(operation: string, start: (n: NativeHandle) => Promise<T>, hint?: (e: unknown) => string | undefined): Promise<T> {
+  async #call<T>(operation: string, start: (n: HandleCalls) => Promise<T>, hint?: (e: unknown) => string | undefined): Promise<T> {
     if (this.#closed) throw new HandleClosedError(operation);
     try {
       return await start(this.#native);

@@ -1,8 +1,8 @@
 // The hypervisor side: an opened macvtap device, its frames and its fds.
 import { stat, unlink } from 'node:fs/promises';
 
-import { native, type NativeTapOpenResult, type NativeTapQueue } from './binding.js';
-import { openTapQueue } from './calls.js';
+import { native, type NativeTapOpenResult } from './binding.js';
+import { openTapQueue, type TapQueueCalls } from './calls.js';
 import { HandleClosedError, toNetlinkError } from './errors.js';
 
 const ENOLINK = 67;
@@ -89,7 +89,7 @@ export class Tap {
     enabled: TapOffload[];
   };
   readonly #fds: number[];
-  readonly #queues: NativeTapQueue[];
+  readonly #queues: TapQueueCalls[];
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -117,7 +117,7 @@ export class Tap {
     return this.#closed;
   }
 
-  #queue(queue: number, what: string): NativeTapQueue {
+  #queue(queue: number, what: string): TapQueueCalls {
     if (this.#closed) throw new HandleClosedError(`${what} on ${this.device}`);
     const q = this.#queues[queue];
     if (!Number.isInteger(queue) || q === undefined) {

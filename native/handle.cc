@@ -6,6 +6,7 @@
 #include "js_addr_route.h"
 #include "js_link.h"
 #include "netns.h"
+#include "settle_batch.h"
 #include "sysfs_probe.h"
 #include "tap_device.h"
 
@@ -273,29 +274,22 @@ void NativeHandle::Untrack(Napi::Env env) {
   if (--pending_ == 0) tsfn_.Unref(env);
 }
 
-// Settles up to kSettleSlice calls with one call of `settle`: a flat array of
-// [id, errno, value] triples, where value is the result, or for a failure
-// [extack message, extack attribute] (or undefined when the kernel gave none).
+// Settles up to kSettleSlice calls with one call of `settle` (SettleBatch).
 void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
   Napi::HandleScope scope(env);
-  Napi::Array batch = Napi::Array::New(env);
-  uint32_t n = 0;
-  size_t settled = 0;
+  SettleBatch batch(env);
   bool exited = false;
   auto add = [&](double id, int error, Napi::Value value) {
-    batch.Set(n++, Napi::Number::New(env, id));
-    batch.Set(n++, Napi::Number::New(env, error));
-    batch.Set(n++, value);
-    settled++;
+    batch.Add(id, error, value);
     Untrack(env);
   };
-  while (settled < kSettleSlice && !exited) {
+  while (batch.size() < kSettleSlice && !exited) {
     std::unique_ptr<Event> ev(Next());
     if (!ev) break;
     switch (ev->kind) {
       case Event::kOpened: add(opened_id_, ev->error, env.Undefined()); break;
       case Event::kCompleted: {
-        size_t take = std::min(ev->done.size(), kSettleSlice - settled);
+        size_t take = std::min(ev->done.size(), kSettleSlice - batch.size());
         for (size_t i = 0; i < take; i++) {
           auto* jr = static_cast<JsRequest*>(ev->done[i].get());
           if (jr->error == 0) {
@@ -325,7 +319,7 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
         break;
     }
   }
-  if (n > 0) settle.Call({batch});
+  batch.Deliver(settle);
   if (exited) {
     // The last event: nothing wakes this thread-safe function any more.
     tsfn_.Release();

@@ -11,6 +11,7 @@
 
 #include <linux/if_tun.h>
 
+#include "settle_batch.h"
 #include "uv_handle.h"
 
 namespace macvlan {
@@ -40,25 +41,6 @@ class CloseWorker : public Napi::AsyncWorker {
 };
 
 }  // namespace
-
-// What one wakeup settles, handed to JS in one call: [id, errno, value, ...].
-class TapQueue::Settlements {
- public:
-  explicit Settlements(Napi::Env env) : env_(env), list_(Napi::Array::New(env)) {}
-  void Add(double id, int error, Napi::Value value) {
-    list_.Set(n_++, Napi::Number::New(env_, id));
-    list_.Set(n_++, Napi::Number::New(env_, error));
-    list_.Set(n_++, value);
-  }
-  void Deliver(Napi::FunctionReference& settle) {
-    if (n_ > 0 && !settle.IsEmpty()) settle.Call({list_});
-  }
-
- private:
-  Napi::Env env_;
-  Napi::Array list_;
-  uint32_t n_ = 0;
-};
 
 // TUNGETIFF on a dup of the queue's fd (the queue may close its own
 // meanwhile), off the JS thread.
@@ -176,16 +158,16 @@ void TapQueue::OnLivenessTimer(uv_timer_t* timer) {
 
 void TapQueue::OnLinkGone(Napi::Env env) {
   if (closed_) return;
-  Settlements out(env);
+  SettleBatch out(env);
   RejectAll(ENOLINK, out);  // the link was deleted
   UpdatePoll(env);
-  out.Deliver(settle_);
+  out.Deliver(settle_.Value());
 }
 
 void TapQueue::Service(Napi::Env env, int status, int events) {
   // Readable with nobody waiting: now stop watching (see UpdatePoll).
   bool idle = (events & UV_READABLE) && readers_.empty();
-  Settlements out(env);
+  SettleBatch out(env);
   if (status < 0) {
     RejectAll(-status, out);
   } else {
@@ -193,7 +175,7 @@ void TapQueue::Service(Napi::Env env, int status, int events) {
     if (events & UV_READABLE) ReadReady(env, out);
   }
   if (!closed_) UpdatePoll(env, !idle);
-  out.Deliver(settle_);
+  out.Deliver(settle_.Value());
 }
 
 ssize_t TapQueue::ReadOne() {
@@ -212,7 +194,7 @@ static Napi::Value FrameOf(Napi::Env env, const std::vector<uint8_t>& buf, size_
   return {env, frame};
 }
 
-void TapQueue::ReadReady(Napi::Env env, Settlements& out) {
+void TapQueue::ReadReady(Napi::Env env, SettleBatch& out) {
   for (int i = 0; i < kReadBudget && !readers_.empty(); i++) {
     ssize_t n = ReadOne();
     if (n == -EAGAIN) return;
@@ -236,7 +218,7 @@ int TapQueue::TryWrite(const uint8_t* data, size_t len) {
   }
 }
 
-void TapQueue::WriteReady(Napi::Env env, Settlements& out) {
+void TapQueue::WriteReady(Napi::Env env, SettleBatch& out) {
   while (!writers_.empty()) {
     auto& w = writers_.front();
     Napi::Buffer<uint8_t> frame = w.frame.Value();
@@ -247,7 +229,7 @@ void TapQueue::WriteReady(Napi::Env env, Settlements& out) {
   }
 }
 
-void TapQueue::RejectAll(int error, Settlements& out) {
+void TapQueue::RejectAll(int error, SettleBatch& out) {
   Napi::Env env = Env();
   for (double id : readers_) out.Add(id, error, env.Undefined());
   readers_.clear();

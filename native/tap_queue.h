@@ -11,6 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include "settle_batch.h"
+
 namespace macvlan {
 
 class TapQueue : public Napi::ObjectWrap<TapQueue> {
@@ -27,7 +29,6 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
     double id;
     Napi::Reference<Napi::Buffer<uint8_t>> frame;
   };
-  class Settlements;
 
   // (id) => a frame now, an errno now, or undefined: settled later.
   Napi::Value Read(const Napi::CallbackInfo& info);
@@ -41,15 +42,15 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   static void OnLivenessTimer(uv_timer_t* timer);
   void OnLinkGone(Napi::Env env);  // a liveness check found ENOLINK
   void Service(Napi::Env env, int status, int events);
-  void ReadReady(Napi::Env env, Settlements& out);
-  void WriteReady(Napi::Env env, Settlements& out);
+  void ReadReady(Napi::Env env, SettleBatch& out);
+  void WriteReady(Napi::Env env, SettleBatch& out);
   // Reads one frame: its length (the header included), or -errno.
   ssize_t ReadOne();
   // Returns 0, EAGAIN, or an errno.
   int TryWrite(const uint8_t* data, size_t len);
   void UpdatePoll(Napi::Env env, bool keep_readable = false);
   void StopPoll();
-  void RejectAll(int error, Settlements& out);
+  void RejectAll(int error, SettleBatch& out);
 
   int fd_;
   size_t hdr_len_;

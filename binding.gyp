@@ -12,6 +12,7 @@
         "native/netns.cc",
         "native/tap_device.cc",
         "native/sysfs_probe.cc",
+        "native/tap_uevents.cc",
         "native/tap_queue.cc",
         "native/event_socket.cc",
         "native/handle.cc",

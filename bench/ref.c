@@ -3,15 +3,17 @@
 // Run inside the bench namespace (`ip netns exec NS bench/out/ref CMD ...`);
 // every command prints one JSON object on stdout, errors go to stderr.
 //
-//   create-seq   LOWER PREFIX START N   one RTM_NEWLINK at a time, waiting for each ACK
-//   create-batch LOWER PREFIX START N   the same requests, many per sendmsg()
-//                (both also report tapSeconds: reading every new tap's device number from sysfs afterwards)
+//   create-seq   LOWER PREFIX START N [TAP]  one RTM_NEWLINK at a time, waiting for each ACK
+//   create-batch LOWER PREFIX START N [TAP]  the same requests, many per sendmsg()
+//                (TAP 1 or 2 also reports tapSeconds: getting every new tap's device number
+//                afterwards, 1 from sysfs, 2 from the uevents of a listener opened before the creates)
 //   delete-seq   PREFIX START N         one RTM_DELLINK (by name) at a time
 //   delete-group PREFIX START N GROUP   IFLA_GROUP on each (batched), then one RTM_DELLINK by group
 //   dump         RUNS                   RTM_GETLINK NLM_F_DUMP, RTEXT_FILTER_SKIP_STATS, parsed to count
 //   get-seq      NAME N                 one RTM_GETLINK (by name, SKIP_STATS, ACK) at a time
 //   create-seq-io LOWER PREFIX START N SPIN_US TAP   create-seq, each request handed to an I/O thread;
-//                with TAP 1 the I/O thread then reads the macvtap's device number from sysfs (as the library)
+//                then the I/O thread gets the macvtap's device number: TAP 1 from sysfs, 2 from the
+//                uevent (as the library)
 //   get-seq-io   NAME N SPIN_US         get-seq, each request handed to an I/O thread
 //   pingpong     N SPIN_US WORK_US      empty requests through the I/O thread, which is busy WORK_US in each
 //   tap          NAME ITERATIONS NODEDIR open+close of the link's /dev/tapN
@@ -49,6 +51,8 @@
 
 static int read_file(const char *path, char *out, size_t cap);
 static dev_t tap_devt(const char *name, int ifindex);
+static void uevent_open(void);
+static dev_t uevent_tap_devt(int ifindex);
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -206,8 +210,9 @@ static void wait_acks(uint32_t first, size_t count, int *ifindex) {
 
 static void link_name(char *out, const char *prefix, long i) { snprintf(out, IFNAMSIZ, "%s%ld", prefix, i); }
 
-static void cmd_create(int batched, int lower, const char *prefix, long start, long n) {
+static void cmd_create(int batched, int lower, const char *prefix, long start, long n, int tap) {
   struct buf b = {0};
+  if (tap == 2) uevent_open();
   char name[IFNAMSIZ];
   int *idx = calloc((size_t)n, sizeof *idx);
   size_t per = batched ? max_batch : 1;
@@ -232,12 +237,12 @@ static void cmd_create(int batched, int lower, const char *prefix, long start, l
       exit(1);
     }
   }
-  // Timed apart: the device numbers createMacvtap also returns, read as
-  // the library reads them (native/tap_device.cc ReadTapDevt), one a link.
+  // Timed apart: the device numbers createMacvtap also returns, one a link.
   double t1 = now();
-  for (long i = 0; i < n; i++) {
+  for (long i = 0; tap && i < n; i++) {
     link_name(name, prefix, start + i);
-    tap_devt(name, idx[i]);
+    if (tap == 1) tap_devt(name, idx[i]);
+    else uevent_tap_devt(idx[i]);
   }
   double tap_seconds = now() - t1;
   printf("{\"op\":\"%s\",\"n\":%ld,\"seconds\":%.9f,\"tapSeconds\":%.9f,\"sendmsgs\":%zu,\"maxBatch\":%zu}\n",
@@ -513,7 +518,8 @@ static void op_create(long i) {
   add_create(&b, seq.lower, name);
   nl_send(&b);
   wait_acks(first, 1, seq.ifindex + i);
-  if (seq.read_tap) tap_devt(name, seq.ifindex[i]);  // as createMacvtap does
+  if (seq.read_tap == 1) tap_devt(name, seq.ifindex[i]);  // as createMacvtap does
+  if (seq.read_tap == 2) uevent_tap_devt(seq.ifindex[i]);
 }
 
 static void op_get(long i) {
@@ -546,6 +552,7 @@ static void cmd_create_seq_io(int lower, const char *prefix, long start, long n,
   seq.prefix = prefix;
   seq.start = start;
   seq.ifindex = calloc((size_t)n, sizeof *seq.ifindex);
+  if (read_tap == 2) uevent_open();
   run_seq("create-seq-io", op_create, n, spin_us, 0);
   for (long i = 0; i < n; i++) {
     if (seq.ifindex[i] <= 0) {
@@ -573,6 +580,39 @@ static dev_t tap_devt(const char *name, int ifindex) {
   snprintf(p, sizeof p, "/sys/class/net/%s/macvtap/tap%d/dev", name, ifindex);
   if (read_file(p, v, sizeof v) || sscanf(v, "%u:%u", &ma, &mi) != 2) die(p);
   return makedev(ma, mi);
+}
+
+// The kernel's uevents of this namespace (NETLINK_KOBJECT_UEVENT, group 1):
+// a new macvtap's "add@.../macvtap/tapN" carries MAJOR= and MINOR=, queued
+// before the RTM_NEWLINK's ACK.
+static int uev = -1;
+
+static void uevent_open(void) {
+  uev = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+  if (uev < 0) die("uevent socket");
+  int rcv = 8 << 20;
+  if (setsockopt(uev, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0) die("uevent SO_RCVBUFFORCE");
+  struct sockaddr_nl a = {.nl_family = AF_NETLINK, .nl_groups = 1};
+  if (bind(uev, (struct sockaddr *)&a, sizeof a) != 0) die("uevent bind");
+}
+
+static dev_t uevent_tap_devt(int ifindex) {
+  char want[32], buf[4096];
+  int wlen = snprintf(want, sizeof want, "DEVNAME=tap%d", ifindex);
+  for (;;) {
+    ssize_t n = recv(uev, buf, sizeof buf - 1, MSG_DONTWAIT);
+    if (n <= 0) die("uevent: no add for the new tap");
+    buf[n] = 0;
+    if (strncmp(buf, "add@", 4)) continue;
+    unsigned ma = 0, mi = 0;
+    int found = 0;
+    for (char *f = buf + strlen(buf) + 1; f < buf + n; f += strlen(f) + 1) {
+      if (!strncmp(f, "MAJOR=", 6)) ma = (unsigned)atoi(f + 6);
+      else if (!strncmp(f, "MINOR=", 6)) mi = (unsigned)atoi(f + 6);
+      else if (!strncmp(f, want, (size_t)wlen) && f[wlen] == 0) found = 1;
+    }
+    if (found) return makedev(ma, mi);
+  }
 }
 
 // The node to open for a macvtap: /dev/tapN when it is this link's device
@@ -702,8 +742,9 @@ int main(int argc, char **argv) {
     return 0;
   }
   nl_open();
-  if ((!strcmp(cmd, "create-seq") || !strcmp(cmd, "create-batch")) && argc == 6) {
-    cmd_create(!strcmp(cmd, "create-batch"), (int)num(argv[2]), argv[3], num(argv[4]), num(argv[5]));
+  if ((!strcmp(cmd, "create-seq") || !strcmp(cmd, "create-batch")) && (argc == 6 || argc == 7)) {
+    cmd_create(!strcmp(cmd, "create-batch"), (int)num(argv[2]), argv[3], num(argv[4]), num(argv[5]),
+               argc == 7 ? (int)num(argv[6]) : 0);
   } else if (!strcmp(cmd, "delete-seq") && argc == 5) {
     cmd_delete_seq(argv[2], num(argv[3]), num(argv[4]));
   } else if (!strcmp(cmd, "delete-group") && argc == 6) {

@@ -14,7 +14,7 @@
 // thread does), and a pure ping-pong through that pair of threads.
 //
 // Sections (BENCH_ONLY=a,b,... runs only those; default all):
-//   seq      sequential creates: C, C through an I/O thread (without, with the tap's sysfs read), library
+//   seq      sequential creates: C, C through an I/O thread (without, with the tap's device number), library
 //   batch    C batched / library concurrent creates; on C's links, dumps and one-at-a-time deletes
 //   ip       execFile('ip') per call and ip -batch, creates and deletes
 //   handoff  GETLINK of lo (C, C through an I/O thread, library) and the C ping-pong
@@ -413,8 +413,8 @@ async function main() {
 
     // Sequential creates, then a group delete of all of them. C runs them on
     // one thread, then through an I/O thread as the library does, and that
-    // again with the sysfs read of the tap's device number that
-    // createMacvtap's result carries.
+    // again getting the tap's device number that createMacvtap's result
+    // carries, from the uevent as the library does.
     if (on('seq')) {
       await inTurn(
         async () => {
@@ -430,7 +430,7 @@ async function main() {
           await settle();
         },
         async () => {
-          pushIo('cCreateSeqIoTap', await ref('create-seq-io', lower, 'cu', 0, N, SPIN_US, 1), N);
+          pushIo('cCreateSeqIoTap', await ref('create-seq-io', lower, 'cu', 0, N, SPIN_US, 2), N);
           await settle();
           await ref('delete-group', 'cu', 0, N, randomGroup());
           await settle();
@@ -482,7 +482,6 @@ async function main() {
         async () => {
           const cb = await ref('create-batch', lower, 'cb', 0, N);
           push('cCreateBatch', cb.seconds / N);
-          push('cCreateBatchTap', (cb.seconds + cb.tapSeconds) / N);
           await settle();
           push('cDump', await cDumpMean(N));
           push('libDump', await libDumpMean(nl, N));
@@ -498,6 +497,13 @@ async function main() {
             },
           );
           await ref('delete-group', 'cb', 2 * D, N - 2 * D, randomGroup());
+          await settle();
+        },
+        async () => {
+          const cv = await ref('create-batch', lower, 'cv', 0, N, 2);
+          push('cCreateBatchTap', (cv.seconds + cv.tapSeconds) / N);
+          await settle();
+          await ref('delete-group', 'cv', 0, N, randomGroup());
           await settle();
         },
         async () => {
@@ -729,12 +735,12 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
 
   row('create', 'C: one RTM_NEWLINK at a time, wait for each ACK', 'cCreateSeq', 'us/link', us, 'cCreateSeq');
   row('create', "C: sequential creates through an I/O thread (the library's structure)", 'cCreateSeqIo', 'us/link', us, 'cCreateSeq');
-  row('create', 'C: the same + the sysfs read of the tap device number (as createMacvtap)', 'cCreateSeqIoTap', 'us/link', us, 'cCreateSeq');
+  row('create', "C: the same + the tap's device number from its uevent (as createMacvtap)", 'cCreateSeqIoTap', 'us/link', us, 'cCreateSeq');
   row('create', 'library: sequential awaited createMacvtap', 'libCreateSeq', 'us/link', us, 'cCreateSeq', 1.15);
   row('create', 'library: sequential awaited createMacvtap (vs C through an I/O thread)', 'libCreateSeq', 'us/link', us, 'cCreateSeqIo');
   row(
     'create',
-    'library: sequential awaited createMacvtap (vs C through an I/O thread + sysfs)',
+    'library: sequential awaited createMacvtap (vs C through an I/O thread + uevent)',
     'libCreateSeq',
     'us/link',
     us,
@@ -745,7 +751,7 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
   row('create', `C: batched in one sendmsg (bounded by rcvbuf)`, 'cCreateBatch', 'us/link', us, 'cCreateBatch');
   row(
     'create',
-    'C: the same + the sysfs read of each tap device number (as createMacvtap)',
+    "C: the same + each tap's device number from its uevent (as createMacvtap)",
     'cCreateBatchTap',
     'us/link',
     us,

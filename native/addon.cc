@@ -14,6 +14,7 @@
 #include "rtnl_link.h"
 #include "tap_device.h"
 #include "tap_queue.h"
+#include "tap_uevents.h"
 
 namespace macvlan {
 
@@ -63,6 +64,20 @@ static Napi::Value DecodeMessages(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("messages", list);
   out.Set("truncated", reader.truncated());
+  return out;
+}
+
+// decodeTapUevent(buffer) -> { add, ifindex, major, minor } | null
+static Napi::Value DecodeTapUevent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto buf = info[0].As<Napi::Buffer<char>>();
+  TapUevent ev;
+  if (!ParseTapUevent(buf.Data(), buf.Length(), &ev)) return env.Null();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("add", ev.add);
+  out.Set("ifindex", ev.ifindex);
+  out.Set("major", ev.major);
+  out.Set("minor", ev.minor);
   return out;
 }
 
@@ -128,6 +143,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("EventSocket", EventSocket::Define(env));
   exports.Set("encodeLink", Napi::Function::New<EncodeLink>(env, "encodeLink"));
   exports.Set("decodeMessages", Napi::Function::New<DecodeMessages>(env, "decodeMessages"));
+  exports.Set("decodeTapUevent", Napi::Function::New<DecodeTapUevent>(env, "decodeTapUevent"));
   return exports;
 }
 

@@ -9,6 +9,7 @@
 #include "settle_batch.h"
 #include "sysfs_probe.h"
 #include "tap_device.h"
+#include "tap_uevents.h"
 
 namespace macvlan {
 namespace {
@@ -38,6 +39,11 @@ class LinkRequest : public JsRequest {
       if (fd < 0) return fd;
       netns_fd_.Reset(fd);
       attrs_.net_ns_fd = fd;
+    }
+    // Listening starts before the first macvtap create is sent: its add
+    // uevent is queued before the ACK.
+    if (op_ == LinkOp::kCreate && (probes_ & kProbeTapDevice) && attrs_.kind == "macvtap") {
+      ThreadTapUevents().Listen();
     }
     encoded = EncodeLinkRequest(op_, attrs_);
     return 0;
@@ -72,10 +78,22 @@ class LinkRequest : public JsRequest {
       }
     }
     uint32_t major, minor;
-    if ((probes_ & kProbeTapDevice) && l.kind == "macvtap" && ReadTapDevt(*l.name, l.index, &major, &minor)) {
+    if ((probes_ & kProbeTapDevice) && l.kind == "macvtap" && FindTapDevt(l, &major, &minor)) {
       l.tap_major = major;
       l.tap_minor = minor;
     }
+  }
+
+  // From the uevents when this thread listens, else from sysfs. What is
+  // queued is read first: every change a reply can show (an add, a remove,
+  // a move out and back) was queued before the reply.
+  static bool FindTapDevt(const LinkAttrs& l, uint32_t* major, uint32_t* minor) {
+    TapUevents& uevents = ThreadTapUevents();
+    if (uevents.listening()) {
+      uevents.Drain();
+      if (uevents.Find(l.index, major, minor)) return true;
+    }
+    return ReadTapDevt(*l.name, l.index, major, minor);
   }
 
   LinkOp op_;

@@ -238,6 +238,8 @@ export interface NativeAddon {
     attrs: { offset: number; length: number; name: string }[];
   };
   decodeMessages(bytes: Buffer): { messages: NativeDecodedMessage[]; truncated: boolean };
+  /** A NETLINK_KOBJECT_UEVENT message of a macvtap's char device (add or remove), else null. */
+  decodeTapUevent(bytes: Buffer): { add: boolean; ifindex: number; major: number; minor: number } | null;
 }
 
 const require = createRequire(import.meta.url);

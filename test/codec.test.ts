@@ -1702,3 +1702,56 @@ describe('decodeMessages: random input never crashes and frames like the referen
     }
   });
 });
+
+describe('decodeTapUevent: the kernel uevents that carry a macvtap device number', () => {
+  // NUL-separated as on the wire: "ACTION@DEVPATH" then KEY=VALUE fields.
+  const uevent = (...fields: string[]): Buffer => Buffer.from(fields.map((f) => `${f}\0`).join(''));
+  const tapAdd = (extra: string[] = []): Buffer =>
+    uevent(
+      'add@/devices/virtual/net/mvt0/macvtap/tap4',
+      'ACTION=add',
+      'DEVPATH=/devices/virtual/net/mvt0/macvtap/tap4',
+      'SUBSYSTEM=macvtap',
+      'MAJOR=246',
+      'MINOR=1',
+      'DEVNAME=tap4',
+      'SEQNUM=14682002',
+      ...extra,
+    );
+
+  it('reads the add of a macvtap device (captured from Linux 6.18)', () => {
+    expect(native.decodeTapUevent(tapAdd())).toEqual({ add: true, ifindex: 4, major: 246, minor: 1 });
+  });
+
+  it('reads a remove, which needs no device number', () => {
+    const remove = uevent('remove@/devices/virtual/net/mvt0/macvtap/tap12', 'ACTION=remove', 'SUBSYSTEM=macvtap', 'DEVNAME=tap12');
+    expect(native.decodeTapUevent(remove)).toMatchObject({ add: false, ifindex: 12 });
+  });
+
+  it('ignores the other uevents a macvtap create sends', () => {
+    const netdev = uevent('add@/devices/virtual/net/mvt0', 'ACTION=add', 'SUBSYSTEM=net', 'INTERFACE=mvt0', 'IFINDEX=4');
+    const queue = uevent('add@/devices/virtual/net/mvt0/queues/rx-0', 'ACTION=add', 'SUBSYSTEM=queues');
+    const move = uevent('move@/devices/virtual/net/mvt1/macvtap/tap4', 'SUBSYSTEM=macvtap', 'MAJOR=246', 'MINOR=1', 'DEVNAME=tap4');
+    for (const m of [netdev, queue, move]) expect(native.decodeTapUevent(m)).toBeNull();
+  });
+
+  it('refuses a message with a field missing, a bad number, or cut short', () => {
+    const bad = [
+      Buffer.alloc(0),
+      uevent('libudev', 'SUBSYSTEM=macvtap'), // udev's re-broadcast header
+      uevent('add@/x', 'SUBSYSTEM=macvtap', 'MAJOR=246', 'DEVNAME=tap4'), // no MINOR
+      uevent('add@/x', 'SUBSYSTEM=macvtap', 'MAJOR=-246', 'MINOR=1', 'DEVNAME=tap4'),
+      uevent('add@/x', 'SUBSYSTEM=macvtap', 'MAJOR=246', 'MINOR=1x', 'DEVNAME=tap4'),
+      uevent('add@/x', 'SUBSYSTEM=macvtap', 'MAJOR=246', 'MINOR=99999999999', 'DEVNAME=tap4'),
+      uevent('add@/x', 'SUBSYSTEM=macvtap', 'MAJOR=246', 'MINOR=1', 'DEVNAME=tap'),
+      uevent('add@/x', 'SUBSYSTEM=macvtap', 'MAJOR=246', 'MINOR=1', 'DEVNAME=tap0'),
+      uevent('add@/x', 'SUBSYSTEM=macvtapx', 'MAJOR=246', 'MINOR=1', 'DEVNAME=tap4'),
+    ];
+    for (const m of bad) expect(native.decodeTapUevent(m)).toBeNull();
+    const whole = tapAdd();
+    const cut = whole.subarray(0, whole.indexOf('MINOR=') + 6); // "MINOR=" with no digits
+    expect(native.decodeTapUevent(cut)).toBeNull();
+    // No trailing NUL: the last field still counts.
+    expect(native.decodeTapUevent(whole.subarray(0, whole.length - 1))).toMatchObject({ minor: 1 });
+  });
+});

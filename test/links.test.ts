@@ -546,6 +546,57 @@ describe('macvtap character devices', () => {
     expect(mvl.tap).toBeUndefined();
     await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true }));
   });
+
+  // The handle learns a new macvtap's device number from the kernel's
+  // uevent, and reads sysfs only for one it has not seen added: each case
+  // below must still give what sysfs shows.
+  it('tap stays right for concurrent creates, ip-made links, renames, deletes and moves out and back', async () => {
+    const { ns, nl } = await fresh();
+    const made = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => nl.createMacvtap({ lower: i % 2 ? 'v0' : 'v1', name: `cc${i}`, mode: 'bridge' })),
+    );
+    const expectTapsAsSysfs = (links: Link[]): void => {
+      const sysfs = tapDevs(
+        ns,
+        links.map((l) => ipLink(ns, l.name)),
+      );
+      for (const l of links) {
+        expect(l.tap, l.name).toStrictEqual({ device: `/dev/tap${l.index}`, ...sysfs.get(l.index) });
+      }
+    };
+    expectTapsAsSysfs(made);
+    expect(new Set(made.map((l) => l.tap?.minor)).size).toBe(64);
+
+    // Made by ip after the handle listens: the uevent came, nobody asked.
+    ip('-n', ns.name, 'link', 'add', 'link', 'v0', 'name', 'byip', 'type', 'macvtap', 'mode', 'vepa');
+    expectTapsAsSysfs([await nl.getLink('byip')]);
+
+    // Deleted, then new ones: their own numbers, not remembered ones.
+    await nl.deleteLinks(made.slice(0, 32).map((l) => l.name));
+    const again = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => nl.createMacvtap({ lower: 'v0', name: `ag${i}`, mode: 'private' })),
+    );
+    expectTapsAsSysfs(again);
+
+    // Renamed: the device number goes with the link.
+    const renamed = await nl.setLink('cc40', { name: 'cc40r' });
+    expect(renamed).toBeDefined();
+    expectTapsAsSysfs([renamed!, await nl.getLink('cc40r')]);
+
+    // Out to another namespace and back: the kernel frees the minor and
+    // takes one again; the answer must be the one sysfs shows now.
+    const other = makeNetns(TAG, { veth: false });
+    try {
+      await nl.setLink('cc41', { netns: other.name });
+      ip('-n', other.name, 'link', 'set', 'cc41', 'netns', ns.name);
+      expectTapsAsSysfs([await nl.getLink('cc41')]);
+    } finally {
+      other.remove();
+    }
+    const listed = (await nl.listLinks({ tapDevices: true, kind: 'macvtap' })).filter((l) => l.name !== 'byip');
+    expect(listed).toHaveLength(64 - 32 + 8);
+    expectTapsAsSysfs(listed);
+  });
 });
 
 describe.each(KINDS)('setLink on a %s', (kind) => {

@@ -45,6 +45,9 @@ class LinkRequest : public JsRequest {
     if (op_ == LinkOp::kCreate && (probes_ & kProbeTapDevice) && attrs_.kind == "macvtap") {
       ThreadTapUevents().Listen();
     }
+    // A namespace's link count changes little from one dump to the next:
+    // room for the last one's (and some) saves the table's regrowth.
+    if (op_ == LinkOp::kDump) table_.Reserve(last_dump_links + last_dump_links / 8);
     encoded = EncodeLinkRequest(op_, attrs_);
     return 0;
   }
@@ -57,7 +60,10 @@ class LinkRequest : public JsRequest {
     table_.Add(l);
   }
   void OnRestart() override { table_.Clear(); }
-  void Complete() override { netns_fd_.Reset(); }
+  void Complete() override {
+    netns_fd_.Reset();
+    if (op_ == LinkOp::kDump && error == 0) last_dump_links = table_.size();
+  }
 
   Napi::Value Result(Napi::Env env) override {
     // A create answers with its echo (none before Linux 6.3), a get with
@@ -73,7 +79,7 @@ class LinkRequest : public JsRequest {
       if (macvlan && l.link && !l.link_netnsid) {
         std::string lower = WirelessByIndex(static_cast<int>(*l.link));
         if (!lower.empty()) l.wireless_lower = lower;
-      } else if (!macvlan && IsWireless(*l.name)) {
+      } else if (!macvlan && IsWirelessLink(l.index, *l.name)) {
         l.wireless = 1;
       }
     }
@@ -96,6 +102,8 @@ class LinkRequest : public JsRequest {
     return ReadTapDevt(*l.name, l.index, major, minor);
   }
 
+  static thread_local size_t last_dump_links;  // this I/O thread's last dump
+
   LinkOp op_;
   LinkAttrs attrs_;
   std::string netns_path_;
@@ -103,6 +111,8 @@ class LinkRequest : public JsRequest {
   UniqueFd netns_fd_;
   LinkTableBuilder table_;
 };
+
+thread_local size_t LinkRequest::last_dump_links = 0;
 
 // RTM_*ADDR / RTM_*ROUTE: encode, collect the replies, hand them to JS.
 template <class Attrs, EncodedRequest (*Encode)(AddrRouteOp, const Attrs&),

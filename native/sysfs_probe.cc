@@ -17,20 +17,30 @@ bool IsWireless(const std::string& ifname) {
   return stat((base + "/wireless").c_str(), &st) == 0 || stat((base + "/phy80211").c_str(), &st) == 0;
 }
 
-std::string WirelessByIndex(int ifindex) {
-  thread_local std::unordered_map<int, std::string> known;
-  thread_local UniqueFd sock;  // closed when the thread ends
+bool IsWirelessLink(int ifindex, const std::string& ifname) {
+  struct Known {
+    std::string name;
+    bool wireless;
+  };
+  constexpr size_t kMaxKnown = 4096;
+  thread_local std::unordered_map<int, Known> known;
   auto it = known.find(ifindex);
-  if (it != known.end()) return it->second;
+  if (it != known.end() && it->second.name == ifname) return it->second.wireless;
+  bool wireless = IsWireless(ifname);
+  if (known.size() >= kMaxKnown) known.clear();
+  known[ifindex] = {ifname, wireless};
+  return wireless;
+}
+
+std::string WirelessByIndex(int ifindex) {
+  thread_local UniqueFd sock;  // closed when the thread ends
   // SIOCGIFNAME answers for the socket's namespace: this thread's.
   if (!sock.valid()) sock.Reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   ifreq ifr{};
   ifr.ifr_ifindex = ifindex;
   if (!sock.valid() || ioctl(sock.get(), SIOCGIFNAME, &ifr) != 0) return "";
   std::string name = ifr.ifr_name;
-  std::string result = IsWireless(name) ? name : "";
-  known.emplace(ifindex, result);
-  return result;
+  return IsWirelessLink(ifindex, name) ? name : "";
 }
 
 }  // namespace macvlan

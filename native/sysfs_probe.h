@@ -9,9 +9,13 @@ namespace macvlan {
 // A Wi-Fi device: /sys/class/net/<name>/wireless or .../phy80211 exists.
 bool IsWireless(const std::string& ifname);
 
+// IsWireless, remembered per thread by ifindex and name (a device does not
+// turn into Wi-Fi, and ifindexes are not reused soon).
+bool IsWirelessLink(int ifindex, const std::string& ifname);
+
 // The name of the link with this ifindex when it is a Wi-Fi device, else "".
-// For the calling thread's namespace; remembered per thread (a device does
-// not turn into Wi-Fi, and ifindexes are not reused soon).
+// For the calling thread's namespace (the name is asked each time, so a
+// renamed lower is reported by its new name).
 std::string WirelessByIndex(int ifindex);
 
 }  // namespace macvlan

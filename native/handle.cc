@@ -34,6 +34,11 @@ class LinkRequest : public JsRequest {
       : op_(op), attrs_(std::move(attrs)), netns_path_(std::move(netns_path)), probes_(probes) {}
 
   int Prepare() override {
+    if (attrs_.link_name) {
+      int index = IndexByName(*attrs_.link_name);
+      if (index < 0) return index;
+      attrs_.link = index;
+    }
     if (!netns_path_.empty()) {
       int fd = OpenNetnsFile(netns_path_);
       if (fd < 0) return fd;

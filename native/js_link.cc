@@ -197,8 +197,8 @@ namespace {
 // macvlan block is present, then its fields (NaN where absent); and the
 // string fields joined by NUL.
 constexpr const char* kRequestFixedColumns[] = {"index", "flags", "change"};
-constexpr const char* kRequestStringColumns[] = {"name", "kind", "address", "macvlan.macaddr",
-                                                 "macvlan.macaddrData"};
+constexpr const char* kRequestStringColumns[] = {
+    "name", "kind", "address", "macvlan.macaddr", "macvlan.macaddrData", "linkName"};
 constexpr size_t kRequestFixed = std::size(kRequestFixedColumns);
 constexpr size_t kRequestMacvlan = kRequestFixed + kLinkFieldCount;  // the presence column
 constexpr size_t kRequestNumberColumns = kRequestMacvlan + 1 + std::size(kMacvlanFields);
@@ -243,6 +243,7 @@ LinkAttrs LinkAttrsFromColumns(const Napi::Value& numbers_value, const Napi::Val
   if (!strings[0].empty()) l.name = std::string(strings[0]);
   if (!strings[1].empty()) l.kind = std::string(strings[1]);
   if (!strings[2].empty()) l.address = MacFrom(env, std::string(strings[2]));
+  if (!strings[5].empty()) l.link_name = std::string(strings[5]);
   if (!std::isnan(row[kRequestMacvlan])) {
     MacvlanAttrs mv;
     p = row + kRequestMacvlan + 1;

@@ -57,9 +57,10 @@ struct LinkAttrs {
   std::optional<int64_t> net_ns_pid;                // IFLA_NET_NS_PID (requests only)
   std::optional<int64_t> net_ns_fd;                 // IFLA_NET_NS_FD (requests only)
   std::optional<int64_t> ext_mask;                  // IFLA_EXT_MASK (requests only)
-  std::optional<std::string> parent_dev_name;       // IFLA_PARENT_DEV_NAME
-  std::optional<std::string> kind;                  // IFLA_LINKINFO / IFLA_INFO_KIND
-  std::optional<MacvlanAttrs> macvlan;              // IFLA_LINKINFO / IFLA_INFO_DATA
+  std::optional<std::string> link_name;        // IFLA_LINK by name, resolved before sending (requests only)
+  std::optional<std::string> parent_dev_name;  // IFLA_PARENT_DEV_NAME
+  std::optional<std::string> kind;             // IFLA_LINKINFO / IFLA_INFO_KIND
+  std::optional<MacvlanAttrs> macvlan;         // IFLA_LINKINFO / IFLA_INFO_DATA
 
   // Not netlink, from sysfs: the macvtap device number, and Wi-Fi facts.
   std::optional<int64_t> tap_major;

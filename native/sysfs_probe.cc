@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <unordered_map>
 
 #include "netns.h"
@@ -32,13 +35,33 @@ bool IsWirelessLink(int ifindex, const std::string& ifname) {
   return wireless;
 }
 
-std::string WirelessByIndex(int ifindex) {
-  thread_local UniqueFd sock;  // closed when the thread ends
-  // SIOCGIFNAME answers for the socket's namespace: this thread's.
+namespace {
+
+// For SIOCGIFNAME/SIOCGIFINDEX, which answer for the socket's namespace:
+// this thread's. Closed when the thread ends.
+int IoctlSocket() {
+  thread_local UniqueFd sock;
   if (!sock.valid()) sock.Reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  return sock.get();
+}
+
+}  // namespace
+
+int IndexByName(const std::string& ifname) {
+  ifreq ifr{};
+  if (ifname.empty() || ifname.size() >= sizeof ifr.ifr_name) return -ENODEV;
+  std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+  int sock = IoctlSocket();
+  if (sock < 0) return -errno;
+  if (ioctl(sock, SIOCGIFINDEX, &ifr) != 0) return -errno;
+  return ifr.ifr_ifindex;
+}
+
+std::string WirelessByIndex(int ifindex) {
   ifreq ifr{};
   ifr.ifr_ifindex = ifindex;
-  if (!sock.valid() || ioctl(sock.get(), SIOCGIFNAME, &ifr) != 0) return "";
+  int sock = IoctlSocket();
+  if (sock < 0 || ioctl(sock, SIOCGIFNAME, &ifr) != 0) return "";
   std::string name = ifr.ifr_name;
   return IsWirelessLink(ifindex, name) ? name : "";
 }

@@ -13,6 +13,10 @@ bool IsWireless(const std::string& ifname);
 // turn into Wi-Fi, and ifindexes are not reused soon).
 bool IsWirelessLink(int ifindex, const std::string& ifname);
 
+// The ifindex of the link named `ifname` in the calling thread's namespace,
+// or -errno (-ENODEV when there is none).
+int IndexByName(const std::string& ifname);
+
 // The name of the link with this ifindex when it is a Wi-Fi device, else "".
 // For the calling thread's namespace (the name is asked each time, so a
 // renamed lower is reported by its new name).

@@ -69,6 +69,8 @@ export interface NativeLinkRequest {
   netnsPid?: number;
   netnsFd?: number;
   extMask?: number;
+  /** IFLA_LINK given by name: the I/O thread resolves it (ENODEV when missing) just before sending. */
+  linkName?: string;
   kind?: string;
   macvlan?: NativeMacvlan;
 }

@@ -148,7 +148,7 @@ interface CreatePlan {
   lowerRef: LinkRef;
   name: string | undefined;
   mtu: number | undefined;
-  /** A name must be resolved to an ifindex (IFLA_LINK), and an MTU checked against the lower's. */
+  /** The lower is looked up first: to check an MTU against its own, or to create into another namespace. */
   lookup: boolean;
   target: NetnsTarget | undefined;
 }
@@ -195,9 +195,15 @@ function planCreate(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): CreatePlan 
   }
   const target = s.netns === undefined ? undefined : netnsTarget(s.netns, 'spec.netns');
 
-  // An ifindex alone goes straight to the kernel, which answers ENODEV for
-  // a missing lower: one round trip, not two.
-  const lookup = typeof lowerRef === 'string' || mtu !== undefined;
+  // Without an MTU to check or another namespace to find the new link in
+  // (by its lower's ifindex), the lower goes straight to the kernel (a name
+  // is resolved on the I/O thread), which answers ENODEV for a missing
+  // one: one round trip, not two.
+  const lookup = mtu !== undefined || target !== undefined;
+  if (!lookup) {
+    if (typeof lowerRef === 'string') req.linkName = lowerRef;
+    else req.link = lowerRef;
+  }
   return { req, what, lowerRef, name, mtu, lookup, target };
 }
 
@@ -348,8 +354,6 @@ export class Handle {
         throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, plan.mtu);
       }
       req.link = lower.index;
-    } else if (typeof plan.lowerRef === 'number') {
-      req.link = plan.lowerRef;
     }
     try {
       if (plan.target !== undefined) return await this.#createInto(what, req, plan.target);
@@ -362,7 +366,7 @@ export class Handle {
     // for a kernel-picked name, the newest link of this kind on this lower
     // (ifindexes are allocated cyclically upwards).
     if (plan.name !== undefined && !plan.name.includes('%')) return this.getLink(plan.name);
-    const mine = (await this.listLinks({ kind, lower: req.link })).sort((a, b) => b.index - a.index);
+    const mine = (await this.listLinks({ kind, lower: req.link ?? plan.lowerRef })).sort((a, b) => b.index - a.index);
     if (!mine[0]) throw new NetlinkError(what, ENODEV, { hint: 'the new link was not found' });
     return mine[0];
   }

@@ -770,6 +770,14 @@ describe('link request rows (packLinkRequest -> LinkAttrsFromColumns)', () => {
     }
   });
 
+  it('linkName is no attribute: the I/O thread turns it into IFLA_LINK before sending', () => {
+    const req: NativeLinkRequest = { name: 'vm0', kind: 'macvtap', macvlan: { mode: c.MACVLAN_MODE_BRIDGE } };
+    const plain = encodeLink(LinkOp.create, req);
+    const named = encodeLink(LinkOp.create, { ...req, linkName: 'eth0' });
+    expect(named.bytes.equals(plain.bytes)).toBe(true);
+    expect(named.attrs.map((a) => a.name)).not.toContain('IFLA_LINK');
+  });
+
   it('a field with no column, or a row of the wrong shape, is a TypeError (a bug, not user input)', () => {
     expect(() => packLinkRequest({ nosuch: 1 } as unknown as NativeLinkRequest)).toThrow(TypeError);
     expect(() => native.encodeLink(LinkOp.create, new Float64Array(3), '')).toThrow(TypeError);

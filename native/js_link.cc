@@ -1,5 +1,6 @@
 #include "js_link.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <memory>
@@ -162,10 +163,15 @@ void LinkTableBuilder::Clear() {
   macs_.clear();
 }
 
+constexpr size_t kCopiedNumbers = 16 * kNumberColumns;  // 16 links
+
 Napi::Object LinkTableBuilder::Take(Napi::Env env) {
   Napi::Float64Array numbers;
-  if (numbers_.empty()) {
-    numbers = Napi::Float64Array::New(env, 0);
+  if (numbers_.size() <= kCopiedNumbers) {
+    // A few links (a create, a get): a copy costs less than an external
+    // buffer, whose finalizer the GC must track and run.
+    numbers = Napi::Float64Array::New(env, numbers_.size());
+    std::copy(numbers_.begin(), numbers_.end(), numbers.Data());
   } else {
     // The ArrayBuffer owns the vector: no zeroed allocation, no copy.
     auto owned = std::make_unique<std::vector<double>>(std::move(numbers_));

@@ -306,7 +306,11 @@ export class Handle {
   /** The link, or a NetlinkError with code 'ENODEV' when there is none. */
   async getLink(ref: LinkRef): Promise<Link> {
     const r = linkRef(ref, 'ref');
-    return toLink(await this.#getNative(r, `getLink(${showRef(r)})`));
+    const operation = `getLink(${showRef(r)})`;
+    const req = { ...refRequest(r), ...SKIP_STATS };
+    const [link] = linksOf(await this.#call(operation, (n) => n.link(LinkOp.get, req, undefined, Probe.all), notHere(req)));
+    if (!link) throw new NetlinkError(operation, ENODEV, { hint: `no link ${showRef(r)} in this namespace` });
+    return link;
   }
 
   /** Every link, or those of one kind and/or on one lower. */
@@ -357,8 +361,9 @@ export class Handle {
     }
     try {
       if (plan.target !== undefined) return await this.#createInto(what, req, plan.target);
-      const [echoed] = await this.#linkRows(LinkOp.create, req, what, Probe.all);
-      if (echoed) return toLink(echoed);
+      const table = await this.#call(what, (n) => n.link(LinkOp.create, req, undefined, Probe.all), notHere(req));
+      const [echoed] = linksOf(table);
+      if (echoed) return echoed;
     } catch (e) {
       throw createFailed(plan, e);
     }

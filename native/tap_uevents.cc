@@ -5,6 +5,7 @@
 
 #include <linux/netlink.h>
 
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <string_view>
@@ -65,17 +66,27 @@ bool TapUevents::Listen() {
   addr.nl_groups = 1;  // the kernel's own uevents (udev's re-broadcasts are group 2)
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
   sock_ = std::move(fd);
+  buffers_.resize(kBatch * kMessageSize);
   return true;
 }
 
 void TapUevents::Drain() {
   if (!sock_.valid()) return;
-  char buf[8192];  // a uevent is at most UEVENT_BUFFER_SIZE (2048) + its DEVPATH
-  sockaddr_nl from{};
+  // A create queues four uevents (the net device, its two queues, the tap):
+  // recvmmsg() takes them in one call.
+  std::array<mmsghdr, kBatch> msgs{};
+  std::array<iovec, kBatch> iov{};
+  std::array<sockaddr_nl, kBatch> from{};
   for (;;) {
-    socklen_t from_len = sizeof from;
-    ssize_t n =
-        recvfrom(sock_.get(), buf, sizeof buf, MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &from_len);
+    for (size_t i = 0; i < kBatch; i++) {
+      iov[i] = {buffers_.data() + i * kMessageSize, kMessageSize};
+      msgs[i].msg_hdr = {};
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(sock_.get(), msgs.data(), kBatch, 0, nullptr);  // the socket is non-blocking
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == ENOBUFS) {  // a uevent was dropped: one of ours may be missing
@@ -84,15 +95,19 @@ void TapUevents::Drain() {
       }
       return;  // EAGAIN: all read
     }
-    if (from.nl_pid != 0 || static_cast<size_t>(n) > sizeof buf) continue;  // not the kernel, or cut short
-    TapUevent ev;
-    if (!ParseTapUevent(buf, static_cast<size_t>(n), &ev)) continue;
-    if (!ev.add) {
-      known_.erase(ev.ifindex);
-    } else {
-      if (known_.size() >= kMaxKnown) known_.clear();
-      known_[ev.ifindex] = {ev.major, ev.minor};
+    for (int i = 0; i < n; i++) {
+      // Not the kernel's, or cut short: not ours to read.
+      if (from[i].nl_pid != 0 || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) continue;
+      TapUevent ev;
+      if (!ParseTapUevent(static_cast<const char*>(iov[i].iov_base), msgs[i].msg_len, &ev)) continue;
+      if (!ev.add) {
+        known_.erase(ev.ifindex);
+      } else {
+        if (known_.size() >= kMaxKnown) known_.clear();
+        known_[ev.ifindex] = {ev.major, ev.minor};
+      }
     }
+    if (static_cast<size_t>(n) < kBatch) return;  // the queue ran dry
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 #include "netns.h"
 
@@ -40,7 +41,11 @@ class TapUevents {
   struct Devt {
     uint32_t major, minor;
   };
+  static constexpr size_t kBatch = 16;
+  // A uevent is at most UEVENT_BUFFER_SIZE (2048) plus its "ACTION@DEVPATH".
+  static constexpr size_t kMessageSize = 4096;
   UniqueFd sock_;
+  std::vector<char> buffers_;  // kBatch messages
   std::unordered_map<int, Devt> known_;
 };
 

@@ -27,7 +27,12 @@ const { ECANCELED } = constants.errno;
 interface Pending {
   resolve(value: unknown): void;
   reject(reason: unknown): void;
+  /** What the owner's reasonOf is told about the call (a tap queue: read or write). */
+  tag: number;
 }
+
+/** Turns a failed call's NativeCallError into what its promise rejects with. */
+type ReasonOf = (e: NativeCallError, tag: number) => unknown;
 
 /** A failure as the I/O thread reported it: errno and the extended ACK. */
 class NativeCallError extends Error implements NativeError {
@@ -45,15 +50,24 @@ class NativeCallError extends Error implements NativeError {
 /** The calls in flight of one native object, by id. */
 class PendingCalls {
   readonly #pending = new Map<number, Pending>();
+  readonly #reasonOf: ReasonOf | undefined;
   #nextId = 0;
+
+  constructor(reasonOf?: ReasonOf) {
+    this.#reasonOf = reasonOf;
+  }
+
+  reason(e: NativeCallError, tag: number): unknown {
+    return this.#reasonOf ? this.#reasonOf(e, tag) : e;
+  }
 
   nextId(): number {
     return this.#nextId++;
   }
 
-  expect<T>(id: number): Promise<T> {
+  expect<T>(id: number, tag = 0): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, tag });
     });
   }
 
@@ -65,14 +79,17 @@ class PendingCalls {
       this.#pending.delete(id);
       const errno = batch[i + 1] as number;
       if (errno === 0) pending.resolve(batch[i + 2]);
-      else pending.reject(new NativeCallError(errno, batch[i + 2] as [string | undefined, string | undefined] | undefined));
+      else {
+        const ext = batch[i + 2] as [string | undefined, string | undefined] | undefined;
+        pending.reject(this.reason(new NativeCallError(errno, ext), pending.tag));
+      }
     }
   };
 
   /** Rejects every pending call with ECANCELED. */
   cancelAll(): void {
     const cancelled = new NativeCallError(ECANCELED);
-    for (const pending of this.#pending.values()) pending.reject(cancelled);
+    for (const pending of this.#pending.values()) pending.reject(this.reason(cancelled, pending.tag));
     this.#pending.clear();
   }
 }
@@ -143,33 +160,42 @@ export class HandleCalls {
   }
 }
 
-/** A tap queue over an open tap fd (`vnetHdrLen` 0 without IFF_VNET_HDR). */
-export function openTapQueue(fd: number, vnetHdrLen: number): TapQueueCalls {
-  return new TapQueueCalls(fd, vnetHdrLen);
+/** What a tap queue's failed read or write rejects with: `reasonOf(e, TAP_READ or TAP_WRITE)`. */
+export const TAP_READ = 0;
+export const TAP_WRITE = 1;
+
+/**
+ * A tap queue over an open tap fd (`vnetHdrLen` 0 without IFF_VNET_HDR). Its
+ * failures reject with what `reasonOf` makes of them: a frame costs one
+ * promise, with no wrapper around it to translate the error.
+ */
+export function openTapQueue(fd: number, vnetHdrLen: number, reasonOf: ReasonOf): TapQueueCalls {
+  return new TapQueueCalls(fd, vnetHdrLen, reasonOf);
 }
 
 /** One open tap fd with readiness-driven frame I/O, as promises, over the addon's RawTapQueue. */
 export class TapQueueCalls {
-  readonly #calls = new PendingCalls();
+  readonly #calls: PendingCalls;
   readonly #raw: RawTapQueue;
   #closed: Promise<void> | undefined;
 
-  constructor(fd: number, vnetHdrLen: number) {
+  constructor(fd: number, vnetHdrLen: number, reasonOf: ReasonOf) {
+    this.#calls = new PendingCalls(reasonOf);
     this.#raw = new native.TapQueue(fd, vnetHdrLen, this.#calls.settle);
   }
 
   read(): Promise<Buffer> {
     const id = this.#calls.nextId();
     const now = this.#raw.read(id);
-    if (now === undefined) return this.#calls.expect<Buffer>(id);
-    return typeof now === 'number' ? Promise.reject(new NativeCallError(now)) : Promise.resolve(now);
+    if (now === undefined) return this.#calls.expect<Buffer>(id, TAP_READ);
+    return typeof now === 'number' ? Promise.reject(this.#calls.reason(new NativeCallError(now), TAP_READ)) : Promise.resolve(now);
   }
 
   write(frame: Buffer): Promise<void> {
     const id = this.#calls.nextId();
     const now = this.#raw.write(id, frame);
     if (now === 0) return Promise.resolve();
-    return now > 0 ? Promise.reject(new NativeCallError(now)) : this.#calls.expect<void>(id);
+    return now > 0 ? Promise.reject(this.#calls.reason(new NativeCallError(now), TAP_WRITE)) : this.#calls.expect<void>(id, TAP_WRITE);
   }
 
   /** Pending reads and writes reject (ECANCELED) at once; the fd closes off the loop. */

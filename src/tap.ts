@@ -2,7 +2,7 @@
 import { stat, unlink } from 'node:fs/promises';
 
 import { native, type NativeTapOpenResult } from './binding.js';
-import { openTapQueue, type TapQueueCalls } from './calls.js';
+import { openTapQueue, TAP_WRITE, type TapQueueCalls } from './calls.js';
 import { HandleClosedError, toNetlinkError } from './errors.js';
 
 const ENOLINK = 67;
@@ -104,7 +104,8 @@ export class Tap {
     this.link = link;
     this.vnetHdrSize = vnetHdrSize;
     this.#fds = r.fds;
-    this.#queues = r.fds.map((fd) => openTapQueue(fd, vnetHdrSize));
+    const reasonOf = (e: unknown, tag: number): Error => this.#error(e, tag === TAP_WRITE ? 'writeFrame()' : 'readFrame()');
+    this.#queues = r.fds.map((fd) => openTapQueue(fd, vnetHdrSize, reasonOf));
   }
 
   /** One O_CLOEXEC fd per queue, ready to hand to a child process through spawn's stdio. */
@@ -128,35 +129,33 @@ export class Tap {
     return q;
   }
 
-  // The frame calls are the hot path: no per-call stack capture. An error is
-  // made inside the async function, so V8's async stack trace still shows
-  // the caller.
+  // The frame calls are the hot path: one promise a frame, straight from
+  // the tap queue, which rejects with #error's NetlinkError itself; no
+  // async wrapper and no per-call stack capture.
 
   /** Reads one Ethernet frame (the virtio-net header stripped when enabled). */
-  async readFrame(queue = 0): Promise<Buffer> {
-    const q = this.#queue(queue, 'readFrame()');
+  readFrame(queue = 0): Promise<Buffer> {
     try {
-      return await q.read();
+      return this.#queue(queue, 'readFrame()').read();
     } catch (e) {
-      throw this.#error(e, 'readFrame()');
+      return Promise.reject(e as Error);
     }
   }
 
   /** Writes one Ethernet frame (a zeroed virtio-net header is added when enabled). */
-  async writeFrame(frame: Buffer, queue = 0): Promise<void> {
+  writeFrame(frame: Buffer, queue = 0): Promise<void> {
     if (!Buffer.isBuffer(frame)) {
-      throw Object.assign(new TypeError(`Expected frame to be a Buffer, received ${typeof frame}`), { code: 'ERR_INVALID_ARG_TYPE' });
+      const e = new TypeError(`Expected frame to be a Buffer, received ${typeof frame}`);
+      return Promise.reject(Object.assign(e, { code: 'ERR_INVALID_ARG_TYPE' }));
     }
     if (frame.length < 14) {
-      throw Object.assign(new RangeError(`Expected frame to be an Ethernet frame of at least 14 bytes, received ${frame.length}`), {
-        code: 'ERR_OUT_OF_RANGE',
-      });
+      const e = new RangeError(`Expected frame to be an Ethernet frame of at least 14 bytes, received ${frame.length}`);
+      return Promise.reject(Object.assign(e, { code: 'ERR_OUT_OF_RANGE' }));
     }
-    const q = this.#queue(queue, 'writeFrame()');
     try {
-      await q.write(frame);
+      return this.#queue(queue, 'writeFrame()').write(frame);
     } catch (e) {
-      throw this.#error(e, 'writeFrame()');
+      return Promise.reject(e as Error);
     }
   }
 

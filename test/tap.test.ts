@@ -777,27 +777,30 @@ describe('namespaces', () => {
 describe('device nodes', () => {
   /**
    * A macvtap whose /dev/tapN is missing. /dev is shared by every namespace,
-   * so /dev/tapN may be another namespace's device: only a node that is our
-   * link's is removed; otherwise the next link (next ifindex) is tried.
+   * so a low /dev/tapN is likely another namespace's device: the link is made
+   * by `ip` at a random high ifindex no node has yet (devtmpfs then makes
+   * the link's own node, which is removed).
    */
   async function linkWithoutDevNode(ns: TestNetns, nl: Handle): Promise<{ link: Link; dev: { major: number; minor: number } }> {
     for (let i = 0; i < 10; i++) {
-      const link = await nl.createMacvtap({ lower: 'v0', name: `mtn${i}`, mode: 'bridge', mac: randomMac(), up: true });
+      const index = 100000 + randomBytes(3).readUIntBE(0, 3);
+      const path = `/dev/tap${index}`;
+      if (existsSync(path)) continue;
+      const name = `mtn${i}`;
+      ns.ip('link', 'add', 'link', 'v0', 'name', name, 'index', String(index), 'address', randomMac(), 'type', 'macvtap', 'mode', 'bridge');
+      ns.ip('link', 'set', name, 'up');
+      const link = await nl.getLink(name);
+      expect(link.index).toBe(index);
       const dev = sysfsDev(ns, link);
-      const path = `/dev/tap${link.index}`;
-      let st;
-      try {
-        st = lstatSync(path);
-      } catch {
-        return { link, dev };
-      }
-      if (st.isCharacterDevice() && st.rdev === makedev(dev.major, dev.minor)) {
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (st) {
+        expect(st.isCharacterDevice() && st.rdev === makedev(dev.major, dev.minor), `${path} is the new link's node`).toBe(true);
         unlinkSync(path);
-        expect(existsSync(path)).toBe(false);
-        return { link, dev };
       }
+      expect(existsSync(path)).toBe(false);
+      return { link, dev };
     }
-    throw new Error('every /dev/tapN tried belongs to another namespace');
+    throw new Error('every /dev/tapN tried exists');
   }
 
   it('makes its own node when /dev/tapN is missing, and that node works', async () => {

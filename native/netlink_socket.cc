@@ -283,6 +283,7 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
   size_t pending = batch.size();
   std::vector<bool> complete(batch.size(), false);
   std::vector<bool> interrupted(batch.size(), false);
+  std::vector<uint32_t> newly_complete;  // in the datagram being read
 
   auto finish = [&](size_t i, const AckInfo& ack) {
     Request& r = *batch[i];
@@ -300,6 +301,20 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
     }
     complete[i] = true;
     pending--;
+    newly_complete.push_back(static_cast<uint32_t>(i));
+  };
+  // Each request goes to the owner as soon as its answer is in, not with
+  // the whole batch: the JS thread settles the first ones while the rest
+  // are still being read.
+  auto hand_over_complete = [&] {
+    RequestList done;
+    for (uint32_t i : newly_complete) {
+      if (batch[i]->restart) continue;  // sent again by RunBatch
+      batch[i]->Complete();
+      done.push_back(std::move(batch[i]));
+    }
+    newly_complete.clear();
+    if (!done.empty()) listener_->OnCompleted(std::move(done));
   };
 
   while (pending > 0) {
@@ -350,6 +365,7 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
           batch[i]->OnReply(h);
         }
       }
+      hand_over_complete();
       if (pending == 0) return;
     }
   }

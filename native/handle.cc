@@ -2,6 +2,9 @@
 
 #include <errno.h>
 
+#include <mutex>
+#include <vector>
+
 #include "event_socket.h"
 #include "js_addr_route.h"
 #include "js_link.h"
@@ -18,6 +21,11 @@ namespace {
 class JsRequest : public Request {
  public:
   virtual Napi::Value Result(Napi::Env env) = 0;
+  // JS thread: adds the parts that came before the result (kPart).
+  virtual void TakeParts(Napi::Env env, SettleBatch& out) {
+    (void)env;
+    (void)out;
+  }
   double id = 0;
 };
 
@@ -30,8 +38,14 @@ class LinkRequest : public JsRequest {
     kProbeWireless = 2,   // Wi-Fi facts (a stat or a small directory read)
   };
 
-  LinkRequest(LinkOp op, LinkAttrs attrs, std::string netns_path, uint32_t probes)
-      : op_(op), attrs_(std::move(attrs)), netns_path_(std::move(netns_path)), probes_(probes) {}
+  // `in_parts`: a dump is handed to JS kPartLinks links at a time, so the JS
+  // thread builds the first links while the kernel still dumps the rest.
+  LinkRequest(LinkOp op, LinkAttrs attrs, std::string netns_path, uint32_t probes, bool in_parts)
+      : op_(op),
+        attrs_(std::move(attrs)),
+        netns_path_(std::move(netns_path)),
+        probes_(probes),
+        in_parts_(in_parts && op == LinkOp::kDump) {}
 
   int Prepare() override {
     if (attrs_.link_name) {
@@ -52,7 +66,7 @@ class LinkRequest : public JsRequest {
     }
     // A namespace's link count changes little from one dump to the next:
     // room for the last one's (and some) saves the table's regrowth.
-    if (op_ == LinkOp::kDump) table_.Reserve(last_dump_links + last_dump_links / 8);
+    if (op_ == LinkOp::kDump) table_.Reserve(in_parts_ ? kPartLinks : last_dump_links + last_dump_links / 8);
     encoded = EncodeLinkRequest(op_, attrs_);
     return 0;
   }
@@ -64,10 +78,43 @@ class LinkRequest : public JsRequest {
     if (l.name) ReadSysfsFacts(l);
     table_.Add(l);
   }
-  void OnRestart() override { table_.Clear(); }
+  bool OnReceived() override {
+    if (!in_parts_ || table_.size() < kPartLinks) return false;
+    std::lock_guard<std::mutex> lock(parts_mu_);
+    handed_over_ += table_.size();
+    parts_.push_back(std::move(table_));
+    table_ = LinkTableBuilder();
+    table_.Reserve(kPartLinks);
+    bool tell = !parts_told_;  // else the JS thread has yet to take the earlier ones
+    parts_told_ = true;
+    return tell;
+  }
+  void OnRestart() override {
+    table_.Clear();
+    if (!in_parts_) return;
+    std::lock_guard<std::mutex> lock(parts_mu_);
+    parts_.clear();
+    parts_void_ = true;
+    handed_over_ = 0;
+  }
   void Complete() override {
     netns_fd_.Reset();
-    if (op_ == LinkOp::kDump && error == 0) last_dump_links = table_.size();
+    if (op_ == LinkOp::kDump && error == 0) last_dump_links = handed_over_ + table_.size();
+  }
+
+  void TakeParts(Napi::Env env, SettleBatch& out) override {
+    if (!in_parts_) return;
+    std::vector<LinkTableBuilder> parts;
+    bool void_before;
+    {
+      std::lock_guard<std::mutex> lock(parts_mu_);
+      parts.swap(parts_);
+      void_before = parts_void_;
+      parts_void_ = false;
+      parts_told_ = false;
+    }
+    if (void_before) out.Add(id, kPartsVoid, env.Undefined());
+    for (auto& part : parts) out.Add(id, kPart, part.Take(env));
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -108,13 +155,21 @@ class LinkRequest : public JsRequest {
   }
 
   static thread_local size_t last_dump_links;  // this I/O thread's last dump
+  static constexpr size_t kPartLinks = 256;
 
   LinkOp op_;
   LinkAttrs attrs_;
   std::string netns_path_;
   uint32_t probes_;
+  bool in_parts_;
   UniqueFd netns_fd_;
-  LinkTableBuilder table_;
+  LinkTableBuilder table_;  // the links not handed over yet
+  // A dump in parts: those handed over that the JS thread has not taken.
+  std::mutex parts_mu_;
+  std::vector<LinkTableBuilder> parts_;
+  bool parts_told_ = false;  // a progress event is on its way
+  bool parts_void_ = false;  // the dump went out again: what JS has is void
+  size_t handed_over_ = 0;
 };
 
 thread_local size_t LinkRequest::last_dump_links = 0;
@@ -208,9 +263,10 @@ class TapOpenRequest : public JsRequest {
 constexpr size_t kSettleSlice = 64;
 
 struct NativeHandle::Event {
-  enum Kind { kOpened, kCompleted, kExit } kind;
+  enum Kind { kOpened, kCompleted, kProgress, kExit } kind;
   int error = 0;
   RequestList done;
+  Request* progress = nullptr;  // kProgress: still the I/O thread's
 };
 
 Napi::Function NativeHandle::Define(Napi::Env env) {
@@ -297,6 +353,8 @@ void NativeHandle::OnOpened(int error) { Post(new Event{Event::kOpened, error, {
 
 void NativeHandle::OnCompleted(RequestList done) { Post(new Event{Event::kCompleted, 0, std::move(done)}); }
 
+void NativeHandle::OnProgress(Request* r) { Post(new Event{Event::kProgress, 0, {}, r}); }
+
 void NativeHandle::OnExit() { Post(new Event{Event::kExit, 0, {}}); }
 
 void NativeHandle::Track(Napi::Env env) {
@@ -321,11 +379,13 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
     if (!ev) break;
     switch (ev->kind) {
       case Event::kOpened: add(opened_id_, ev->error, env.Undefined()); break;
+      case Event::kProgress: static_cast<JsRequest*>(ev->progress)->TakeParts(env, batch); break;
       case Event::kCompleted: {
         size_t take = std::min(ev->done.size(), kSettleSlice - batch.size());
         for (size_t i = 0; i < take; i++) {
           auto* jr = static_cast<JsRequest*>(ev->done[i].get());
           if (jr->error == 0) {
+            jr->TakeParts(env, batch);
             add(jr->id, 0, jr->Result(env));
           } else if (jr->ext_message.empty() && jr->ext_attr == nullptr) {
             add(jr->id, jr->error, env.Undefined());
@@ -386,8 +446,9 @@ Napi::Value NativeHandle::LinkCall(const Napi::CallbackInfo& info) {
   LinkAttrs attrs = LinkAttrsFromColumns(info[2], info[3]);
   std::string netns_path = info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
   uint32_t probes = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
-  return Submit(info.Env(),
-                MakeJsRequest<LinkRequest>(info, op, std::move(attrs), std::move(netns_path), probes));
+  bool in_parts = info[6].IsBoolean() && info[6].As<Napi::Boolean>().Value();
+  return Submit(info.Env(), MakeJsRequest<LinkRequest>(info, op, std::move(attrs), std::move(netns_path),
+                                                       probes, in_parts));
 }
 
 Napi::Value NativeHandle::AddrCall(const Napi::CallbackInfo& info) {

@@ -28,6 +28,7 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   // SocketListener: called on the I/O thread.
   void OnOpened(int error) override;
   void OnCompleted(RequestList done) override;
+  void OnProgress(Request* r) override;
   void OnExit() override;
 
  private:
@@ -35,7 +36,8 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
 
   // Each takes the call's id first and returns whether it was accepted
   // (false once closing: the JS side rejects the call itself).
-  Napi::Value LinkCall(const Napi::CallbackInfo& info);   // (id, op, numbers, strings, netnsPath?, probes?)
+  Napi::Value LinkCall(
+      const Napi::CallbackInfo& info);  // (id, op, numbers, strings, netnsPath?, probes?, inParts?)
   Napi::Value AddrCall(const Napi::CallbackInfo& info);   // (id, op, attrs)
   Napi::Value RouteCall(const Napi::CallbackInfo& info);  // (id, op, attrs)
   Napi::Value Subscribe(const Napi::CallbackInfo& info);  // (id, groups, rcvbuf) -> fd

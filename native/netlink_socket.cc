@@ -284,6 +284,7 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
   std::vector<bool> complete(batch.size(), false);
   std::vector<bool> interrupted(batch.size(), false);
   std::vector<uint32_t> newly_complete;  // in the datagram being read
+  std::vector<uint32_t> touched;         // requests with replies in it
 
   auto finish = [&](size_t i, const AckInfo& ack) {
     Request& r = *batch[i];
@@ -352,6 +353,7 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
         continue;
       }
       MessageReader reader(recv_buf_.data(), static_cast<size_t>(n));
+      touched.clear();
       while (const nlmsghdr* h = reader.Next()) {
         uint32_t i = h->nlmsg_seq - first_seq;
         if (h->nlmsg_pid != portid_ || i >= batch.size() || complete[i]) continue;
@@ -363,7 +365,11 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
         } else if (h->nlmsg_type >= NLMSG_MIN_TYPE) {
           if (h->nlmsg_flags & NLM_F_DUMP_INTR) interrupted[i] = true;
           batch[i]->OnReply(h);
+          if (touched.empty() || touched.back() != i) touched.push_back(i);
         }
+      }
+      for (uint32_t i : touched) {
+        if (!complete[i] && batch[i]->OnReceived()) listener_->OnProgress(batch[i].get());
       }
       hand_over_complete();
       if (pending == 0) return;

@@ -29,6 +29,10 @@ class Request {
   // I/O thread: each reply with our seq that is neither an ACK nor NLMSG_DONE
   // (the echo of a create, the answer of a get, the parts of a dump).
   virtual void OnReply(const nlmsghdr* h) = 0;
+  // I/O thread: after each datagram that carried replies for this request
+  // while it is not complete yet (a dump arrives in many). True has the
+  // owner told (SocketListener::OnProgress).
+  virtual bool OnReceived() { return false; }
   // I/O thread: a dump raced a change (NLM_F_DUMP_INTR) and is sent again.
   virtual void OnRestart() {}
   // I/O thread, once the request is complete: finish the result and free
@@ -50,7 +54,10 @@ class SocketListener {
   virtual ~SocketListener() = default;
   virtual void OnOpened(int error) = 0;            // 0 or a positive errno
   virtual void OnCompleted(RequestList done) = 0;  // I/O thread
-  virtual void OnExit() = 0;                       // the I/O thread's last act
+  // I/O thread: r->OnReceived() asked for it. `r` lives until its
+  // completion has been handled, which comes after this.
+  virtual void OnProgress(Request* r) { (void)r; }
+  virtual void OnExit() = 0;  // the I/O thread's last act
 };
 
 class NetlinkSocket {

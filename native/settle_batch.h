@@ -1,6 +1,8 @@
 // The batches src/calls.ts settles its promises from: [id, errno, value, ...]
 // in one JS array, handed over with one call. A failure's value is undefined
-// or [extack message, extack attribute].
+// or [extack message, extack attribute]. A call that answers in parts gets
+// kPart entries (value: a part) before its result, and kPartsVoid when
+// the parts so far no longer count (a dump sent again).
 #pragma once
 
 #include <napi.h>
@@ -9,6 +11,9 @@
 #include <cstdint>
 
 namespace macvlan {
+
+constexpr int kPart = -1;
+constexpr int kPartsVoid = -2;
 
 class SettleBatch {
  public:

@@ -183,7 +183,8 @@ export interface RawTapQueue {
  */
 export interface RawNativeHandle {
   /** `numbers` and `strings`: the request as one row (src/link_request.ts). */
-  link(id: number, op: LinkOp, numbers: Float64Array, strings: string, netnsPath?: string, probes?: number): boolean;
+  /** With `inParts` a dump also settles `[id, -1, part]` entries (LinkTables) before its result, and `[id, -2, undefined]` when those parts are void (the dump was sent again). */
+  link(id: number, op: LinkOp, numbers: Float64Array, strings: string, netnsPath?: string, probes?: number, inParts?: boolean): boolean;
   addr(id: number, op: AddrRouteOp, req: NativeAddr): boolean;
   route(id: number, op: AddrRouteOp, req: NativeRoute): boolean;
   subscribe(id: number, groups: number[], rcvbuf: number): boolean;

@@ -6,9 +6,9 @@
 import { constants } from 'node:os';
 
 import {
+  LinkOp,
   native,
   type AddrRouteOp,
-  type LinkOp,
   type LinkTable,
   type NativeAddr,
   type NativeError,
@@ -29,7 +29,13 @@ interface Pending {
   reject(reason: unknown): void;
   /** What the owner's reasonOf is told about the call (a tap queue: read or write). */
   tag: number;
+  /** A call answered in parts: each part (a dump's LinkTable), or null when the parts so far are void. */
+  part: ((value: unknown) => void) | undefined;
 }
+
+// The errno of a part of an answer, and of the word that the parts so far
+// are void (native/settle_batch.h).
+const PART = -1;
 
 /** Turns a failed call's NativeCallError into what its promise rejects with. */
 type ReasonOf = (e: NativeCallError, tag: number) => unknown;
@@ -65,9 +71,9 @@ class PendingCalls {
     return this.#nextId++;
   }
 
-  expect<T>(id: number, tag = 0): Promise<T> {
+  expect<T>(id: number, tag = 0, part?: (value: unknown) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, tag });
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, tag, part });
     });
   }
 
@@ -76,8 +82,12 @@ class PendingCalls {
       const id = batch[i] as number;
       const pending = this.#pending.get(id);
       if (!pending) continue; // rejected by cancelAll() already
-      this.#pending.delete(id);
       const errno = batch[i + 1] as number;
+      if (errno < 0) {
+        pending.part?.(errno === PART ? batch[i + 2] : null);
+        continue;
+      }
+      this.#pending.delete(id);
       if (errno === 0) pending.resolve(batch[i + 2]);
       else {
         const ext = batch[i + 2] as [string | undefined, string | undefined] | undefined;
@@ -112,9 +122,9 @@ export class HandleCalls {
     this.#raw = new native.NativeHandle(netnsPath, this.#calls.settle, id);
   }
 
-  #submit<T>(start: (id: number) => boolean): Promise<T> {
+  #submit<T>(start: (id: number) => boolean, part?: (value: unknown) => void): Promise<T> {
     const id = this.#calls.nextId();
-    return start(id) ? this.#calls.expect<T>(id) : Promise.reject(new NativeCallError(ECANCELED));
+    return start(id) ? this.#calls.expect<T>(id, 0, part) : Promise.reject(new NativeCallError(ECANCELED));
   }
 
   link(
@@ -127,6 +137,19 @@ export class HandleCalls {
   link(op: LinkOp, req: NativeLinkRequest, netnsPath?: string, probes?: number): Promise<unknown> {
     const [numbers, strings] = packLinkRequest(req);
     return this.#submit((id) => this.#raw.link(id, op, numbers, strings, netnsPath, probes));
+  }
+
+  /**
+   * A dump whose links come to `part` a few hundred at a time while the
+   * kernel still dumps the rest (null: forget those so far, the dump was
+   * sent again); the promise gives the last part.
+   */
+  dumpInParts(req: NativeLinkRequest, probes: number, part: (table: LinkTable | null) => void): Promise<LinkTable> {
+    const [numbers, strings] = packLinkRequest(req);
+    return this.#submit(
+      (id) => this.#raw.link(id, LinkOp.dump, numbers, strings, undefined, probes, true),
+      part as (value: unknown) => void,
+    );
   }
 
   addr(op: typeof AddrRouteOp.dump, req: NativeAddr): Promise<NativeAddr[]>;

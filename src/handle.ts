@@ -6,6 +6,7 @@ import {
   LinkOp,
   Probe,
   native,
+  type LinkTable,
   type NativeLink,
   type NativeLinkRequest,
   type NativeRoute,
@@ -327,8 +328,15 @@ export class Handle {
     // ignores a kind it does not know, so the kind is checked here as well.
     const req: NativeLinkRequest = kind === undefined ? { ...SKIP_STATS } : { ...SKIP_STATS, kind };
     const probes = tapDevices ? Probe.tapDevice : Probe.none;
-    const table = await this.#call(operation, (n) => n.link(LinkOp.dump, req, undefined, probes), notHere(req));
-    return linksOf(table, { kind, lower: lower?.index });
+    // The links come in parts, built while the kernel dumps the rest.
+    const where = { kind, lower: lower?.index };
+    let links: Link[] = [];
+    const part = (table: LinkTable | null): void => {
+      if (table === null) links = [];
+      else for (const link of linksOf(table, where)) links.push(link);
+    };
+    part(await this.#call(operation, (n) => n.dumpInParts(req, probes, part), notHere(req)));
+    return links;
   }
 
   /** Creates a macvlan link. */

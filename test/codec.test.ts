@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { LinkOp, native, type LinkTable, type NativeLink, type NativeLinkRequest } from '../src/binding.js';
 import { decodeMessages, linksOf, rowsOf, toLink, type DecodedMessage, type Link } from '../src/link.js';
 import { packLinkRequest } from '../src/link_request.js';
+import { Handle } from '../src/handle.js';
+import type { HandleCalls } from '../src/calls.js';
 
 const encodeLink = (op: LinkOp, req: NativeLinkRequest): ReturnType<typeof native.encodeLink> =>
   native.encodeLink(op, ...packLinkRequest(req));
@@ -1540,6 +1542,25 @@ describe('linksOf: link tables straight to Link objects', () => {
 
   it('an empty table is no links', () => {
     expect(linksOf({ count: 0, numbers: new Float64Array(0), strings: '', macs: '' })).toEqual([]);
+  });
+
+  // A dump reaches listLinks in parts; when the kernel marked it
+  // NLM_F_DUMP_INTR it is sent again, and the parts so far are void (null).
+  it('listLinks joins the parts of a dump, drops those a restart made void, and filters each', async () => {
+    const [a, b, c1, d] = [tables.slice(0, 2), tables.slice(2, 4), tables.slice(4, 6), tables.slice(6)].map(joinTables);
+    const calls = {
+      dumpInParts(_req: unknown, _probes: number, part: (t: LinkTable | null) => void): Promise<LinkTable> {
+        part(a!);
+        part(null);
+        part(b!);
+        part(c1!);
+        return Promise.resolve(d!);
+      },
+    };
+    const handle = new Handle(calls as unknown as HandleCalls, undefined);
+    const after = joinTables(tables.slice(2));
+    expectSameLinks(await handle.listLinks(), linksOf(after));
+    expectSameLinks(await handle.listLinks({ kind: 'macvtap' }), linksOf(after, { kind: 'macvtap' }));
   });
 });
 

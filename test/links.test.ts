@@ -487,6 +487,32 @@ describe.each(KINDS)('links made by ip (%s)', (kind) => {
   });
 });
 
+describe('listLinks of many links', () => {
+  // A dump reaches JS in parts of 128 links (built while the kernel dumps
+  // the rest): every part, and every filter across parts, must agree with ip.
+  it('300 links made by ip: all, by kind, by lower, with tap devices, as ip shows them', async () => {
+    const { ns, nl } = await fresh();
+    const lines = Array.from({ length: 300 }, (_, i) =>
+      i % 3 === 0
+        ? `link add link v${i % 2} name ml${i} type macvlan mode bridge`
+        : `link add link v${i % 2} name mt${i} type macvtap mode private`,
+    );
+    execFileSync('ip', ['-n', ns.name, '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    const all = await nl.listLinks({ tapDevices: true });
+    expect(all).toHaveLength(300 + 3);
+    expect(new Set(all.map((l) => l.index)).size).toBe(all.length);
+    await expectListAgreesWithIp(ns, all);
+    expect(await nl.listLinks()).toStrictEqual(all.map(({ tap: _tap, ...rest }) => rest));
+    const macvtaps = await nl.listLinks({ kind: 'macvtap', tapDevices: true });
+    expect(macvtaps).toHaveLength(200);
+    await expectListAgreesWithIp(ns, macvtaps, (l) => l.kind === 'macvtap');
+    const v1 = ipLink(ns, 'v1').ifindex;
+    const onV1 = await nl.listLinks({ lower: 'v1', tapDevices: true });
+    expect(onV1).toHaveLength(150 + 1); // and v0, v1's veth peer (its IFLA_LINK)
+    await expectListAgreesWithIp(ns, onV1, (l) => l.lower === v1 && l.lowerNetnsId === undefined);
+  });
+});
+
 describe('kernel-picked names', () => {
   it.each(KINDS)('%s without a name gets <kind>0, then <kind>1, as ip shows', async (kind) => {
     const { ns, nl } = await fresh();

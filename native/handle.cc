@@ -277,6 +277,7 @@ Napi::Function NativeHandle::Define(Napi::Env env) {
                          InstanceMethod<&NativeHandle::RouteCall>("route"),
                          InstanceMethod<&NativeHandle::OpenTap>("openTap"),
                          InstanceMethod<&NativeHandle::Subscribe>("subscribe"),
+                         InstanceMethod<&NativeHandle::Flush>("flush"),
                          InstanceMethod<&NativeHandle::Close>("close"),
                      });
 }
@@ -313,6 +314,7 @@ void NativeHandle::CleanupHook(void* self) {
   auto* h = static_cast<NativeHandle*>(self);
   h->hook_installed_ = false;
   h->socket_.reset();
+  h->unflushed_.clear();
   std::lock_guard<std::mutex> lock(h->events_mu_);
   for (Event* ev : h->events_) delete ev;
   h->events_.clear();
@@ -427,11 +429,21 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
   if (more && !wake_pending_.exchange(true)) Wake();
 }
 
+// Calls wait here until JS flushes them (src/calls.ts does, once the
+// synchronous code that made them is done): a burst such as 500 creates in
+// a Promise.all goes to the I/O thread, and to the kernel, as one batch,
+// and the I/O thread is woken once.
 Napi::Value NativeHandle::Submit(Napi::Env env, std::unique_ptr<Request> req) {
   if (closing_ || !socket_) return Napi::Boolean::New(env, false);
   Track(env);
-  socket_->Submit(std::move(req));
+  unflushed_.push_back(std::move(req));
   return Napi::Boolean::New(env, true);
+}
+
+Napi::Value NativeHandle::Flush(const Napi::CallbackInfo& info) {
+  if (socket_) socket_->Submit(std::move(unflushed_));
+  unflushed_.clear();
+  return info.Env().Undefined();
 }
 
 template <class R, class... Args>
@@ -493,6 +505,7 @@ Napi::Value NativeHandle::Close(const Napi::CallbackInfo& info) {
   closing_ = true;
   close_id_ = info[0].As<Napi::Number>().DoubleValue();
   Track(env);
+  Flush(info);  // they end with ECANCELED like the queued ones
   socket_->Stop();
   return Napi::Boolean::New(env, true);
 }

@@ -42,6 +42,7 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   Napi::Value RouteCall(const Napi::CallbackInfo& info);  // (id, op, attrs)
   Napi::Value Subscribe(const Napi::CallbackInfo& info);  // (id, groups, rcvbuf) -> fd
   Napi::Value OpenTap(const Napi::CallbackInfo& info);    // (id, TapOpenParams as an object)
+  Napi::Value Flush(const Napi::CallbackInfo& info);      // (): the calls made so far go to the I/O thread
   Napi::Value Close(const Napi::CallbackInfo& info);      // (id): settled when the thread has exited
   Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req);
 
@@ -59,6 +60,7 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   static void CleanupHook(void* self);
 
   std::unique_ptr<NetlinkSocket> socket_;
+  RequestList unflushed_;  // accepted, not yet handed to the I/O thread (Flush)
   Tsfn tsfn_;
   std::mutex events_mu_;
   std::deque<Event*> events_;              // from the I/O thread to the JS thread

@@ -56,11 +56,12 @@ NetlinkSocket::~NetlinkSocket() {
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-void NetlinkSocket::Submit(std::unique_ptr<Request> r) {
+void NetlinkSocket::Submit(RequestList requests) {
+  if (requests.empty()) return;
   bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(r));
+    for (auto& r : requests) queue_.push_back(std::move(r));
     queued_.store(queue_.size(), std::memory_order_release);
     // Only a sleeping thread needs the eventfd; a busy one takes the queue
     // when its batch is done.

@@ -69,8 +69,8 @@ class NetlinkSocket {
   NetlinkSocket(const NetlinkSocket&) = delete;
   NetlinkSocket& operator=(const NetlinkSocket&) = delete;
 
-  void Submit(std::unique_ptr<Request> r);  // any thread
-  void Stop();                              // any thread: queued and in-flight requests end with ECANCELED
+  void Submit(RequestList requests);  // any thread; one wakeup for all
+  void Stop();                        // any thread: queued and in-flight requests end with ECANCELED
   void Join();
 
   static constexpr int kMaxDumpRestarts = 10;

@@ -115,6 +115,13 @@ export class HandleCalls {
   readonly #calls = new PendingCalls();
   readonly #raw: RawNativeHandle;
   #closed: Promise<void> | undefined;
+  #flushQueued = false;
+  // The calls made in one stretch of synchronous code go to the I/O thread
+  // together when it ends: one batch, one wakeup (native/handle.cc Submit).
+  readonly #flush = (): void => {
+    this.#flushQueued = false;
+    this.#raw.flush();
+  };
 
   constructor(netnsPath: string) {
     const id = this.#calls.nextId();
@@ -124,7 +131,12 @@ export class HandleCalls {
 
   #submit<T>(start: (id: number) => boolean, part?: (value: unknown) => void): Promise<T> {
     const id = this.#calls.nextId();
-    return start(id) ? this.#calls.expect<T>(id, 0, part) : Promise.reject(new NativeCallError(ECANCELED));
+    if (!start(id)) return Promise.reject(new NativeCallError(ECANCELED));
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flush);
+    }
+    return this.#calls.expect<T>(id, 0, part);
   }
 
   link(

@@ -4,7 +4,8 @@
 // Every figure is the median of BENCH_RUNS runs with min and max; each
 // contender is compared with the C reference measured in the same run
 // ("x C" = contender time / C time, so 1.00 is C's speed and higher is
-// slower; for frame rates it is C's rate / the contender's rate).
+// slower; for frame rates it is C's rate / the contender's rate), and the
+// table gives the median of those per-run ratios with their min and max.
 // Prints one table, writes bench/out/results.json and bench/out/results.md
 // (results-only.* when BENCH_ONLY picks some sections).
 //
@@ -723,10 +724,19 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
     const s = stats(raw[key]);
     const r = { section, what, key, unit, median: scale(s.median), min: scale(s.min), max: scale(s.max), n: s.n };
     if (refKey && refKey !== key) {
-      const refMed = stats(raw[refKey]).median;
-      r.ratio = kind === 'time' ? s.median / refMed : refMed / s.median;
-      r.ratioMin = kind === 'time' ? s.min / refMed : refMed / s.max;
-      r.ratioMax = kind === 'time' ? s.max / refMed : refMed / s.min;
+      // The ratio of each run to the C reference of that same run, then
+      // their median, min and max: the host's load drifts between runs, and
+      // a ratio of two medians would mix runs.
+      const values = raw[key];
+      const refs = raw[refKey];
+      const ratios =
+        values.length === refs.length
+          ? values.map((v, i) => (kind === 'time' ? v / refs[i] : refs[i] / v))
+          : [kind === 'time' ? s.median / stats(refs).median : stats(refs).median / s.median];
+      const rs = stats(ratios);
+      r.ratio = rs.median;
+      r.ratioMin = rs.min;
+      r.ratioMax = rs.max;
     } else if (refKey === key) {
       r.isRef = true;
     }
@@ -897,7 +907,7 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
     fmt(r.median),
     r.min === undefined ? '' : `${fmt(r.min)}..${fmt(r.max)}`,
     r.unit + (r.mbps !== undefined ? ` (${fmt(r.mbps)} MB/s${r.lost ? `, ${r.lost} lost` : ''})` : ''),
-    r.isRef ? 'ref' : r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
+    r.isRef ? 'ref' : r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x (${r.ratioMin.toFixed(2)}..${r.ratioMax.toFixed(2)})`,
     r.target ?? '',
     r.pass === undefined ? '' : r.pass ? 'pass' : 'FAIL',
   ]);
@@ -910,7 +920,7 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
   const machineLine = `machine: nproc ${mach.nproc} (${mach.cpu}), ${mach.memGiB} GiB, kernel ${mach.kernel}, node ${mach.node}, ${mach.iproute2}, ${mach.cc}`;
   const loadLine = `load average (1/5/15 min) at start ${mach.loadAtStart.join(' ')}, at end ${mach.loadAtEnd.join(' ')} (other work on the machine adds noise)`;
   const onlyText = cfg.only.length === SECTIONS.length ? '' : `; only ${cfg.only.join(', ')} (BENCH_ONLY)`;
-  const runsLine = `each figure: median of ${cfg.runs} runs [min..max]; "x C" = time / C reference time in the same run (frames: C rate / rate); whole bench ${totalSeconds.toFixed(0)} s${onlyText}`;
+  const runsLine = `each figure: median of ${cfg.runs} runs [min..max]; "x C" = time / C reference time in the same run (frames: C rate / rate), the median of the runs' ratios (min..max); whole bench ${totalSeconds.toFixed(0)} s${onlyText}`;
   const detailLines = rows.filter((r) => r.detail && r.min !== undefined).map((r) => `  ${r.what}: ${r.detail}`);
   const memLines = [
     ...rows.filter((r) => r.section === 'memory').map((r) => `  ${r.what}: ${r.detail}`),

@@ -429,10 +429,10 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
   if (more && !wake_pending_.exchange(true)) Wake();
 }
 
-// Calls wait here until JS flushes them (src/calls.ts does, once the
-// synchronous code that made them is done): a burst such as 500 creates in
-// a Promise.all goes to the I/O thread, and to the kernel, as one batch,
-// and the I/O thread is woken once.
+// Calls wait here until JS flushes them (src/calls.ts flushes the first
+// call of a stretch of synchronous code at once, the others when it ends):
+// a burst such as 500 creates in a Promise.all goes to the I/O thread, and
+// to the kernel, as one batch, and the I/O thread is woken once.
 Napi::Value NativeHandle::Submit(Napi::Env env, std::unique_ptr<Request> req) {
   if (closing_ || !socket_) return Napi::Boolean::New(env, false);
   Track(env);

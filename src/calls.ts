@@ -115,11 +115,12 @@ export class HandleCalls {
   readonly #calls = new PendingCalls();
   readonly #raw: RawNativeHandle;
   #closed: Promise<void> | undefined;
-  #flushQueued = false;
-  // The calls made in one stretch of synchronous code go to the I/O thread
-  // together when it ends: one batch, one wakeup (native/handle.cc Submit).
-  readonly #flush = (): void => {
-    this.#flushQueued = false;
+  #inStretch = false;
+  // The first call of a stretch of synchronous code goes to the I/O thread
+  // at once; those that follow it in the same stretch go together when it
+  // ends: a burst is one batch and one wakeup (native/handle.cc Submit).
+  readonly #endStretch = (): void => {
+    this.#inStretch = false;
     this.#raw.flush();
   };
 
@@ -132,9 +133,10 @@ export class HandleCalls {
   #submit<T>(start: (id: number) => boolean, part?: (value: unknown) => void): Promise<T> {
     const id = this.#calls.nextId();
     if (!start(id)) return Promise.reject(new NativeCallError(ECANCELED));
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(this.#flush);
+    if (!this.#inStretch) {
+      this.#inStretch = true;
+      this.#raw.flush();
+      queueMicrotask(this.#endStretch);
     }
     return this.#calls.expect<T>(id, 0, part);
   }

@@ -596,23 +596,39 @@ static void uevent_open(void) {
   if (bind(uev, (struct sockaddr *)&a, sizeof a) != 0) die("uevent bind");
 }
 
+// What is queued is read 16 at a time with recvmmsg() and remembered by
+// ifindex, as the library does (a batched create reads them all at once).
+static dev_t uevent_seen[1 << 16];
+
 static dev_t uevent_tap_devt(int ifindex) {
-  char want[32], buf[4096];
-  int wlen = snprintf(want, sizeof want, "DEVNAME=tap%d", ifindex);
-  for (;;) {
-    ssize_t n = recv(uev, buf, sizeof buf - 1, MSG_DONTWAIT);
-    if (n <= 0) die("uevent: no add for the new tap");
-    buf[n] = 0;
-    if (strncmp(buf, "add@", 4)) continue;
-    unsigned ma = 0, mi = 0;
-    int found = 0;
-    for (char *f = buf + strlen(buf) + 1; f < buf + n; f += strlen(f) + 1) {
-      if (!strncmp(f, "MAJOR=", 6)) ma = (unsigned)atoi(f + 6);
-      else if (!strncmp(f, "MINOR=", 6)) mi = (unsigned)atoi(f + 6);
-      else if (!strncmp(f, want, (size_t)wlen) && f[wlen] == 0) found = 1;
+  enum { BATCH = 16, SIZE = 4096 };
+  static char bufs[BATCH][SIZE];
+  if (ifindex <= 0 || ifindex >= (int)(sizeof uevent_seen / sizeof *uevent_seen)) die("uevent: ifindex out of range");
+  while (!uevent_seen[ifindex]) {
+    struct mmsghdr msgs[BATCH];
+    struct iovec iov[BATCH];
+    for (int i = 0; i < BATCH; i++) {
+      iov[i] = (struct iovec){bufs[i], SIZE - 1};
+      msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
     }
-    if (found) return makedev(ma, mi);
+    int got = recvmmsg(uev, msgs, BATCH, MSG_DONTWAIT, NULL);
+    if (got <= 0) die("uevent: no add for the new tap");
+    for (int m = 0; m < got; m++) {
+      char *buf = bufs[m];
+      size_t n = msgs[m].msg_len;
+      buf[n] = 0;
+      if (strncmp(buf, "add@", 4)) continue;
+      unsigned ma = 0, mi = 0;
+      int tap = 0;
+      for (char *f = buf + strlen(buf) + 1; f < buf + n; f += strlen(f) + 1) {
+        if (!strncmp(f, "MAJOR=", 6)) ma = (unsigned)atoi(f + 6);
+        else if (!strncmp(f, "MINOR=", 6)) mi = (unsigned)atoi(f + 6);
+        else if (!strncmp(f, "DEVNAME=tap", 11)) tap = atoi(f + 11);
+      }
+      if (tap > 0 && tap < (int)(sizeof uevent_seen / sizeof *uevent_seen) && ma) uevent_seen[tap] = makedev(ma, mi);
+    }
   }
+  return uevent_seen[ifindex];
 }
 
 // The node to open for a macvtap: /dev/tapN when it is this link's device

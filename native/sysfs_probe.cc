@@ -1,13 +1,12 @@
 #include "sysfs_probe.h"
 
+#include <errno.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <cerrno>
 #include <cstring>
-
 #include <unordered_map>
 
 #include "netns.h"

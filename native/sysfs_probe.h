@@ -1,5 +1,5 @@
-// Facts about a link that only sysfs knows (read on the I/O thread, whose
-// sysfs shows the handle's namespace).
+// Facts about a link that only sysfs and the interface ioctls know (read on
+// the I/O thread, whose sysfs and sockets are the handle's namespace's).
 #pragma once
 
 #include <string>

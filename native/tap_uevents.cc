@@ -7,7 +7,6 @@
 
 #include <array>
 #include <charconv>
-#include <cstring>
 #include <string_view>
 
 namespace macvlan {

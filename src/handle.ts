@@ -298,20 +298,22 @@ export class Handle {
     return rowsOf(await this.#call(operation, (n) => n.link(op, req, netnsPath, probes), notHere(req)));
   }
 
+  /** The one-link table of a GETLINK, or ENODEV said as such. */
+  async #getTable(ref: LinkRef, operation: string): Promise<LinkTable> {
+    const req = { ...refRequest(ref), ...SKIP_STATS };
+    const table = await this.#call(operation, (n) => n.link(LinkOp.get, req, undefined, Probe.all), notHere(req));
+    if (table.count === 0) throw new NetlinkError(operation, ENODEV, { hint: `no link ${showRef(ref)} in this namespace` });
+    return table;
+  }
+
   async #getNative(ref: LinkRef, operation: string): Promise<NativeLink> {
-    const [row] = await this.#linkRows(LinkOp.get, { ...refRequest(ref), ...SKIP_STATS }, operation, Probe.all);
-    if (!row) throw new NetlinkError(operation, ENODEV, { hint: `no link ${showRef(ref)} in this namespace` });
-    return row;
+    return rowsOf(await this.#getTable(ref, operation))[0]!;
   }
 
   /** The link, or a NetlinkError with code 'ENODEV' when there is none. */
   async getLink(ref: LinkRef): Promise<Link> {
     const r = linkRef(ref, 'ref');
-    const operation = `getLink(${showRef(r)})`;
-    const req = { ...refRequest(r), ...SKIP_STATS };
-    const [link] = linksOf(await this.#call(operation, (n) => n.link(LinkOp.get, req, undefined, Probe.all), notHere(req)));
-    if (!link) throw new NetlinkError(operation, ENODEV, { hint: `no link ${showRef(r)} in this namespace` });
-    return link;
+    return linksOf(await this.#getTable(r, `getLink(${showRef(r)})`))[0]!;
   }
 
   /** Every link, or those of one kind and/or on one lower. */

@@ -746,10 +746,10 @@ export class Handle {
     if (wanted.length === 0) return;
     if (wanted.length === 1) return this.deleteLink(wanted[0]!);
 
-    const all = await this.#linkRows(LinkOp.dump, { ...SKIP_STATS }, what, Probe.none);
+    const all = linksOf(await this.#call(what, (n) => n.link(LinkOp.dump, { ...SKIP_STATS }, undefined, Probe.none)));
     const byName = new Map(all.map((l) => [l.name, l]));
     const byIndex = new Map(all.map((l) => [l.index, l]));
-    const targets = new Map<number, NativeLink>();
+    const targets = new Map<number, Link>();
     for (const ref of wanted) {
       const l = typeof ref === 'number' ? byIndex.get(ref) : byName.get(ref);
       if (!l) throw new NetlinkError(what, ENODEV, { hint: `no link ${showRef(ref)} in this namespace; nothing was deleted` });
@@ -760,19 +760,23 @@ export class Handle {
     do group = randomInt(0x10000, 0x7fffffff);
     while (used.has(group));
 
-    const tagged: NativeLink[] = [];
+    const tagged: Link[] = [];
     const untag = async (): Promise<void> => {
       await Promise.allSettled(tagged.map((l) => this.#native.link(LinkOp.change, { index: l.index, group: l.group ?? 0 })));
     };
+    // Straight to the native calls (no #call around each of hundreds): the
+    // first failure is made a NetlinkError below, as #call would.
     const results = await Promise.allSettled(
       [...targets.values()].map((l) =>
-        this.#call(what, (n) => n.link(LinkOp.change, { index: l.index, group })).then(() => tagged.push(l)),
+        this.#native.link(LinkOp.change, { index: l.index, group }).then(() => {
+          tagged.push(l);
+        }),
       ),
     );
     const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed) {
       await untag();
-      throw failed.reason;
+      throw toNetlinkError(failed.reason, what);
     }
     try {
       await this.#call(what, (n) => n.link(LinkOp.delete, { group }));

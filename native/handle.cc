@@ -79,6 +79,7 @@ class LinkRequest : public JsRequest {
     table_.Add(l);
   }
   bool OnReceived() override {
+    uevents_read_ = false;
     if (!in_parts_ || table_.size() < kPartLinks) return false;
     std::lock_guard<std::mutex> lock(parts_mu_);
     handed_over_ += table_.size();
@@ -91,6 +92,7 @@ class LinkRequest : public JsRequest {
   }
   void OnRestart() override {
     table_.Clear();
+    uevents_read_ = false;
     if (!in_parts_) return;
     std::lock_guard<std::mutex> lock(parts_mu_);
     parts_.clear();
@@ -125,7 +127,7 @@ class LinkRequest : public JsRequest {
   }
 
  private:
-  void ReadSysfsFacts(LinkAttrs& l) const {
+  void ReadSysfsFacts(LinkAttrs& l) {
     bool macvlan = l.kind == "macvlan" || l.kind == "macvtap";
     if (probes_ & kProbeWireless) {
       if (macvlan && l.link && !l.link_netnsid) {
@@ -143,12 +145,16 @@ class LinkRequest : public JsRequest {
   }
 
   // From the uevents when this thread listens, else from sysfs. What is
-  // queued is read first: every change a reply can show (an add, a remove,
-  // a move out and back) was queued before the reply.
-  static bool FindTapDevt(const LinkAttrs& l, uint32_t* major, uint32_t* minor) {
+  // queued is read once a datagram, at its first macvtap: every change its
+  // replies can show (an add, a remove, a move out and back) was queued
+  // before the kernel built it.
+  bool FindTapDevt(const LinkAttrs& l, uint32_t* major, uint32_t* minor) {
     TapUevents& uevents = ThreadTapUevents();
     if (uevents.listening()) {
-      uevents.Drain();
+      if (!uevents_read_) {
+        uevents.Drain();
+        uevents_read_ = true;
+      }
       if (uevents.Find(l.index, major, minor)) return true;
     }
     return ReadTapDevt(*l.name, l.index, major, minor);
@@ -162,6 +168,7 @@ class LinkRequest : public JsRequest {
   std::string netns_path_;
   uint32_t probes_;
   bool in_parts_;
+  bool uevents_read_ = false;  // since this datagram began (OnReceived ends one)
   UniqueFd netns_fd_;
   LinkTableBuilder table_;  // the links not handed over yet
   // A dump in parts: those handed over that the JS thread has not taken.

@@ -305,6 +305,17 @@ async function dumpsInTurn(nl, expect) {
   return [mean(c), mean(lib)];
 }
 
+// One run's dumps of `expect` links: C and the library in turn, then
+// `ip -d -j link show`; push()ed as cDump<suffix>, libDump<suffix>, execDump<suffix>.
+async function measureDumps(push, nl, expect, suffix) {
+  const [cDump, libDump] = await dumpsInTurn(nl, expect);
+  push(`cDump${suffix}`, cDump);
+  push(`libDump${suffix}`, libDump);
+  const x = await execDump();
+  if (x.count < expect) throw new Error(`ip -j link show gave ${x.count} links`);
+  push(`execDump${suffix}`, x.seconds);
+}
+
 async function libFrames(a, b, macA, macB, size, count, inflight) {
   const frame = Buffer.alloc(size);
   Buffer.from(macB.replaceAll(':', ''), 'hex').copy(frame, 0);
@@ -496,12 +507,7 @@ async function main() {
           const cb = await ref('create-batch', lower, 'cb', 0, N);
           push('cCreateBatch', cb.seconds / N);
           await settle();
-          const [cDump, libDump] = await dumpsInTurn(nl, N);
-          push('cDump', cDump);
-          push('libDump', libDump);
-          const xd = await execDump();
-          if (xd.count < N) throw new Error(`ip -j link show gave ${xd.count} links`);
-          push('execDump', xd.seconds);
+          await measureDumps(push, nl, N, '');
           await inTurn(
             async () => push('cDelOne', (await ref('delete-seq', 'cb', 0, D)).seconds / D),
             async () => {
@@ -627,12 +633,7 @@ async function main() {
     const big = cfg.bigLinks;
     await ref('create-batch', lower, 'k', 0, big);
     for (let r = 0; r < cfg.runs; r++) {
-      const [cDump, libDump] = await dumpsInTurn(nl, big);
-      push('cDumpBig', cDump);
-      push('libDumpBig', libDump);
-      const x = await execDump();
-      if (x.count < big) throw new Error(`ip -j link show gave ${x.count} links`);
-      push('execDumpBig', x.seconds);
+      await measureDumps(push, nl, big, 'Big');
     }
     await ref('delete-group', 'k', 0, big, randomGroup());
     await settle();

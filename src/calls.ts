@@ -20,7 +20,7 @@ import {
   type RawTapQueue,
 } from './binding.js';
 import { errnoName } from './errors.js';
-import { packLinkRequest } from './link_request.js';
+import { packLinkRequest, packLinkRequests } from './link_request.js';
 
 const { ECANCELED } = constants.errno;
 
@@ -71,9 +71,35 @@ class PendingCalls {
     return this.#nextId++;
   }
 
+  /** The first of `n` consecutive ids, for calls that one native call makes. */
+  nextIds(n: number): number {
+    const first = this.#nextId;
+    this.#nextId += n;
+    return first;
+  }
+
   expect<T>(id: number, tag = 0, part?: (value: unknown) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, tag, part });
+    });
+  }
+
+  /**
+   * The outcomes of the `n` calls from id `first` on, once every one has
+   * settled: undefined for a call that succeeded, its reason for one that
+   * failed. One promise for them all.
+   */
+  expectEach(first: number, n: number): Promise<unknown[]> {
+    return new Promise<unknown[]>((resolve) => {
+      const outcomes = new Array<unknown>(n).fill(undefined);
+      let left = n;
+      for (let r = 0; r < n; r++) {
+        const done = (reason: unknown): void => {
+          outcomes[r] = reason;
+          if (--left === 0) resolve(outcomes);
+        };
+        this.#pending.set(first + r, { resolve: () => done(undefined), reject: done, tag: 0, part: undefined });
+      }
     });
   }
 
@@ -133,12 +159,18 @@ export class HandleCalls {
   #submit<T>(start: (id: number) => boolean, part?: (value: unknown) => void): Promise<T> {
     const id = this.#calls.nextId();
     if (!start(id)) return Promise.reject(new NativeCallError(ECANCELED));
-    if (!this.#inStretch) {
-      this.#inStretch = true;
-      this.#raw.flush();
-      queueMicrotask(this.#endStretch);
-    }
-    return this.#calls.expect<T>(id, 0, part);
+    const answer = this.#calls.expect<T>(id, 0, part);
+    this.#flushFirstOfStretch();
+    return answer;
+  }
+
+  // Called once a call is registered as pending: the I/O thread it wakes
+  // may take this CPU.
+  #flushFirstOfStretch(): void {
+    if (this.#inStretch) return;
+    this.#inStretch = true;
+    this.#raw.flush();
+    queueMicrotask(this.#endStretch);
   }
 
   link(
@@ -151,6 +183,22 @@ export class HandleCalls {
   link(op: LinkOp, req: NativeLinkRequest, netnsPath?: string, probes?: number): Promise<unknown> {
     const [numbers, strings] = packLinkRequest(req);
     return this.#submit((id) => this.#raw.link(id, op, numbers, strings, netnsPath, probes));
+  }
+
+  /**
+   * Many changes or deletes in one native call, each its own request in the
+   * I/O thread's batches (hundreds of calls through link() cost a promise,
+   * a row and an N-API call each). Resolves once all are answered: for
+   * each, undefined or the NativeError it failed with.
+   */
+  linkEach(op: typeof LinkOp.change | typeof LinkOp.delete, reqs: readonly NativeLinkRequest[]): Promise<(NativeError | undefined)[]> {
+    if (reqs.length === 0) return Promise.resolve([]);
+    const [numbers, strings] = packLinkRequests(reqs);
+    const first = this.#calls.nextIds(reqs.length);
+    if (!this.#raw.link(first, op, numbers, strings)) return Promise.reject(new NativeCallError(ECANCELED));
+    const outcomes = this.#calls.expectEach(first, reqs.length) as Promise<(NativeError | undefined)[]>;
+    this.#flushFirstOfStretch();
+    return outcomes;
   }
 
   /**

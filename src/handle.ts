@@ -760,28 +760,31 @@ export class Handle {
     do group = randomInt(0x10000, 0x7fffffff);
     while (used.has(group));
 
-    const tagged: Link[] = [];
-    const untag = async (): Promise<void> => {
-      await Promise.allSettled(tagged.map((l) => this.#native.link(LinkOp.change, { index: l.index, group: l.group ?? 0 })));
-    };
-    // Straight to the native calls (no #call around each of hundreds): the
-    // first failure is made a NetlinkError below, as #call would.
-    const results = await Promise.allSettled(
-      [...targets.values()].map((l) =>
-        this.#native.link(LinkOp.change, { index: l.index, group }).then(() => {
-          tagged.push(l);
-        }),
+    // All the group changes go as one native call, and the untagging too
+    // (whose failures give way to the error that made it).
+    const links = [...targets.values()];
+    const untag = (tagged: Link[]): Promise<unknown> =>
+      this.#native
+        .linkEach(
+          LinkOp.change,
+          tagged.map((l) => ({ index: l.index, group: l.group ?? 0 })),
+        )
+        .catch(() => undefined);
+    const outcomes = await this.#call(what, (n) =>
+      n.linkEach(
+        LinkOp.change,
+        links.map((l) => ({ index: l.index, group })),
       ),
     );
-    const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    const failed = outcomes.find((x) => x !== undefined);
     if (failed) {
-      await untag();
-      throw toNetlinkError(failed.reason, what);
+      await untag(links.filter((_, i) => outcomes[i] === undefined));
+      throw toNetlinkError(failed, what);
     }
     try {
       await this.#call(what, (n) => n.link(LinkOp.delete, { group }));
     } catch (err) {
-      await untag();
+      await untag(links);
       throw err;
     }
   }

@@ -1,4 +1,4 @@
-// A NativeLinkRequest as the row the addon reads (native/js_link.h
+// NativeLinkRequests as the rows the addon reads (native/js_link.h
 // LinkAttrsFromColumns): numbers in one Float64Array, strings joined by NUL.
 import { native, type NativeLinkRequest } from './binding.js';
 
@@ -44,13 +44,30 @@ function put(o: object, numberSlots: Map<string, number>, stringSlots: Map<strin
   }
 }
 
+function packRow(req: NativeLinkRequest): void {
+  numbers.fill(NaN);
+  strings.fill('');
+  put(req, linkNumbers, linkStrings);
+}
+
 /**
  * Packs `req` into the shared row; returns the row's numbers (valid until the
  * next call) and its strings.
  */
 export function packLinkRequest(req: NativeLinkRequest): [Float64Array, string] {
-  numbers.fill(NaN);
-  strings.fill('');
-  put(req, linkNumbers, linkStrings);
+  packRow(req);
   return [numbers, strings.join('\0')];
+}
+
+/** Packs requests as consecutive rows, for one native call that makes a request of each. */
+export function packLinkRequests(reqs: readonly NativeLinkRequest[]): [Float64Array, string] {
+  const width = numbers.length;
+  const all = new Float64Array(reqs.length * width);
+  const text: string[] = [];
+  reqs.forEach((req, r) => {
+    packRow(req);
+    all.set(numbers, r * width);
+    text.push(strings.join('\0'));
+  });
+  return [all, text.join('\0')];
 }

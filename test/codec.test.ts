@@ -2,11 +2,13 @@
 // sockets, no root, no kernel. Requests are pinned to what iproute2 sends
 // for the same operation (captured with strace); replies are decoded from
 // kernel captures and from hand-built, truncated and random buffers.
+import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 
 import { LinkOp, native, type LinkTable, type NativeLink, type NativeLinkRequest } from '../src/binding.js';
 import { decodeMessages, linksOf, rowsOf, toLink, type DecodedMessage, type Link } from '../src/link.js';
 import { packLinkRequest } from '../src/link_request.js';
+import { NetlinkError } from '../src/errors.js';
 import { Handle } from '../src/handle.js';
 import type { HandleCalls } from '../src/calls.js';
 
@@ -783,6 +785,12 @@ describe('link request rows (packLinkRequest -> LinkAttrsFromColumns)', () => {
   it('a field with no column, or a row of the wrong shape, is a TypeError (a bug, not user input)', () => {
     expect(() => packLinkRequest({ nosuch: 1 } as unknown as NativeLinkRequest)).toThrow(TypeError);
     expect(() => native.encodeLink(LinkOp.create, new Float64Array(3), '')).toThrow(TypeError);
+    const [row, text] = packLinkRequest({ name: 'a' });
+    const two = new Float64Array(row.length * 2);
+    two.set(row);
+    two.set(row, row.length);
+    expect(() => native.encodeLink(LinkOp.create, two, `${text}\0${text}`)).toThrow(/one request row/);
+    expect(() => native.encodeLink(LinkOp.create, two, text)).toThrow(/wrong shape/);
     expect(() => encodeLink(LinkOp.create, { address: 'not a mac' })).toThrow(/malformed MAC/);
   });
 });
@@ -1561,6 +1569,53 @@ describe('linksOf: link tables straight to Link objects', () => {
     const after = joinTables(tables.slice(2));
     expectSameLinks(await handle.listLinks(), linksOf(after));
     expectSameLinks(await handle.listLinks({ kind: 'macvtap' }), linksOf(after, { kind: 'macvtap' }));
+  });
+
+  // deleteLinks against a fake handle: the dump is the table above.
+  function deleteLinksWith(failRow: number | undefined): { handle: Handle; log: [string, unknown][] } {
+    const log: [string, unknown][] = [];
+    let tags = 0;
+    const calls = {
+      link(op: LinkOp, req: NativeLinkRequest): Promise<unknown> {
+        log.push([op === LinkOp.dump ? 'dump' : op === LinkOp.delete ? 'delete' : `op ${op}`, req]);
+        return Promise.resolve(op === LinkOp.dump ? table : undefined);
+      },
+      linkEach(op: LinkOp, reqs: NativeLinkRequest[]): Promise<unknown[]> {
+        log.push([op === LinkOp.change ? 'change each' : `op ${op} each`, reqs]);
+        const failing = tags++ === 0 ? failRow : undefined;
+        return Promise.resolve(
+          reqs.map((_, i) => (i === failing ? Object.assign(new Error('ENODEV'), { errno: constants.errno.ENODEV }) : undefined)),
+        );
+      },
+    };
+    return { handle: new Handle(calls as unknown as HandleCalls, undefined), log };
+  }
+
+  it('deleteLinks tags every link in one call with a group no link has, then deletes that group', async () => {
+    const { handle, log } = deleteLinksWith(undefined);
+    await handle.deleteLinks(['mvt0', 9, 'lo', 7]);
+    expect(log.map(([what]) => what)).toEqual(['dump', 'change each', 'delete']);
+    const tagged = log[1]![1] as NativeLinkRequest[];
+    const group = tagged[0]!.group!;
+    expect(tagged).toEqual([7, 9, 1].map((index) => ({ index, group })));
+    expect(linksOf(table).map((l) => l.group ?? 0)).not.toContain(group);
+    expect(log[2]![1]).toEqual({ group });
+  });
+
+  it('deleteLinks: a tag that fails puts the links tagged back in their own groups and deletes nothing', async () => {
+    const { handle, log } = deleteLinksWith(1);
+    const err = await handle.deleteLinks(['mvt0', 9, 'lo']).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect((err as NetlinkError).code).toBe('ENODEV');
+    expect(log.map(([what]) => what)).toEqual(['dump', 'change each', 'change each']);
+    // mvt0 was in group 0xffffffff, lo in none; mvs1 (#9) was never tagged.
+    expect(log[2]![1]).toEqual([
+      { index: 7, group: 0xffffffff },
+      { index: 1, group: 0 },
+    ]);
   });
 });
 

@@ -51,15 +51,15 @@ static Napi::Value DecodeMessages(const Napi::CallbackInfo& info) {
     m.Set("flags", h->nlmsg_flags);
     m.Set("seq", h->nlmsg_seq);
     m.Set("pid", h->nlmsg_pid);
-    LinkAttrs link;
+    LinkTableBuilder link;
     if (auto ack = ParseAck(h)) {
       Napi::Object a = Napi::Object::New(env);
       a.Set("error", ack->error);
       a.Set("message", ack->message);
       if (ack->offset) a.Set("offset", *ack->offset);
       m.Set("ack", a);
-    } else if (DecodeLink(h, &link)) {
-      m.Set("link", LinkTableToJs(env, {link}));
+    } else if (link.Add(h)) {
+      m.Set("link", link.Take(env));
     }
     list.Set(list.Length(), m);
   }

@@ -125,7 +125,7 @@ void EventSocket::OnPoll(uv_poll_t* poll, int status, int) {
 }
 
 void EventSocket::ReadReady(Napi::Env env) {
-  std::vector<LinkAttrs> links;
+  LinkTableBuilder links;
   std::string deleted;  // one char a link: '1' for RTM_DELLINK
   int error = 0;
   for (int i = 0; i < kReadBudget && !closed_; i++) {
@@ -137,13 +137,11 @@ void EventSocket::ReadReady(Napi::Env env) {
     }
     MessageReader reader(buf_.data(), static_cast<size_t>(n));
     while (const nlmsghdr* h = reader.Next()) {
-      LinkAttrs link;
-      if (!DecodeLink(h, &link)) continue;
-      links.push_back(std::move(link));
+      if (!links.Add(h)) continue;
       deleted.push_back(h->nlmsg_type == RTM_DELLINK ? '1' : '0');
     }
   }
-  if (!links.empty()) on_events_.Call({LinkTableToJs(env, links), Napi::String::New(env, deleted)});
+  if (links.size() > 0) on_events_.Call({links.Take(env), Napi::String::New(env, deleted)});
   if (error && !closed_) on_events_.Call({env.Null(), Napi::Number::New(env, error)});
 }
 

@@ -73,10 +73,7 @@ class LinkRequest : public JsRequest {
   // Each link goes into the table as it arrives (probed first), so the JS
   // thread only hands the finished table over.
   void OnReply(const nlmsghdr* h) override {
-    LinkAttrs l;
-    if (!DecodeLink(h, &l)) return;
-    if (l.name) ReadSysfsFacts(l);
-    table_.Add(l);
+    if (table_.Add(h) && probes_) ReadSysfsFacts();
   }
   bool OnReceived() override {
     uevents_read_ = false;
@@ -127,20 +124,21 @@ class LinkRequest : public JsRequest {
   }
 
  private:
-  void ReadSysfsFacts(LinkAttrs& l) {
-    bool macvlan = l.kind == "macvlan" || l.kind == "macvtap";
-    if (probes_ & kProbeWireless) {
-      if (macvlan && l.link && !l.link_netnsid) {
-        std::string lower = WirelessByIndex(static_cast<int>(*l.link));
-        if (!lower.empty()) l.wireless_lower = lower;
-      } else if (!macvlan && IsWirelessLink(l.index, *l.name)) {
-        l.wireless = 1;
-      }
-    }
+  // For the row just decoded. Its name and kind are views into the table:
+  // the Wi-Fi lower, which adds to the table, goes last.
+  void ReadSysfsFacts() {
+    LinkTableBuilder::Row l = table_.Last();
+    if (l.name.empty()) return;
     uint32_t major, minor;
     if ((probes_ & kProbeTapDevice) && l.kind == "macvtap" && FindTapDevt(l, &major, &minor)) {
-      l.tap_major = major;
-      l.tap_minor = minor;
+      table_.SetTapDevice(major, minor);
+    }
+    if (!(probes_ & kProbeWireless)) return;
+    if (!IsMacvlanKind(l.kind)) {
+      if (IsWirelessLink(l.index, std::string(l.name))) table_.SetWireless();
+    } else if (l.link && !l.lower_elsewhere) {
+      std::string lower = WirelessByIndex(static_cast<int>(*l.link));
+      if (!lower.empty()) table_.SetWirelessLower(lower);
     }
   }
 
@@ -148,7 +146,7 @@ class LinkRequest : public JsRequest {
   // queued is read once a datagram, at its first macvtap: every change its
   // replies can show (an add, a remove, a move out and back) was queued
   // before the kernel built it.
-  bool FindTapDevt(const LinkAttrs& l, uint32_t* major, uint32_t* minor) {
+  bool FindTapDevt(const LinkTableBuilder::Row& l, uint32_t* major, uint32_t* minor) {
     TapUevents& uevents = ThreadTapUevents();
     if (uevents.listening()) {
       if (!uevents_read_) {
@@ -157,7 +155,7 @@ class LinkRequest : public JsRequest {
       }
       if (uevents.Find(l.index, major, minor)) return true;
     }
-    return ReadTapDevt(*l.name, l.index, major, minor);
+    return ReadTapDevt(std::string(l.name), l.index, major, minor);
   }
 
   static thread_local size_t last_dump_links;  // this I/O thread's last dump

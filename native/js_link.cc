@@ -1,10 +1,15 @@
 #include "js_link.h"
 
+#include <linux/rtnetlink.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -17,7 +22,7 @@ struct JsField {
   std::optional<int64_t> Owner::*field;
 };
 
-const JsField<LinkAttrs> kLinkFields[] = {
+constexpr JsField<LinkAttrs> kLinkFields[] = {
     {"mtu", &LinkAttrs::mtu},
     {"link", &LinkAttrs::link},
     {"txqlen", &LinkAttrs::txqlen},
@@ -37,7 +42,7 @@ const JsField<LinkAttrs> kLinkFields[] = {
     {"wireless", &LinkAttrs::wireless},
 };
 
-const JsField<MacvlanAttrs> kMacvlanFields[] = {
+constexpr JsField<MacvlanAttrs> kMacvlanFields[] = {
     {"mode", &MacvlanAttrs::mode},
     {"flags", &MacvlanAttrs::flags},
     {"macaddrMode", &MacvlanAttrs::macaddr_mode},
@@ -60,17 +65,91 @@ constexpr size_t kFixed = std::size(kFixedNumberColumns);
 constexpr size_t kLinkFieldCount = std::size(kLinkFields);
 constexpr size_t kNumberColumns = kFixed + kLinkFieldCount + std::size(kMacvlanFields);
 
-void FillRow(const LinkAttrs& l, double* row) {
-  row[0] = l.index;
-  row[1] = l.flags;
-  row[2] = l.type;
-  row[3] = l.macvlan ? 1 : 0;
-  row[4] = l.truncated ? 1 : 0;
-  double* p = row + kFixed;
-  for (const auto& f : kLinkFields) *p++ = (l.*f.field) ? static_cast<double>(*(l.*f.field)) : NAN;
-  for (const auto& f : kMacvlanFields) {
-    *p++ = (l.macvlan && (*l.macvlan).*f.field) ? static_cast<double>(*((*l.macvlan).*f.field)) : NAN;
+// Where a scalar attribute goes in a row: its column (0: none, as no
+// attribute fills the index column) and how it is read. One entry per
+// attribute type, from the attribute tables (rtnl_link.h) and the column
+// order above, so decoding an attribute is one lookup.
+struct Slot {
+  uint8_t column = 0;
+  Wire wire = Wire::kU32;
+};
+constexpr uint16_t kSlotTypes = 128;
+using Slots = std::array<Slot, kSlotTypes>;
+
+template <class Owner, size_t N>
+Slots SlotsOf(std::span<const ScalarAttr<Owner>> attrs, const JsField<Owner> (&fields)[N],
+              size_t first_column) {
+  Slots slots{};
+  for (const auto& a : attrs) {
+    for (size_t k = 0; k < N; k++) {
+      if (fields[k].field == a.field && a.type < kSlotTypes) {
+        slots[a.type] = {static_cast<uint8_t>(first_column + k), a.wire};
+      }
+    }
   }
+  return slots;
+}
+
+const Slots kLinkSlots = SlotsOf(LinkScalarAttrs(), kLinkFields, kFixed);
+// IFLA_MACVLAN_MACADDR_MODE is a scalar too, though the encoder puts it
+// first on its own.
+Slots MacvlanSlots() {
+  Slots slots = SlotsOf(MacvlanScalarAttrs(), kMacvlanFields, kFixed + kLinkFieldCount);
+  for (size_t k = 0; k < std::size(kMacvlanFields); k++) {
+    if (kMacvlanFields[k].field == &MacvlanAttrs::macaddr_mode) {
+      slots[IFLA_MACVLAN_MACADDR_MODE] = {static_cast<uint8_t>(kFixed + kLinkFieldCount + k), Wire::kU32};
+    }
+  }
+  return slots;
+}
+const Slots kMacvlanSlots = MacvlanSlots();
+
+constexpr size_t ColumnOf(std::optional<int64_t> LinkAttrs::*field) {
+  for (size_t k = 0; k < kLinkFieldCount; k++) {
+    if (kLinkFields[k].field == field) return kFixed + k;
+  }
+  return 0;
+}
+constexpr size_t kLinkColumn = ColumnOf(&LinkAttrs::link);
+constexpr size_t kLinkNetnsidColumn = ColumnOf(&LinkAttrs::link_netnsid);
+constexpr size_t kTapMajorColumn = ColumnOf(&LinkAttrs::tap_major);
+constexpr size_t kTapMinorColumn = ColumnOf(&LinkAttrs::tap_minor);
+constexpr size_t kWirelessColumn = ColumnOf(&LinkAttrs::wireless);
+
+// A scalar as its wire format reads (Attr::U8 and so on, inline); a value
+// cut short stays absent.
+inline void ReadInto(const Slot& slot, const Attr& a, double* row) {
+  switch (slot.wire) {
+    case Wire::kU8:
+      if (a.len >= 1) row[slot.column] = a.data[0];
+      break;
+    case Wire::kU16:
+      if (a.len >= 2) {
+        uint16_t v;
+        std::memcpy(&v, a.data, 2);
+        row[slot.column] = v;
+      }
+      break;
+    case Wire::kU32:
+      if (a.len >= 4) {
+        uint32_t v;
+        std::memcpy(&v, a.data, 4);
+        row[slot.column] = v;
+      }
+      break;
+    case Wire::kS32:
+      if (a.len >= 4) {
+        int32_t v;
+        std::memcpy(&v, a.data, 4);
+        row[slot.column] = v;
+      }
+      break;
+  }
+}
+
+std::string_view StringOf(const Attr& a) {
+  const char* s = reinterpret_cast<const char*>(a.data);
+  return {s, strnlen(s, a.len)};
 }
 
 }  // namespace
@@ -123,38 +202,100 @@ void LinkTableBuilder::Reserve(size_t links) {
   strings_.reserve(links * 48);
 }
 
-void LinkTableBuilder::Add(const LinkAttrs& l) {
+bool LinkTableBuilder::Add(const nlmsghdr* h) {
+  if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) return false;
+  const auto* ifi = FamilyHeader<ifinfomsg>(h);
+  if (!ifi) return false;
   if (count_ > 0) {
     strings_.push_back('\0');
     macs_.push_back('\0');
   }
   count_++;
   size_t at = numbers_.size();
-  numbers_.resize(at + kNumberColumns);
-  FillRow(l, numbers_.data() + at);
+  numbers_.resize(at + kNumberColumns, NAN);
+  double* row = numbers_.data() + at;
+  row[0] = ifi->ifi_index;
+  row[1] = ifi->ifi_flags;
+  row[2] = ifi->ifi_type;
+  row[3] = 0;
+  row[4] = 0;
+
+  std::string_view name, kind, parent;
+  Attr address{0, nullptr, 0};
+  std::optional<Attr> data;
+  bool whole = true;
+  constexpr size_t kStart = NLMSG_SPACE(sizeof(ifinfomsg));
+  if (h->nlmsg_len > kStart) {
+    const uint8_t* attrs = reinterpret_cast<const uint8_t*>(h) + kStart;
+    whole = ForEachAttr(attrs, h->nlmsg_len - kStart, [&](const Attr& a) {
+      if (a.type < kSlotTypes && kLinkSlots[a.type].column) return ReadInto(kLinkSlots[a.type], a, row);
+      switch (a.type) {
+        case IFLA_IFNAME: name = StringOf(a); break;
+        case IFLA_ADDRESS: address = a; break;
+        case IFLA_PARENT_DEV_NAME: parent = StringOf(a); break;
+        case IFLA_LINKINFO:
+          whole &= ForEachAttr(a.data, a.len, [&](const Attr& info) {
+            if (info.type == IFLA_INFO_KIND) kind = StringOf(info);
+            if (info.type == IFLA_INFO_DATA) data = info;
+          });
+          break;
+        default: break;  // unknown or unneeded
+      }
+    });
+  }
+  // IFLA_INFO_KIND comes before IFLA_INFO_DATA, but this does not rely on it.
+  size_t macs_at = macs_.size();
+  if (data && IsMacvlanKind(kind)) {
+    row[3] = 1;
+    whole &= ForEachAttr(data->data, data->len, [&](const Attr& a) {
+      if (a.type < kSlotTypes && kMacvlanSlots[a.type].column) return ReadInto(kMacvlanSlots[a.type], a, row);
+      if (a.type != IFLA_MACVLAN_MACADDR_DATA) return;
+      macs_.resize(macs_at);  // a second list replaces the first
+      bool first = true;
+      whole &= ForEachAttr(a.data, a.len, [&](const Attr& mac) {
+        if (mac.type != IFLA_MACVLAN_MACADDR || mac.len != 6) return;
+        if (!first) macs_.push_back(',');
+        first = false;
+        AppendMac(macs_, mac.data, 6);
+      });
+    });
+  }
+  if (!whole) row[4] = 1;
   // Strings travel as one NUL-separated string (names cannot hold a NUL):
-  // one N-API call for the table instead of several per link.
-  if (l.name) strings_ += *l.name;
+  // one N-API call for the table instead of several per link. The last
+  // column (wirelessLower) stays open for SetWirelessLower().
+  name_at_ = strings_.size();
+  name_len_ = name.size();
+  strings_ += name;
   strings_.push_back('\0');
-  if (l.address) {
-    AppendMac(strings_, l.address->data(), 6);
-  } else if (l.raw_address) {
-    AppendMac(strings_, l.raw_address->data(), l.raw_address->size());
-  }
+  AppendMac(strings_, address.data, address.len);
   strings_.push_back('\0');
-  if (l.kind) strings_ += *l.kind;
+  kind_at_ = strings_.size();
+  kind_len_ = kind.size();
+  strings_ += kind;
   strings_.push_back('\0');
-  if (l.parent_dev_name) strings_ += *l.parent_dev_name;
+  strings_ += parent;
   strings_.push_back('\0');
-  if (l.wireless_lower) strings_ += *l.wireless_lower;
-  if (l.macvlan && l.macvlan->macaddr_data) {
-    const auto& list = *l.macvlan->macaddr_data;
-    for (size_t k = 0; k < list.size(); k++) {
-      if (k) macs_.push_back(',');
-      AppendMac(macs_, list[k].data(), 6);
-    }
-  }
+  return true;
 }
+
+LinkTableBuilder::Row LinkTableBuilder::Last() const {
+  const double* row = numbers_.data() + numbers_.size() - kNumberColumns;
+  std::optional<uint32_t> link;
+  if (!std::isnan(row[kLinkColumn])) link = static_cast<uint32_t>(row[kLinkColumn]);
+  return {static_cast<int32_t>(row[0]), std::string_view(strings_).substr(name_at_, name_len_),
+          std::string_view(strings_).substr(kind_at_, kind_len_), link, !std::isnan(row[kLinkNetnsidColumn])};
+}
+
+void LinkTableBuilder::SetTapDevice(uint32_t major, uint32_t minor) {
+  double* row = numbers_.data() + numbers_.size() - kNumberColumns;
+  row[kTapMajorColumn] = major;
+  row[kTapMinorColumn] = minor;
+}
+
+void LinkTableBuilder::SetWireless() { numbers_[numbers_.size() - kNumberColumns + kWirelessColumn] = 1; }
+
+void LinkTableBuilder::SetWirelessLower(std::string_view lower) { strings_ += lower; }
 
 void LinkTableBuilder::Clear() {
   count_ = 0;
@@ -188,13 +329,6 @@ Napi::Object LinkTableBuilder::Take(Napi::Env env) {
   o.Set("macs", Napi::String::New(env, macs_));
   Clear();
   return o;
-}
-
-Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links) {
-  LinkTableBuilder table;
-  table.Reserve(links.size());
-  for (const LinkAttrs& l : links) table.Add(l);
-  return table.Take(env);
 }
 
 namespace {

@@ -1,8 +1,12 @@
-// LinkAttrs <-> JS: link tables out, request rows in (src/binding.ts
-// describes both). Main thread only, but for LinkTableBuilder::Add.
+// Links <-> JS: tables of decoded RTM_NEWLINKs out, request rows (as
+// LinkAttrs) in; src/binding.ts describes both. Main thread only, but for
+// filling a LinkTableBuilder.
 #pragma once
 
 #include <napi.h>
+
+#include <optional>
+#include <string_view>
 
 #include "rtnl_link.h"
 
@@ -26,18 +30,35 @@ Napi::Object LinkRequestColumns(Napi::Env env);
 // joined by NUL }. Building JS objects property by property costs a N-API
 // call per field; this costs a handful per table, and TypeScript builds the
 // objects (src/link.ts: linksOf, rowsOf).
-Napi::Object LinkTableToJs(Napi::Env env, const std::vector<LinkAttrs>& links);
-
-// A link table built a link at a time, on any thread, and handed to JS
-// once, on the main thread. The I/O thread can fill it as a dump arrives;
-// the main thread then moves the numbers into JS without a copy.
+//
+// Built a message at a time, on any thread: RTM_NEWLINK/RTM_DELLINK are
+// decoded straight into a row (no LinkAttrs in between: a dump decodes
+// hundreds). Handed to JS once, on the main thread, which moves the numbers
+// into JS without a copy.
 class LinkTableBuilder {
  public:
   void Reserve(size_t links);
-  void Add(const LinkAttrs& l);
+  // Decodes one message into a new row; false (no row) when it is not a
+  // link message or its fixed header is cut short. Unknown attributes are
+  // skipped; one cut short marks the row truncated.
+  bool Add(const nlmsghdr* h);
   void Clear();
   size_t size() const { return count_; }
-  // What LinkTableToJs gives; leaves the builder empty.
+
+  // The row Add() made last, and what sysfs adds to it.
+  struct Row {
+    int32_t index;
+    std::string_view name;  // valid until the next change to the table
+    std::string_view kind;
+    std::optional<uint32_t> link;  // IFLA_LINK
+    bool lower_elsewhere;          // IFLA_LINK_NETNSID: the lower is in another namespace
+  };
+  Row Last() const;
+  void SetTapDevice(uint32_t major, uint32_t minor);
+  void SetWireless();
+  void SetWirelessLower(std::string_view lower);  // once, before the next Add
+
+  // What JS gets (above); leaves the builder empty.
   Napi::Object Take(Napi::Env env);
 
  private:
@@ -45,6 +66,8 @@ class LinkTableBuilder {
   std::vector<double> numbers_;
   std::string strings_;
   std::string macs_;
+  // The last row's name and kind in strings_.
+  size_t name_at_ = 0, name_len_ = 0, kind_at_ = 0, kind_len_ = 0;
 };
 
 // The column names of a link table, in order: { numbers, strings }.

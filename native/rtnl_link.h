@@ -1,5 +1,6 @@
-// RTM_*LINK messages: one structure for what we send and what we read back,
-// and attribute tables that drive both directions.
+// RTM_*LINK messages: one structure for what we send, whose fields also name
+// the columns of what we read back (js_link.h), and attribute tables that
+// drive both directions.
 #pragma once
 
 #include <linux/if_link.h>
@@ -8,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,37 +40,32 @@ struct LinkAttrs {
   int32_t index = 0;
   uint32_t flags = 0;   // ifi_flags
   uint32_t change = 0;  // ifi_change (requests only)
-  uint16_t type = 0;    // ifi_type (replies only)
 
-  std::optional<std::string> name;                  // IFLA_IFNAME
-  std::optional<Mac> address;                       // IFLA_ADDRESS
-  std::optional<std::vector<uint8_t>> raw_address;  // IFLA_ADDRESS of non-Ethernet links
-  std::optional<int64_t> mtu;                       // IFLA_MTU
-  std::optional<int64_t> link;                      // IFLA_LINK
-  std::optional<int64_t> txqlen;                    // IFLA_TXQLEN
-  std::optional<int64_t> operstate;                 // IFLA_OPERSTATE u8
-  std::optional<int64_t> group;                     // IFLA_GROUP
-  std::optional<int64_t> num_tx_queues;             // IFLA_NUM_TX_QUEUES
-  std::optional<int64_t> num_rx_queues;             // IFLA_NUM_RX_QUEUES
-  std::optional<int64_t> link_netnsid;              // IFLA_LINK_NETNSID s32
-  std::optional<int64_t> min_mtu;                   // IFLA_MIN_MTU
-  std::optional<int64_t> max_mtu;                   // IFLA_MAX_MTU
-  std::optional<int64_t> master;                    // IFLA_MASTER
-  std::optional<int64_t> net_ns_pid;                // IFLA_NET_NS_PID (requests only)
-  std::optional<int64_t> net_ns_fd;                 // IFLA_NET_NS_FD (requests only)
-  std::optional<int64_t> ext_mask;                  // IFLA_EXT_MASK (requests only)
-  std::optional<std::string> link_name;        // IFLA_LINK by name, resolved before sending (requests only)
-  std::optional<std::string> parent_dev_name;  // IFLA_PARENT_DEV_NAME
-  std::optional<std::string> kind;             // IFLA_LINKINFO / IFLA_INFO_KIND
-  std::optional<MacvlanAttrs> macvlan;         // IFLA_LINKINFO / IFLA_INFO_DATA
+  std::optional<std::string> name;       // IFLA_IFNAME
+  std::optional<Mac> address;            // IFLA_ADDRESS
+  std::optional<int64_t> mtu;            // IFLA_MTU
+  std::optional<int64_t> link;           // IFLA_LINK
+  std::optional<int64_t> txqlen;         // IFLA_TXQLEN
+  std::optional<int64_t> operstate;      // IFLA_OPERSTATE u8
+  std::optional<int64_t> group;          // IFLA_GROUP
+  std::optional<int64_t> num_tx_queues;  // IFLA_NUM_TX_QUEUES
+  std::optional<int64_t> num_rx_queues;  // IFLA_NUM_RX_QUEUES
+  std::optional<int64_t> link_netnsid;   // IFLA_LINK_NETNSID s32
+  std::optional<int64_t> min_mtu;        // IFLA_MIN_MTU
+  std::optional<int64_t> max_mtu;        // IFLA_MAX_MTU
+  std::optional<int64_t> master;         // IFLA_MASTER
+  std::optional<int64_t> net_ns_pid;     // IFLA_NET_NS_PID (requests only)
+  std::optional<int64_t> net_ns_fd;      // IFLA_NET_NS_FD (requests only)
+  std::optional<int64_t> ext_mask;       // IFLA_EXT_MASK (requests only)
+  std::optional<std::string> link_name;  // IFLA_LINK by name, resolved before sending (requests only)
+  std::optional<std::string> kind;       // IFLA_LINKINFO / IFLA_INFO_KIND
+  std::optional<MacvlanAttrs> macvlan;   // IFLA_LINKINFO / IFLA_INFO_DATA
 
-  // Not netlink, from sysfs: the macvtap device number, and Wi-Fi facts.
+  // Not netlink, read back only (from uevents or sysfs): the macvtap device
+  // number, and whether this link is a Wi-Fi device.
   std::optional<int64_t> tap_major;
   std::optional<int64_t> tap_minor;
-  std::optional<int64_t> wireless;            // this link is a Wi-Fi device
-  std::optional<std::string> wireless_lower;  // its lower is one (this name)
-
-  bool truncated = false;  // decoding met an attribute cut short
+  std::optional<int64_t> wireless;
 };
 
 enum class LinkOp {
@@ -81,8 +78,21 @@ enum class LinkOp {
 
 EncodedRequest EncodeLinkRequest(LinkOp op, const LinkAttrs& l);
 
-// Decodes one RTM_NEWLINK/RTM_DELLINK message; false when it is not one or
-// its fixed header is cut short. Unknown attributes are skipped.
-bool DecodeLink(const nlmsghdr* h, LinkAttrs* out);
+// The scalar attributes, as one table per level that drives the encoder
+// here and the decoder (js_link.h LinkTableBuilder::Add).
+enum class Wire { kU8, kU16, kU32, kS32 };
+
+template <class Owner>
+struct ScalarAttr {
+  uint16_t type;
+  Wire wire;
+  std::optional<int64_t> Owner::*field;
+  const char* name;
+};
+
+std::span<const ScalarAttr<LinkAttrs>> LinkScalarAttrs();        // IFLA_*
+std::span<const ScalarAttr<MacvlanAttrs>> MacvlanScalarAttrs();  // IFLA_MACVLAN_*
+
+inline bool IsMacvlanKind(std::string_view kind) { return kind == "macvlan" || kind == "macvtap"; }
 
 }  // namespace macvlan

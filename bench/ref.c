@@ -15,6 +15,7 @@
 //                then the I/O thread gets the macvtap's device number: TAP 1 from sysfs, 2 from the
 //                uevent (as the library)
 //   get-seq-io   NAME N SPIN_US         get-seq, each request handed to an I/O thread
+//   dump-io      N SPIN_US              N dumps, each handed to an I/O thread
 //   pingpong     N SPIN_US WORK_US      empty requests through the I/O thread, which is busy WORK_US in each
 //   tap          NAME ITERATIONS NODEDIR open+close of the link's /dev/tapN
 //   frames       NAMEA NAMEB SIZE COUNT INFLIGHT NODEDIR   A writes, B reads, INFLIGHT frames ahead
@@ -546,6 +547,11 @@ static void op_busy(long i) {
   }
 }
 
+static void op_dump(long i) {
+  (void)i;
+  if (dump_once() < 0) die("dump: a link without a name");
+}
+
 static void cmd_create_seq_io(int lower, const char *prefix, long start, long n, long spin_us, int read_tap) {
   seq.lower = lower;
   seq.read_tap = read_tap;
@@ -769,6 +775,8 @@ int main(int argc, char **argv) {
     cmd_dump(num(argv[2]));
   } else if (!strcmp(cmd, "create-seq-io") && argc == 8) {
     cmd_create_seq_io((int)num(argv[2]), argv[3], num(argv[4]), num(argv[5]), num(argv[6]), (int)num(argv[7]));
+  } else if (!strcmp(cmd, "dump-io") && argc == 4) {
+    run_seq("dump-io", op_dump, num(argv[2]), num(argv[3]), 0);
   } else if (!strcmp(cmd, "get-seq") && argc == 4) {
     seq.name = argv[2];
     run_seq("get-seq", op_get, num(argv[3]), -1, 0);

@@ -293,23 +293,33 @@ async function cDumpMean(expect) {
   return mean(r.seconds.slice(1));
 }
 
-// C, library, C, library: the host's load drifts within a run, and this
-// way both see the same drift. Returns [C mean, library mean].
+// The C dump handed to an I/O thread each time, as the library's thread
+// structure does (the thread-structure floor of a listLinks()).
+async function cDumpIoMean() {
+  const r = await ref('dump-io', dumpRepeats, SPIN_US);
+  return r.seconds / r.n;
+}
+
+// C, C through an I/O thread, library, and again: the host's load drifts
+// within a run, and this way all see the same drift. Returns the three means.
 async function dumpsInTurn(nl, expect) {
   const c = [];
+  const cIo = [];
   const lib = [];
   for (let i = 0; i < 2; i++) {
     c.push(await cDumpMean(expect));
+    cIo.push(await cDumpIoMean());
     lib.push(await libDumpMean(nl, expect));
   }
-  return [mean(c), mean(lib)];
+  return [mean(c), mean(cIo), mean(lib)];
 }
 
 // One run's dumps of `expect` links: C and the library in turn, then
-// `ip -d -j link show`; push()ed as cDump<suffix>, libDump<suffix>, execDump<suffix>.
+// `ip -d -j link show`; push()ed as cDump<suffix>, cDumpIo<suffix>, libDump<suffix>, execDump<suffix>.
 async function measureDumps(push, nl, expect, suffix) {
-  const [cDump, libDump] = await dumpsInTurn(nl, expect);
+  const [cDump, cDumpIo, libDump] = await dumpsInTurn(nl, expect);
   push(`cDump${suffix}`, cDump);
+  push(`cDumpIo${suffix}`, cDumpIo);
   push(`libDump${suffix}`, libDump);
   const x = await execDump();
   if (x.count < expect) throw new Error(`ip -j link show gave ${x.count} links`);
@@ -791,9 +801,11 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
   row('delete', `C: IFLA_GROUP on ${N} links, one RTM_DELLINK by group`, 'cGroupDel', `ms/${N}`, ms, 'cGroupDel');
   row('delete', `library: deleteLinks(${N} links)`, 'libGroupDel', `ms/${N}`, ms, 'cGroupDel', 1.2);
   row('dump', `C: RTM_GETLINK dump, ${N}+3 links, parsed to count`, 'cDump', 'ms', ms, 'cDump');
+  row('dump', `C: the same dump, handed to an I/O thread each time (as the library)`, 'cDumpIo', 'ms', ms, 'cDump');
   row('dump', `library: listLinks(), ${N}+3 links`, 'libDump', 'ms', ms, 'cDump', 1.5);
   row('dump', `execFile('ip -d -j link show') + JSON.parse, ${N}+3 links`, 'execDump', 'ms', ms, 'cDump');
   row('dump', `C: dump, ${cfg.bigLinks}+3 links`, 'cDumpBig', 'ms', ms, 'cDumpBig');
+  row('dump', `C: the same dump, handed to an I/O thread each time`, 'cDumpIoBig', 'ms', ms, 'cDumpBig');
   row('dump', `library: listLinks(), ${cfg.bigLinks}+3 links`, 'libDumpBig', 'ms', ms, 'cDumpBig', 1.5);
   row('dump', `execFile('ip -d -j link show') + JSON.parse, ${cfg.bigLinks}+3 links`, 'execDumpBig', 'ms', ms, 'cDumpBig');
   const H = cfg.handoffOps;

@@ -736,7 +736,9 @@ export class Handle {
    * Deletes many links in one kernel teardown. Each RTM_DELLINK waits for
    * an RCU grace period (~16 ms); deleting one IFLA_GROUP waits once. The
    * links are put into a fresh group that no other link uses, then that
-   * group is deleted. Nothing is deleted when any ref does not exist.
+   * group is deleted. Nothing is deleted when any ref does not exist, or
+   * when a link cannot be put into the group (those that were are put back
+   * into their own).
    */
   async deleteLinks(refs: LinkRef[]): Promise<void> {
     if (!Array.isArray(refs)) throw invalidType('refs', 'an array of link names or ifindexes', refs);

@@ -118,32 +118,21 @@ constexpr size_t kWirelessColumn = ColumnOf(&LinkAttrs::wireless);
 
 // A scalar as its wire format reads (Attr::U8 and so on, inline); a value
 // cut short stays absent.
+template <class T>
+void ReadAs(const Attr& a, double* out) {
+  if (a.len < sizeof(T)) return;
+  T v;
+  std::memcpy(&v, a.data, sizeof v);
+  *out = v;
+}
+
 inline void ReadInto(const Slot& slot, const Attr& a, double* row) {
+  double* out = row + slot.column;
   switch (slot.wire) {
-    case Wire::kU8:
-      if (a.len >= 1) row[slot.column] = a.data[0];
-      break;
-    case Wire::kU16:
-      if (a.len >= 2) {
-        uint16_t v;
-        std::memcpy(&v, a.data, 2);
-        row[slot.column] = v;
-      }
-      break;
-    case Wire::kU32:
-      if (a.len >= 4) {
-        uint32_t v;
-        std::memcpy(&v, a.data, 4);
-        row[slot.column] = v;
-      }
-      break;
-    case Wire::kS32:
-      if (a.len >= 4) {
-        int32_t v;
-        std::memcpy(&v, a.data, 4);
-        row[slot.column] = v;
-      }
-      break;
+    case Wire::kU8: return ReadAs<uint8_t>(a, out);
+    case Wire::kU16: return ReadAs<uint16_t>(a, out);
+    case Wire::kU32: return ReadAs<uint32_t>(a, out);
+    case Wire::kS32: return ReadAs<int32_t>(a, out);
   }
 }
 
@@ -227,7 +216,7 @@ bool LinkTableBuilder::Add(const nlmsghdr* h) {
   constexpr size_t kStart = NLMSG_SPACE(sizeof(ifinfomsg));
   if (h->nlmsg_len > kStart) {
     const uint8_t* attrs = reinterpret_cast<const uint8_t*>(h) + kStart;
-    whole = ForEachAttr(attrs, h->nlmsg_len - kStart, [&](const Attr& a) {
+    whole &= ForEachAttr(attrs, h->nlmsg_len - kStart, [&](const Attr& a) {
       if (a.type < kSlotTypes && kLinkSlots[a.type].column) return ReadInto(kLinkSlots[a.type], a, row);
       switch (a.type) {
         case IFLA_IFNAME: name = StringOf(a); break;

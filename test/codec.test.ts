@@ -1432,6 +1432,13 @@ describe('decodeMessages: truncation', () => {
     });
   });
 
+  it('a broken attribute inside IFLA_LINKINFO marks the link truncated; the attributes after the nest are read', () => {
+    const out = decode(
+      newlink(3, 0, [nla(IFLA.LINKINFO, [nla(IFLA_INFO.KIND, cstr('macvlan')), Buffer.from([2, 0, 7, 0])]), nla(IFLA.MTU, u32(1500))]),
+    );
+    expect(out.messages[0]!.link).toEqual({ index: 3, flags: 0, type: 1, mtu: 1500, kind: 'macvlan', truncated: true });
+  });
+
   it('a MACADDR_DATA entry overrunning its list keeps the entries before it', () => {
     const list = nla(IFLA_MACVLAN.MACADDR_DATA, [
       nla(IFLA_MACVLAN.MACADDR, macBytes('02:00:00:00:00:0a')),

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The decode of a dump alone (bench/decode-profile.cc), for the links of a
+# throwaway namespace: N macvtaps on a veth (default 500), ROUNDS decodes.
+#   bash bench/decode-profile.sh [N] [ROUNDS]
+# No N-API symbol is needed: the sections that use one are dropped at link
+# time (-ffunction-sections, --gc-sections).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-500}
+rounds=${2:-2000}
+out=bench/out
+mkdir -p "$out"
+nodeinc=$(dirname "$(dirname "$(command -v node)")")/include/node
+napi=$(node -p "require('node-addon-api').include_dir")
+g++ -O2 -std=c++20 -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -Inative -I"$nodeinc" -I"$napi" \
+  -ffunction-sections -fdata-sections -Wl,--gc-sections \
+  bench/decode-profile.cc native/js_link.cc native/rtnl_link.cc native/nlmsg.cc -o "$out/decode-profile"
+ns=mvdecode-$$
+ip netns add "$ns"
+trap 'ip netns del "$ns"' EXIT
+ip -n "$ns" link add v0 type veth peer name v1
+for ((i = 0; i < n; i++)); do echo "link add link v0 name d$i type macvtap mode bridge"; done | ip -n "$ns" -batch -
+ip netns exec "$ns" "$out/decode-profile" "$rounds"

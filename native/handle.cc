@@ -440,9 +440,13 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
 // to the kernel, as one batch, and the I/O thread is woken once.
 Napi::Value NativeHandle::Submit(Napi::Env env, std::unique_ptr<Request> req) {
   if (closing_ || !socket_) return Napi::Boolean::New(env, false);
+  Queue(env, std::move(req));
+  return Napi::Boolean::New(env, true);
+}
+
+void NativeHandle::Queue(Napi::Env env, std::unique_ptr<Request> req) {
   Track(env);
   unflushed_.push_back(std::move(req));
-  return Napi::Boolean::New(env, true);
 }
 
 Napi::Value NativeHandle::Flush(const Napi::CallbackInfo& info) {
@@ -471,7 +475,7 @@ Napi::Value NativeHandle::LinkCall(const Napi::CallbackInfo& info) {
   for (size_t r = 0; r < rows.size(); r++) {
     auto req = std::make_unique<LinkRequest>(op, std::move(rows[r]), netns_path, probes, in_parts);
     req->id = id + static_cast<double>(r);
-    Submit(env, std::move(req));
+    Queue(env, std::move(req));
   }
   return Napi::Boolean::New(env, true);
 }

@@ -36,15 +36,17 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
 
   // Each takes the call's id first and returns whether it was accepted
   // (false once closing: the JS side rejects the call itself).
-  Napi::Value LinkCall(
-      const Napi::CallbackInfo& info);  // (id, op, numbers, strings, netnsPath?, probes?, inParts?)
+  // (id, op, numbers, strings, netnsPath?, probes?, inParts?): a request a
+  // row of numbers/strings, with the ids id, id + 1, ...
+  Napi::Value LinkCall(const Napi::CallbackInfo& info);
   Napi::Value AddrCall(const Napi::CallbackInfo& info);   // (id, op, attrs)
   Napi::Value RouteCall(const Napi::CallbackInfo& info);  // (id, op, attrs)
   Napi::Value Subscribe(const Napi::CallbackInfo& info);  // (id, groups, rcvbuf) -> fd
   Napi::Value OpenTap(const Napi::CallbackInfo& info);    // (id, TapOpenParams as an object)
   Napi::Value Flush(const Napi::CallbackInfo& info);      // (): the calls made so far go to the I/O thread
   Napi::Value Close(const Napi::CallbackInfo& info);      // (id): settled when the thread has exited
-  Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req);
+  Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req);  // false once closing
+  void Queue(Napi::Env env, std::unique_ptr<Request> req);          // the caller checked closing_
 
   // The thread-safe function's callback; its JS function is `settle`.
   static void CallJs(Napi::Env env, Napi::Function settle, NativeHandle* self, Event* unused);

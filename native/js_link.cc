@@ -59,8 +59,14 @@ Mac MacFrom(Napi::Env env, const std::string& s) {
 }
 
 // Header fields and the mark of a macvlan/macvtap, before the tables' fields.
-constexpr const char* kFixedNumberColumns[] = {"index", "flags", "type", "hasMacvlan", "truncated"};
-constexpr const char* kStringColumns[] = {"name", "address", "kind", "parentDevName", "wirelessLower"};
+// "kind" indexes the table's kinds: a dump holds few, and one JS string
+// each is made once, not once a link.
+constexpr const char* kFixedNumberColumns[] = {"index", "flags", "type", "hasMacvlan", "truncated", "kind"};
+constexpr size_t kKindColumn = 5;
+// The string fields of every link; the rare ones travel apart, and only
+// when a link has one.
+constexpr const char* kStringColumns[] = {"name", "address"};
+constexpr const char* kRareColumns[] = {"parentDevName", "wirelessLower"};
 constexpr size_t kFixed = std::size(kFixedNumberColumns);
 constexpr size_t kLinkFieldCount = std::size(kLinkFields);
 constexpr size_t kNumberColumns = kFixed + kLinkFieldCount + std::size(kMacvlanFields);
@@ -184,7 +190,11 @@ Napi::Object ColumnNames(Napi::Env env, const char* const (&fixed)[F], const cha
 }
 
 Napi::Object LinkTableColumns(Napi::Env env) {
-  return ColumnNames(env, kFixedNumberColumns, nullptr, kStringColumns);
+  Napi::Object o = ColumnNames(env, kFixedNumberColumns, nullptr, kStringColumns);
+  Napi::Array rare = Napi::Array::New(env, std::size(kRareColumns));
+  for (uint32_t k = 0; k < std::size(kRareColumns); k++) rare.Set(k, kRareColumns[k]);
+  o.Set("rare", rare);
+  return o;
 }
 
 namespace {
@@ -219,6 +229,7 @@ bool LinkTableBuilder::Add(const nlmsghdr* h) {
   if (count_ > 0) {
     strings_.push_back('\0');
     macs_.push_back('\0');
+    rare_.push_back('\0');
   }
   count_++;
   size_t at = numbers_.size();
@@ -229,6 +240,7 @@ bool LinkTableBuilder::Add(const nlmsghdr* h) {
   row[2] = ifi->ifi_type;
   row[3] = 0;
   row[4] = 0;
+  // row[kKindColumn] stays NaN without a kind
 
   std::string_view name, kind, parent;
   Attr address{0, nullptr, 0};
@@ -277,21 +289,25 @@ bool LinkTableBuilder::Add(const nlmsghdr* h) {
     });
   }
   if (!whole) row[4] = 1;
+  if (!kind.empty()) {
+    auto known = std::find(kinds_.begin(), kinds_.end(), kind);
+    if (known == kinds_.end()) known = kinds_.insert(known, std::string(kind));
+    kind_code_ = static_cast<size_t>(known - kinds_.begin());
+    row[kKindColumn] = static_cast<double>(kind_code_);
+  } else {
+    kind_code_ = kNoKind;
+  }
   // Strings travel as one NUL-separated string (names cannot hold a NUL):
   // one N-API call for the table instead of several per link. The last
-  // column (wirelessLower) stays open for SetWirelessLower().
+  // rare column (wirelessLower) stays open for SetWirelessLower().
   name_at_ = strings_.size();
   name_len_ = name.size();
   strings_ += name;
   strings_.push_back('\0');
   AppendMac(strings_, address.data, address.len);
-  strings_.push_back('\0');
-  kind_at_ = strings_.size();
-  kind_len_ = kind.size();
-  strings_ += kind;
-  strings_.push_back('\0');
-  strings_ += parent;
-  strings_.push_back('\0');
+  any_rare_ |= !parent.empty();
+  rare_ += parent;
+  rare_.push_back('\0');
   return true;
 }
 
@@ -299,8 +315,9 @@ LinkTableBuilder::Row LinkTableBuilder::Last() const {
   const double* row = numbers_.data() + numbers_.size() - kNumberColumns;
   std::optional<uint32_t> link;
   if (!std::isnan(row[kLinkColumn])) link = static_cast<uint32_t>(row[kLinkColumn]);
-  return {static_cast<int32_t>(row[0]), std::string_view(strings_).substr(name_at_, name_len_),
-          std::string_view(strings_).substr(kind_at_, kind_len_), link, !std::isnan(row[kLinkNetnsidColumn])};
+  std::string_view kind = kind_code_ == kNoKind ? std::string_view() : std::string_view(kinds_[kind_code_]);
+  return {static_cast<int32_t>(row[0]), std::string_view(strings_).substr(name_at_, name_len_), kind, link,
+          !std::isnan(row[kLinkNetnsidColumn])};
 }
 
 void LinkTableBuilder::SetTapDevice(uint32_t major, uint32_t minor) {
@@ -311,13 +328,19 @@ void LinkTableBuilder::SetTapDevice(uint32_t major, uint32_t minor) {
 
 void LinkTableBuilder::SetWireless() { numbers_[numbers_.size() - kNumberColumns + kWirelessColumn] = 1; }
 
-void LinkTableBuilder::SetWirelessLower(std::string_view lower) { strings_ += lower; }
+void LinkTableBuilder::SetWirelessLower(std::string_view lower) {
+  rare_ += lower;
+  any_rare_ = true;
+}
 
 void LinkTableBuilder::Clear() {
   count_ = 0;
   numbers_.clear();
   strings_.clear();
   macs_.clear();
+  rare_.clear();
+  any_rare_ = false;
+  kinds_.clear();
 }
 
 constexpr size_t kCopiedNumbers = 16 * kNumberColumns;  // 16 links
@@ -343,6 +366,13 @@ Napi::Object LinkTableBuilder::Take(Napi::Env env) {
   o.Set("numbers", numbers);
   o.Set("strings", Napi::String::New(env, strings_));
   o.Set("macs", Napi::String::New(env, macs_));
+  std::string kinds;
+  for (const std::string& kind : kinds_) {
+    if (!kinds.empty()) kinds.push_back('\0');
+    kinds += kind;
+  }
+  o.Set("kinds", Napi::String::New(env, kinds));
+  o.Set("rare", any_rare_ ? Napi::String::New(env, rare_) : Napi::String::New(env, ""));
   Clear();
   return o;
 }

@@ -27,7 +27,9 @@ Napi::Object LinkRequestColumns(Napi::Env env);
 // Many links as columns: { count, numbers: Float64Array (count x columns,
 // NaN where absent), strings: the string columns of every link joined by
 // NUL ('' where absent), macs: each link's source MACs joined by ',', links
-// joined by NUL }. Building JS objects property by property costs a N-API
+// joined by NUL, kinds: the kinds the kind column indexes, joined by NUL,
+// rare: the rare string columns of every link joined by NUL, or '' when no
+// link has one }. Building JS objects property by property costs a N-API
 // call per field; this costs a handful per table, and TypeScript builds the
 // objects (src/link.ts: linksOf, rowsOf).
 //
@@ -62,12 +64,16 @@ class LinkTableBuilder {
   Napi::Object Take(Napi::Env env);
 
  private:
+  static constexpr size_t kNoKind = static_cast<size_t>(-1);
   size_t count_ = 0;
   std::vector<double> numbers_;
   std::string strings_;
   std::string macs_;
-  // The last row's name and kind in strings_.
-  size_t name_at_ = 0, name_len_ = 0, kind_at_ = 0, kind_len_ = 0;
+  std::string rare_;  // kRareColumns of every link, joined by NUL
+  bool any_rare_ = false;
+  std::vector<std::string> kinds_;  // what the kind column indexes
+  // The last row's name in strings_, and its kind.
+  size_t name_at_ = 0, name_len_ = 0, kind_code_ = kNoKind;
 };
 
 // The column names of a link table, in order: { numbers, strings }.

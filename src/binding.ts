@@ -148,16 +148,20 @@ export interface NativeTapOpenResult {
 }
 
 /**
- * Links as columns (native/js_link.h LinkTableToJs): `numbers` holds
- * count x linkColumns.numbers.length values (NaN: absent); `strings` the
- * count x linkColumns.strings.length string fields joined by NUL ('' is
- * absent); `macs` each link's source MACs joined by ',', links by NUL.
+ * Links as columns (native/js_link.h LinkTableBuilder): `numbers` holds
+ * count x linkColumns.numbers.length values (NaN: absent; the `kind` column
+ * indexes `kinds`, joined by NUL); `strings` the count x
+ * linkColumns.strings.length string fields joined by NUL ('' is absent);
+ * `rare` the same for linkColumns.rare, or '' when no link has one; `macs`
+ * each link's source MACs joined by ',', links by NUL.
  */
 export interface LinkTable {
   count: number;
   numbers: Float64Array;
   strings: string;
   macs: string;
+  kinds: string;
+  rare: string;
 }
 
 /** What a link request may read from sysfs for each link it returns. */
@@ -230,7 +234,7 @@ export interface NativeAddon {
   /** onEvents(links, deleted) with one '1' (RTM_DELLINK) or '0' in `deleted` a link; onEvents(null, errno) on an error. */
   EventSocket: new (fd: number, onEvents: (links: LinkTable | null, deletedOrErrno: string | number) => void) => NativeEventSocket;
   /** The column names of a LinkTable. */
-  linkColumns: { numbers: string[]; strings: string[] };
+  linkColumns: { numbers: string[]; strings: string[]; rare: string[] };
   /** The column names of a link request row ('macvlan' marks the block present). */
   linkRequestColumns: { numbers: string[]; strings: string[] };
   /** The request bytes for a row made by packLinkRequest (src/link_request.ts). */

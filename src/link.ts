@@ -141,12 +141,13 @@ export function wifiWarning(lower: string): string {
   );
 }
 
-const FIXED = 5; // index, flags, type, hasMacvlan, truncated (native/js_link.cc)
+const FIXED = 6; // index, flags, type, hasMacvlan, truncated, kind (native/js_link.cc)
 const numberColumns = native.linkColumns.numbers.map((name) => ({
   key: name.startsWith('macvlan.') ? name.slice('macvlan.'.length) : name,
   macvlan: name.startsWith('macvlan.'),
 }));
 const stringColumns = native.linkColumns.strings;
+const rareColumns = native.linkColumns.rare;
 
 /** The rows of a link table, as NativeLink objects. */
 export function rowsOf(table: LinkTable): NativeLink[] {
@@ -154,8 +155,11 @@ export function rowsOf(table: LinkTable): NativeLink[] {
   if (count === 0) return [];
   const strings = table.strings.split('\0');
   const macs = table.macs.split('\0');
+  const kinds = table.kinds.split('\0');
+  const rare = table.rare === '' ? undefined : table.rare.split('\0');
   const nn = numberColumns.length;
   const ns = stringColumns.length;
+  const nr = rareColumns.length;
   const rows: NativeLink[] = new Array<NativeLink>(count);
   for (let i = 0; i < count; i++) {
     const b = i * nn;
@@ -174,6 +178,12 @@ export function rowsOf(table: LinkTable): NativeLink[] {
     for (let k = 0; k < ns; k++) {
       const v = strings[i * ns + k]!;
       if (v !== '') fields[stringColumns[k]!] = v;
+    }
+    const kind = numbers[b + KIND]!;
+    if (kind === kind) row.kind = kinds[kind]!;
+    for (let k = 0; rare && k < nr; k++) {
+      const v = rare[i * nr + k]!;
+      if (v !== '') fields[rareColumns[k]!] = v;
     }
     if (macvlan) {
       const list = macs[i]!;
@@ -325,9 +335,12 @@ function columnOf(names: readonly string[], name: string): number {
 }
 const numberCol = (name: string): number => columnOf(native.linkColumns.numbers, name);
 const stringCol = (name: string): number => columnOf(native.linkColumns.strings, name);
+const rareCol = (name: string): number => columnOf(native.linkColumns.rare, name);
 const NUMBER_COLUMNS = native.linkColumns.numbers.length;
 const STRING_COLUMNS = native.linkColumns.strings.length;
+const RARE_COLUMNS = native.linkColumns.rare.length;
 const INDEX = numberCol('index');
+const KIND = numberCol('kind');
 const FLAGS = numberCol('flags');
 const HAS_MACVLAN = numberCol('hasMacvlan');
 const TRUNCATED = numberCol('truncated');
@@ -350,8 +363,7 @@ const MACVLAN_BC_QUEUE_LEN_USED = numberCol('macvlan.bcQueueLenUsed');
 const MACVLAN_BC_CUTOFF = numberCol('macvlan.bcCutoff');
 const NAME = stringCol('name');
 const ADDRESS = stringCol('address');
-const KIND = stringCol('kind');
-const WIRELESS_LOWER = stringCol('wirelessLower');
+const WIRELESS_LOWER = rareCol('wirelessLower');
 
 /** Which rows of a link table linksOf keeps. */
 export interface LinkWhere {
@@ -371,8 +383,13 @@ export function linksOf(table: LinkTable, where: LinkWhere = {}): Link[] {
   const links: Link[] = [];
   if (count === 0) return links;
   const strings = table.strings.split('\0');
+  const kinds = table.kinds.split('\0');
   const { kind: onlyKind, lower: onlyLower } = where;
+  // The kind column indexes kinds: a filter by kind compares numbers.
+  const onlyKindCode = onlyKind === undefined ? undefined : kinds.indexOf(onlyKind);
+  if (onlyKindCode === -1) return links;
   let macs: string[] | undefined;
+  let rare: string[] | undefined;
   // NaN is absent. Every number column holds a u32 or an s32: `>>> 0` and
   // `| 0` change no value but tell V8 so, and it keeps small integers in the
   // objects instead of a heap-allocated double for each field.
@@ -388,6 +405,13 @@ export function linksOf(table: LinkTable, where: LinkWhere = {}): Link[] {
     const v = strings[s + k]!;
     return v === '' ? undefined : v;
   };
+  // Fields few links have, e.g. a Wi-Fi lower: split only when one is there.
+  const rareAt = (i: number, k: number): string | undefined => {
+    if (table.rare === '') return undefined;
+    rare ??= table.rare.split('\0');
+    const v = rare[i * RARE_COLUMNS + k]!;
+    return v === '' ? undefined : v;
+  };
   // Only source-mode links have MACs there: split only when one is met.
   const sourceMacsAt = (i: number): string[] | undefined => {
     macs ??= table.macs.split('\0');
@@ -397,8 +421,9 @@ export function linksOf(table: LinkTable, where: LinkWhere = {}): Link[] {
   for (let i = 0; i < count; i++) {
     const b = i * NUMBER_COLUMNS;
     const s = i * STRING_COLUMNS;
-    const kind = str(s, KIND);
-    if (onlyKind !== undefined && kind !== onlyKind) continue;
+    const kindCode = numbers[b + KIND]!;
+    if (onlyKindCode !== undefined && kindCode !== onlyKindCode) continue;
+    const kind = kindCode === kindCode ? kinds[kindCode] : undefined;
     const lower = u32(b, LINK);
     const lowerNetnsId = s32(b, LINK_NETNSID);
     if (onlyLower !== undefined && (lower !== onlyLower || lowerNetnsId !== undefined)) continue;
@@ -411,7 +436,7 @@ export function linksOf(table: LinkTable, where: LinkWhere = {}): Link[] {
       const sourceMacs = mode === c.MACVLAN_MODE_SOURCE ? sourceMacsAt(i) : undefined;
       macvlan = new MacvlanObject(mode, u32(b, MACVLAN_FLAGS), bcQueueLen, bcQueueLenUsed, s32(b, MACVLAN_BC_CUTOFF), sourceMacs);
     }
-    const wirelessLower = str(s, WIRELESS_LOWER);
+    const wirelessLower = rareAt(i, WIRELESS_LOWER);
     const truncated = numbers[b + TRUNCATED] === 1;
     const tapMajor = u32(b, TAP_MAJOR);
     links.push(

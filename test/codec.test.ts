@@ -54,6 +54,7 @@ const IFLA = {
   LINK_NETNSID: 37,
   MIN_MTU: 50,
   MAX_MTU: 51,
+  PARENT_DEV_NAME: 56,
 } as const;
 const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 const IFLA_MACVLAN = {
@@ -1465,17 +1466,32 @@ describe('decodeMessages: truncation', () => {
 
 /** One table of many links, as the addon joins them (src/binding.ts LinkTable). */
 function joinTables(tables: LinkTable[]): LinkTable {
+  const columns = native.linkColumns.numbers.length;
+  const kindColumn = native.linkColumns.numbers.indexOf('kind');
   const numbers = new Float64Array(tables.reduce((n, t) => n + t.numbers.length, 0));
+  const kinds: string[] = [];
   let at = 0;
   for (const t of tables) {
     numbers.set(t.numbers, at);
+    // Each table's kind codes index its own kinds.
+    const own = t.kinds.split('\0');
+    for (let row = at; row < at + t.numbers.length; row += columns) {
+      const code = numbers[row + kindColumn]!;
+      if (Number.isNaN(code)) continue;
+      if (!kinds.includes(own[code]!)) kinds.push(own[code]!);
+      numbers[row + kindColumn] = kinds.indexOf(own[code]!);
+    }
     at += t.numbers.length;
   }
+  const noRare = native.linkColumns.rare.map(() => '').join('\0');
+  const anyRare = tables.some((t) => t.rare !== '');
   return {
     count: tables.reduce((n, t) => n + t.count, 0),
     numbers,
     strings: tables.map((t) => t.strings).join('\0'),
     macs: tables.map((t) => t.macs).join('\0'),
+    kinds: kinds.join('\0'),
+    rare: anyRare ? tables.map((t) => (t.rare !== '' ? t.rare : new Array<string>(t.count).fill(noRare).join('\0'))).join('\0') : '',
   };
 }
 
@@ -1529,6 +1545,8 @@ describe('linksOf: link tables straight to Link objects', () => {
     newlink(12, 0, [nla(IFLA.IFNAME, cstr('tun\u00e9')), nla(IFLA.ADDRESS, Buffer.from([192, 0, 2, 1])), withLinkinfo('ipip', [])]),
     newlink(13, 0, []),
     newlink(14, 0, [nla(IFLA.IFNAME, cstr('v0')), nla(IFLA.MTU, Buffer.alloc(0), 8)]),
+    // A rare string field (it travels apart from the others), and a second link of a kind.
+    newlink(15, 0, [nla(IFLA.IFNAME, cstr('eth9')), nla(IFLA.PARENT_DEV_NAME, cstr('0000:00:03.0')), withLinkinfo('macvtap', [])]),
     nlmsg(RTM_NEWLINK, 0, ifinfomsg(-1, 0xffffffff, 0xffff)),
   ];
   const tables = native.decodeMessages(Buffer.concat(MESSAGES)).messages.map((m) => m.link!);
@@ -1539,6 +1557,16 @@ describe('linksOf: link tables straight to Link objects', () => {
     expect(table.count).toBe(MESSAGES.length);
     expectSameLinks(linksOf(table), viaRows);
     expect(viaRows.map((l) => l.name)).toContain('tun\u00e9');
+  });
+
+  it('puts each rare field and each kind on its own row', () => {
+    const rows = rowsOf(table);
+    expect(rows.filter((r) => r.parentDevName !== undefined).map((r) => [r.index, r.parentDevName])).toEqual([[15, '0000:00:03.0']]);
+    expect(rows.filter((r) => r.kind === 'macvtap').map((r) => r.index)).toEqual([7, 10, 15]);
+    expect(table.kinds.split('\0').sort()).toEqual([...new Set(rows.map((r) => r.kind).filter((k) => k !== undefined))].sort());
+    // A table in which no link has a rare field carries none.
+    expect(tables[1]!.rare).toBe('');
+    expect(tables.find((t) => t.rare !== '')!.rare).toBe('0000:00:03.0\0');
   });
 
   it('keeps only the rows of one kind, or on one lower in this namespace', () => {
@@ -1556,7 +1584,7 @@ describe('linksOf: link tables straight to Link objects', () => {
   });
 
   it('an empty table is no links', () => {
-    expect(linksOf({ count: 0, numbers: new Float64Array(0), strings: '', macs: '' })).toEqual([]);
+    expect(linksOf({ count: 0, numbers: new Float64Array(0), strings: '', macs: '', kinds: '', rare: '' })).toEqual([]);
   });
 
   // A dump reaches listLinks in parts; when the kernel marked it

@@ -128,7 +128,8 @@ const std::vector<SlotRead> kLinkReads = ReadsOf(kLinkSlots);
 Attr AttrAt(const uint8_t* header) {
   nlattr h;
   std::memcpy(&h, header, sizeof h);
-  return {static_cast<uint16_t>(h.nla_type & NLA_TYPE_MASK), header + NLA_HDRLEN, size_t{h.nla_len} - NLA_HDRLEN};
+  return {static_cast<uint16_t>(h.nla_type & NLA_TYPE_MASK), header + NLA_HDRLEN,
+          size_t{h.nla_len} - NLA_HDRLEN};
 }
 
 constexpr size_t ColumnOf(std::optional<int64_t> LinkAttrs::*field) {

@@ -84,6 +84,7 @@ static void die(const char *what) {
 }
 
 static void nl_open(void) {
+  if (nl > 0) close(nl);  // run again inside one process (bench/inproc.c)
   nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (nl < 0) die("socket");
   int one = 1;
@@ -436,6 +437,10 @@ static void *io_main(void *arg) {
 }
 
 static void io_start(void (*op)(long), long spin_us) {
+  io.stop = io.sleeping = 0;  // run again inside one process (bench/inproc.c)
+  io.queued = io.completed = 0;
+  atomic_store(&io.queued_hint, 0);
+  atomic_store(&io.async_pending, 0);
   io.op = op;
   io.spin_us = spin_us;
   io.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -453,6 +458,9 @@ static void io_stop(void) {
   pthread_mutex_unlock(&io.mu);
   efd_signal(io.wake_fd);
   pthread_join(io.thread, NULL);
+  close(io.wake_fd);
+  close(io.done_fd);
+  close(io.ep);
 }
 
 // One awaited request (the i-th): hand it over, sleep until it is done.

@@ -74,7 +74,8 @@ constexpr size_t kNumberColumns = kFixed + kLinkFieldCount + std::size(kMacvlanF
 // Where a scalar attribute goes in a row: its column (0: none, as no
 // attribute fills the index column) and how it is read. One entry per
 // attribute type, from the attribute tables (rtnl_link.h) and the column
-// order above, so decoding an attribute is one lookup.
+// order above: a macvlan block's attribute is one lookup; a link's are read
+// in a fixed order (kLinkReads).
 struct Slot {
   uint8_t column = 0;
   Wire wire = Wire::kU32;
@@ -292,7 +293,10 @@ bool LinkTableBuilder::Add(const nlmsghdr* h) {
   if (!whole) row[4] = 1;
   if (!kind.empty()) {
     auto known = std::find(kinds_.begin(), kinds_.end(), kind);
-    if (known == kinds_.end()) known = kinds_.insert(known, std::string(kind));
+    if (known == kinds_.end()) {
+      kinds_.emplace_back(kind);
+      known = kinds_.end() - 1;
+    }
     kind_code_ = static_cast<size_t>(known - kinds_.begin());
     row[kKindColumn] = static_cast<double>(kind_code_);
   } else {

@@ -76,7 +76,7 @@ class LinkTableBuilder {
   size_t name_at_ = 0, name_len_ = 0, kind_code_ = kNoKind;
 };
 
-// The column names of a link table, in order: { numbers, strings }.
+// The column names of a link table, in order: { numbers, strings, rare }.
 Napi::Object LinkTableColumns(Napi::Env env);
 
 }  // namespace macvlan

@@ -186,8 +186,10 @@ export interface RawTapQueue {
  * through the constructor's `settle`, as [id, errno, value] triples.
  */
 export interface RawNativeHandle {
-  /** `numbers` and `strings`: requests as rows (src/link_request.ts), one call each: row r is call `id + r`. */
-  /** With `inParts` a dump also settles `[id, -1, part]` entries (LinkTables) before its result, and `[id, -2, undefined]` when those parts are void (the dump was sent again). */
+  /**
+   * `numbers` and `strings`: requests as rows (src/link_request.ts), one call each: row r is call `id + r`.
+   * With `inParts` a dump also settles `[id, -1, part]` entries (LinkTables) before its result, and `[id, -2, undefined]` when those parts are void (the dump was sent again).
+   */
   link(id: number, op: LinkOp, numbers: Float64Array, strings: string, netnsPath?: string, probes?: number, inParts?: boolean): boolean;
   addr(id: number, op: AddrRouteOp, req: NativeAddr): boolean;
   route(id: number, op: AddrRouteOp, req: NativeRoute): boolean;

@@ -44,6 +44,7 @@ const IFLA = {
   LINKMODE: 17,
   LINKINFO: 18,
   NET_NS_PID: 19,
+  IFALIAS: 20,
   STATS64: 23,
   AF_SPEC: 26,
   GROUP: 27,
@@ -1360,6 +1361,15 @@ describe('decodeMessages: truncation', () => {
     expect(out.truncated).toBe(true);
     expect(out.messages).toHaveLength(1);
     expect(out.messages[0]!.link).toEqual({ index: 3, flags: 0, type: 1, name: 'v0', mtu: 1500 });
+  });
+
+  it('a link message past the 256 KiB the decoder indexes is read up to there and marked truncated', () => {
+    const filler = Array.from({ length: 5 }, () => nla(IFLA.IFALIAS, Buffer.alloc(60000, 0x61)));
+    const big = newlink(3, 0, [nla(IFLA.IFNAME, cstr('v0')), ...filler, nla(IFLA.MTU, u32(1500))]);
+    expect(big.length).toBeGreaterThan(256 * 1024);
+    const out = decode(big);
+    expect(out.truncated).toBe(false);
+    expect(out.messages[0]!.link).toEqual({ index: 3, flags: 0, type: 1, name: 'v0', truncated: true });
   });
 
   it('fewer than 16 bytes after the last message', () => {

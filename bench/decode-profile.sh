@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The decode of a dump alone (bench/decode-profile.cc), for the links of a
-# throwaway namespace: N macvtaps on a veth (default 500), ROUNDS decodes.
+# throwaway namespace (IPv6 off, as in npm run bench): N macvtaps on a veth
+# (default 500), 30 blocks of ROUNDS decodes (default 100), and C's walk of
+# the same messages as the floor.
 #   bash bench/decode-profile.sh [N] [ROUNDS]
 # No N-API symbol is needed: the sections that use one are dropped at link
 # time (-ffunction-sections, --gc-sections).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-500}
-rounds=${2:-2000}
+rounds=${2:-100}
 out=bench/out
 mkdir -p "$out"
 nodeinc=$(dirname "$(dirname "$(command -v node)")")/include/node
@@ -18,6 +20,7 @@ g++ -O2 -std=c++20 -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -Inative -I"$nodeinc" 
 ns=mvdecode-$$
 ip netns add "$ns"
 trap 'ip netns del "$ns"' EXIT
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 ip -n "$ns" link add v0 type veth peer name v1
 for ((i = 0; i < n; i++)); do echo "link add link v0 name d$i type macvtap mode bridge"; done | ip -n "$ns" -batch -
 ip netns exec "$ns" "$out/decode-profile" "$rounds"

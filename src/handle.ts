@@ -335,7 +335,7 @@ export class Handle {
     let links: Link[] = [];
     const part = (table: LinkTable | null): void => {
       if (table === null) links = [];
-      else for (const link of linksOf(table, where)) links.push(link);
+      else linksOf(table, where, links);
     };
     part(await this.#call(operation, (n) => n.dumpInParts(req, probes, part), notHere(req)));
     return links;

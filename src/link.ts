@@ -376,11 +376,11 @@ export interface LinkWhere {
 /**
  * The links of a table, as toLink(row) makes them from rowsOf(table), read
  * straight from the columns: no rows in between, and the rows `where`
- * rejects are never built.
+ * rejects are never built. They are appended to `links` (a dump's parts go
+ * into one array), which is returned.
  */
-export function linksOf(table: LinkTable, where: LinkWhere = {}): Link[] {
+export function linksOf(table: LinkTable, where: LinkWhere = {}, links: Link[] = []): Link[] {
   const { count, numbers } = table;
-  const links: Link[] = [];
   if (count === 0) return links;
   const strings = table.strings.split('\0');
   const kinds = table.kinds.split('\0');

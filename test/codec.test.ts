@@ -1591,6 +1591,8 @@ describe('linksOf: link tables straight to Link objects', () => {
     expect(linksOf(table, { lower: 3 }).map((l) => l.index)).toEqual([4, 7]);
     expect(linksOf(table, { kind: 'macvlan', lower: 3 }).map((l) => l.index)).toEqual([4]);
     expect(linksOf(table, { kind: 'bridge' })).toEqual([]);
+    const into = linksOf(table, { kind: 'macvlan', lower: 3 });
+    expect(linksOf(table, { lower: 3 }, into).map((l) => l.index)).toEqual([4, 4, 7]);
   });
 
   it('an empty table is no links', () => {

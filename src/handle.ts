@@ -143,15 +143,23 @@ function showRef(ref: LinkRef): string {
 }
 
 /** A validated create: the request and what the create then needs to know. */
-interface CreatePlan {
-  req: NativeLinkRequest;
-  what: string;
-  lowerRef: LinkRef;
-  name: string | undefined;
-  mtu: number | undefined;
-  /** The lower is looked up first: to check an MTU against its own, or to create into another namespace. */
-  lookup: boolean;
-  target: NetnsTarget | undefined;
+class CreatePlan {
+  constructor(
+    readonly kind: 'macvlan' | 'macvtap',
+    readonly req: NativeLinkRequest,
+    readonly lowerRef: LinkRef,
+    readonly name: string | undefined,
+    readonly mtu: number | undefined,
+    /** The lower is looked up first: to check an MTU against its own, or to create into another namespace. */
+    readonly lookup: boolean,
+    readonly target: NetnsTarget | undefined,
+  ) {}
+
+  /** The operation as errors name it: made only when one is. */
+  get what(): string {
+    const op = this.kind === 'macvlan' ? 'createMacvlan' : 'createMacvtap';
+    return `${op}(${this.name ? `name '${this.name}', ` : ''}lower ${showRef(this.lowerRef)})`;
+  }
 }
 
 function planCreate(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): CreatePlan {
@@ -160,7 +168,6 @@ function planCreate(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): CreatePlan 
   const lowerRef = linkRef(s.lower, 'spec.lower');
   const name = s.name === undefined ? undefined : linkName(s.name, 'spec.name', true);
   const mode = s.mode === undefined ? 'bridge' : oneOf(s.mode, 'spec.mode', MODES);
-  const what = `${kind === 'macvlan' ? 'createMacvlan' : 'createMacvtap'}(${name ? `name '${name}', ` : ''}lower ${showRef(lowerRef)})`;
   const req: NativeLinkRequest = { kind, name: name ?? `${kind}%d`, macvlan: { mode: modeValue[mode] } };
   const m = req.macvlan!;
   if (s.mac !== undefined) req.address = unicastMac(s.mac, 'spec.mac');
@@ -205,7 +212,7 @@ function planCreate(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): CreatePlan 
     if (typeof lowerRef === 'string') req.linkName = lowerRef;
     else req.link = lowerRef;
   }
-  return { req, what, lowerRef, name, mtu, lookup, target };
+  return new CreatePlan(kind, req, lowerRef, name, mtu, lookup, target);
 }
 
 /** ENODEV about the lower, said as such. */
@@ -352,37 +359,54 @@ export class Handle {
   }
 
   async #createLink(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): Promise<Link> {
-    // Validation is its own (synchronous) function: what an async function
-    // keeps alive across its awaits is its own frame, and 500 creates in
-    // flight each keep one.
+    // Validation is its own (synchronous) function, and so are the rare
+    // paths: what an async function keeps alive across its awaits is its
+    // own frame, and 500 creates in flight each keep one. The common path
+    // calls the I/O thread itself (not through #call): one async frame a
+    // create, not two.
     const plan = planCreate(kind, spec);
-    const { req, what } = plan;
-    if (plan.lookup) {
-      let lower: NativeLink;
+    const { req } = plan;
+    if (plan.lookup) req.link = await this.#lowerIndex(plan);
+    if (plan.target !== undefined) {
       try {
-        lower = await this.#getNative(plan.lowerRef, what);
+        return await this.#createInto(plan.what, req, plan.target);
       } catch (e) {
-        throw lowerMissing(plan, e);
+        throw createFailed(plan, e);
       }
-      if (plan.mtu !== undefined && lower.mtu !== undefined && plan.mtu > lower.mtu) {
-        throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, plan.mtu);
-      }
-      req.link = lower.index;
     }
+    if (this.#closed) throw new HandleClosedError(plan.what);
+    let table: LinkTable;
     try {
-      if (plan.target !== undefined) return await this.#createInto(what, req, plan.target);
-      const table = await this.#call(what, (n) => n.link(LinkOp.create, req, undefined, Probe.all), notHere(req));
-      const [echoed] = linksOf(table);
-      if (echoed) return echoed;
+      table = await this.#native.link(LinkOp.create, req, undefined, Probe.all);
     } catch (e) {
-      throw createFailed(plan, e);
+      throw createFailed(plan, toNetlinkError(e, plan.what, undefined, notHere(req)(e)));
     }
-    // Kernels before 6.3 do not echo RTM_NEWLINK: look the link up instead;
-    // for a kernel-picked name, the newest link of this kind on this lower
-    // (ifindexes are allocated cyclically upwards).
+    return linksOf(table)[0] ?? this.#findCreated(kind, plan);
+  }
+
+  /** The lower's ifindex, when it is looked up first (CreatePlan.lookup). */
+  async #lowerIndex(plan: CreatePlan): Promise<number> {
+    let lower: NativeLink;
+    try {
+      lower = await this.#getNative(plan.lowerRef, plan.what);
+    } catch (e) {
+      throw lowerMissing(plan, e);
+    }
+    if (plan.mtu !== undefined && lower.mtu !== undefined && plan.mtu > lower.mtu) {
+      throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, plan.mtu);
+    }
+    return lower.index;
+  }
+
+  /**
+   * Kernels before 6.3 do not echo RTM_NEWLINK: the new link is looked up
+   * instead; for a kernel-picked name, the newest link of this kind on this
+   * lower (ifindexes are allocated cyclically upwards).
+   */
+  async #findCreated(kind: 'macvlan' | 'macvtap', plan: CreatePlan): Promise<Link> {
     if (plan.name !== undefined && !plan.name.includes('%')) return this.getLink(plan.name);
-    const mine = (await this.listLinks({ kind, lower: req.link ?? plan.lowerRef })).sort((a, b) => b.index - a.index);
-    if (!mine[0]) throw new NetlinkError(what, ENODEV, { hint: 'the new link was not found' });
+    const mine = (await this.listLinks({ kind, lower: plan.req.link ?? plan.lowerRef })).sort((a, b) => b.index - a.index);
+    if (!mine[0]) throw new NetlinkError(plan.what, ENODEV, { hint: 'the new link was not found' });
     return mine[0];
   }
 

@@ -55,8 +55,10 @@ function distance(a: string, b: string): number {
 /** Refuses a non-object, and any key not in `allowed`, with a hint for misspellings. */
 export function plainObject(v: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidType(field, 'an object', v);
-  for (const key of Object.keys(v)) {
-    if (allowed.includes(key)) continue;
+  // for-in over own keys: Object.keys() made an array a call (a create
+  // validates its spec this way).
+  for (const key in v) {
+    if (!Object.hasOwn(v, key) || allowed.includes(key)) continue;
     const near = allowed.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d)[0];
     const hint = near && near.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${near.k}'?)` : '';
     throw argError('ERR_INVALID_ARG_VALUE', `Unknown option ${field}.${key}${hint}; known options: ${allowed.join(', ')}`);

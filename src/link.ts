@@ -155,7 +155,7 @@ export function rowsOf(table: LinkTable): NativeLink[] {
   if (count === 0) return [];
   const strings = table.strings.split('\0');
   const macs = table.macs.split('\0');
-  const kinds = table.kinds.split('\0');
+  const kinds = kindsOf(table.kinds);
   const rare = table.rare === '' ? undefined : table.rare.split('\0');
   const nn = numberColumns.length;
   const ns = stringColumns.length;
@@ -365,6 +365,41 @@ const NAME = stringCol('name');
 const ADDRESS = stringCol('address');
 const WIRELESS_LOWER = rareCol('wirelessLower');
 
+// NaN is absent. Every number column holds a u32 or an s32: `>>> 0` and
+// `| 0` change no value but tell V8 so, and it keeps small integers in the
+// objects instead of a heap-allocated double for each field. Functions of
+// the module, not closures in linksOf: a create's one-link table paid for
+// their allocation.
+function u32(numbers: Float64Array, at: number): number | undefined {
+  const v = numbers[at]!;
+  return v === v ? v >>> 0 : undefined;
+}
+
+function s32(numbers: Float64Array, at: number): number | undefined {
+  const v = numbers[at]!;
+  return v === v ? v | 0 : undefined;
+}
+
+function nonEmpty(v: string): string | undefined {
+  return v === '' ? undefined : v;
+}
+
+function macList(list: string): string[] | undefined {
+  return list === '' ? undefined : list.split(',');
+}
+
+// A table's kinds, split once for as long as they stay the same: every
+// create's table has the same one, and every dump of a namespace the same few.
+let lastKinds = '';
+let lastKindList: string[] = [''];
+function kindsOf(kinds: string): string[] {
+  if (kinds !== lastKinds) {
+    lastKinds = kinds;
+    lastKindList = kinds.split('\0');
+  }
+  return lastKindList;
+}
+
 /** Which rows of a link table linksOf keeps. */
 export interface LinkWhere {
   /** IFLA_INFO_KIND equals this. */
@@ -383,82 +418,61 @@ export function linksOf(table: LinkTable, where: LinkWhere = {}, links: Link[] =
   const { count, numbers } = table;
   if (count === 0) return links;
   const strings = table.strings.split('\0');
-  const kinds = table.kinds.split('\0');
+  const kinds = kindsOf(table.kinds);
   const { kind: onlyKind, lower: onlyLower } = where;
   // The kind column indexes kinds: a filter by kind compares numbers.
   const onlyKindCode = onlyKind === undefined ? undefined : kinds.indexOf(onlyKind);
   if (onlyKindCode === -1) return links;
-  let macs: string[] | undefined;
+  // Split only when a link needs them: few have a rare field (a Wi-Fi
+  // lower), only source-mode links have MACs there.
   let rare: string[] | undefined;
-  // NaN is absent. Every number column holds a u32 or an s32: `>>> 0` and
-  // `| 0` change no value but tell V8 so, and it keeps small integers in the
-  // objects instead of a heap-allocated double for each field.
-  const u32 = (b: number, k: number): number | undefined => {
-    const v = numbers[b + k]!;
-    return v === v ? v >>> 0 : undefined;
-  };
-  const s32 = (b: number, k: number): number | undefined => {
-    const v = numbers[b + k]!;
-    return v === v ? v | 0 : undefined;
-  };
-  const str = (s: number, k: number): string | undefined => {
-    const v = strings[s + k]!;
-    return v === '' ? undefined : v;
-  };
-  // Fields few links have, e.g. a Wi-Fi lower: split only when one is there.
-  const rareAt = (i: number, k: number): string | undefined => {
-    if (table.rare === '') return undefined;
-    rare ??= table.rare.split('\0');
-    const v = rare[i * RARE_COLUMNS + k]!;
-    return v === '' ? undefined : v;
-  };
-  // Only source-mode links have MACs there: split only when one is met.
-  const sourceMacsAt = (i: number): string[] | undefined => {
-    macs ??= table.macs.split('\0');
-    const list = macs[i]!;
-    return list === '' ? undefined : list.split(',');
-  };
+  let macs: string[] | undefined;
   for (let i = 0; i < count; i++) {
     const b = i * NUMBER_COLUMNS;
     const s = i * STRING_COLUMNS;
     const kindCode = numbers[b + KIND]!;
     if (onlyKindCode !== undefined && kindCode !== onlyKindCode) continue;
     const kind = kindCode === kindCode ? kinds[kindCode] : undefined;
-    const lower = u32(b, LINK);
-    const lowerNetnsId = s32(b, LINK_NETNSID);
+    const lower = u32(numbers, b + LINK);
+    const lowerNetnsId = s32(numbers, b + LINK_NETNSID);
     if (onlyLower !== undefined && (lower !== onlyLower || lowerNetnsId !== undefined)) continue;
     const index = numbers[b + INDEX]! | 0;
     let macvlan: MacvlanInfo | undefined;
     if (numbers[b + HAS_MACVLAN] === 1) {
-      const mode = u32(b, MACVLAN_MODE);
-      const bcQueueLen = u32(b, MACVLAN_BC_QUEUE_LEN);
-      const bcQueueLenUsed = u32(b, MACVLAN_BC_QUEUE_LEN_USED);
-      const sourceMacs = mode === c.MACVLAN_MODE_SOURCE ? sourceMacsAt(i) : undefined;
-      macvlan = new MacvlanObject(mode, u32(b, MACVLAN_FLAGS), bcQueueLen, bcQueueLenUsed, s32(b, MACVLAN_BC_CUTOFF), sourceMacs);
+      const mode = u32(numbers, b + MACVLAN_MODE);
+      const sourceMacs = mode === c.MACVLAN_MODE_SOURCE ? macList((macs ??= table.macs.split('\0'))[i]!) : undefined;
+      macvlan = new MacvlanObject(
+        mode,
+        u32(numbers, b + MACVLAN_FLAGS),
+        u32(numbers, b + MACVLAN_BC_QUEUE_LEN),
+        u32(numbers, b + MACVLAN_BC_QUEUE_LEN_USED),
+        s32(numbers, b + MACVLAN_BC_CUTOFF),
+        sourceMacs,
+      );
     }
-    const wirelessLower = rareAt(i, WIRELESS_LOWER);
+    const wirelessLower = table.rare === '' ? undefined : nonEmpty((rare ??= table.rare.split('\0'))[i * RARE_COLUMNS + WIRELESS_LOWER]!);
     const truncated = numbers[b + TRUNCATED] === 1;
-    const tapMajor = u32(b, TAP_MAJOR);
+    const tapMajor = u32(numbers, b + TAP_MAJOR);
     links.push(
       new LinkObject(
         index,
         strings[s + NAME]!,
-        u32(b, MTU) ?? 0,
+        u32(numbers, b + MTU) ?? 0,
         (numbers[b + FLAGS]! & c.IFF_UP) !== 0,
-        operState(u32(b, OPERSTATE)),
+        operState(u32(numbers, b + OPERSTATE)),
         kind,
-        str(s, ADDRESS),
+        nonEmpty(strings[s + ADDRESS]!),
         lower,
         lowerNetnsId,
-        u32(b, TXQLEN),
-        u32(b, NUM_TX_QUEUES),
-        u32(b, NUM_RX_QUEUES),
-        u32(b, MIN_MTU),
-        u32(b, MAX_MTU),
-        u32(b, GROUP),
+        u32(numbers, b + TXQLEN),
+        u32(numbers, b + NUM_TX_QUEUES),
+        u32(numbers, b + NUM_RX_QUEUES),
+        u32(numbers, b + MIN_MTU),
+        u32(numbers, b + MAX_MTU),
+        u32(numbers, b + GROUP),
         macvlan,
         wirelessLower === undefined && !truncated ? undefined : warningsOf(kind, wirelessLower, truncated),
-        tapMajor === undefined ? undefined : tapOf(kind, index, tapMajor, u32(b, TAP_MINOR)),
+        tapMajor === undefined ? undefined : tapOf(kind, index, tapMajor, u32(numbers, b + TAP_MINOR)),
       ),
     );
   }

@@ -2,6 +2,8 @@
 // without privileges.
 #include <napi.h>
 
+#include <string>
+
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
@@ -83,6 +85,18 @@ static Napi::Value DecodeTapUevent(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// tapUeventFilterPasses(buffer) -> boolean: the listener's socket filter on
+// one message (tests).
+static Napi::Value TapUeventFilterPassesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto buf = info[0].As<Napi::Buffer<char>>();
+  bool passes = false;
+  if (int err = TapUeventFilterPasses(buf.Data(), buf.Length(), &passes)) {
+    throw Napi::Error::New(env, "tapUeventFilterPasses: errno " + std::to_string(err));
+  }
+  return Napi::Boolean::New(env, passes);
+}
+
 // Uapi numbers the TypeScript side needs, taken from the headers here so they
 // are never retyped by hand.
 static Napi::Object Constants(Napi::Env env) {
@@ -146,6 +160,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeLink", Napi::Function::New<EncodeLink>(env, "encodeLink"));
   exports.Set("decodeMessages", Napi::Function::New<DecodeMessages>(env, "decodeMessages"));
   exports.Set("decodeTapUevent", Napi::Function::New<DecodeTapUevent>(env, "decodeTapUevent"));
+  exports.Set("tapUeventFilterPasses",
+              Napi::Function::New<TapUeventFilterPassesJs>(env, "tapUeventFilterPasses"));
   return exports;
 }
 

@@ -23,6 +23,10 @@ struct TapUevent {
 // then NUL-separated KEY=VALUE); false for any other message.
 bool ParseTapUevent(const char* msg, size_t len, TapUevent* out);
 
+// Whether the socket filter the listener attaches lets `msg` through, tried
+// on a socketpair (tests); errno when it cannot be attached.
+int TapUeventFilterPasses(const char* msg, size_t len, bool* passes);
+
 // The device numbers of the macvtaps whose "add" this thread has seen since
 // Listen(), in the thread's network namespace (uevents of net devices are
 // tagged with theirs). One per I/O thread: see ThreadTapUevents().

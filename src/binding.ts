@@ -251,6 +251,8 @@ export interface NativeAddon {
   decodeMessages(bytes: Buffer): { messages: NativeDecodedMessage[]; truncated: boolean };
   /** A NETLINK_KOBJECT_UEVENT message of a macvtap's char device (add or remove), else null. */
   decodeTapUevent(bytes: Buffer): { add: boolean; ifindex: number; major: number; minor: number } | null;
+  /** Whether the uevent listener's socket filter keeps this message (native/tap_uevents.cc). */
+  tapUeventFilterPasses(bytes: Buffer): boolean;
 }
 
 const require = createRequire(import.meta.url);

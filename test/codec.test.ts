@@ -1866,6 +1866,24 @@ describe('decodeTapUevent: the kernel uevents that carry a macvtap device number
     for (const m of [netdev, queue, move]) expect(native.decodeTapUevent(m)).toBeNull();
   });
 
+  it("the listener's socket filter keeps a macvtap's add and remove and drops the other uevents of a create or delete", () => {
+    const tap = (action: string, name: string, index: number): Buffer =>
+      uevent(`${action}@/devices/virtual/net/${name}/macvtap/tap${index}`, `ACTION=${action}`, 'SUBSYSTEM=macvtap', `DEVNAME=tap${index}`);
+    const keep = [tapAdd(), tap('remove', 'mvt0', 12), tap('add', 'a', 5), tap('remove', 'abcdefghijklmno', 6)];
+    for (const m of keep) expect(native.tapUeventFilterPasses(m), m.toString()).toBe(true);
+    const drop = [
+      Buffer.alloc(0),
+      uevent('libudev', 'SUBSYSTEM=macvtap'),
+      uevent('add@/devices/virtual/net/mvt0', 'ACTION=add', 'SUBSYSTEM=net', 'INTERFACE=mvt0', 'DEVPATH=/devices/virtual/net/mvt0'),
+      uevent('remove@/devices/virtual/net/abcdefghijklmno', 'ACTION=remove', 'SUBSYSTEM=net'),
+      uevent('add@/devices/virtual/net/a/queues/rx-0', 'ACTION=add', 'SUBSYSTEM=queues'),
+      uevent('remove@/devices/virtual/net/mvt0/queues/tx-0', 'ACTION=remove', 'SUBSYSTEM=queues'),
+      uevent('move@/devices/virtual/net/mvt1/macvtap/tap4', 'SUBSYSTEM=macvtap', 'DEVNAME=tap4'),
+      uevent('change@/devices/virtual/net/mvt0/macvtap/tap4', 'SUBSYSTEM=macvtap', 'DEVNAME=tap4'),
+    ];
+    for (const m of drop) expect(native.tapUeventFilterPasses(m), m.toString()).toBe(false);
+  });
+
   it('refuses a message with a field missing, a bad number, or cut short', () => {
     const bad = [
       Buffer.alloc(0),

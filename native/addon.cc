@@ -158,6 +158,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("TapQueue", TapQueue::Define(env));
   exports.Set("EventSocket", EventSocket::Define(env));
   exports.Set("encodeLink", Napi::Function::New<EncodeLink>(env, "encodeLink"));
+  exports.Set("setLinkTableMaker", Napi::Function::New<SetLinkTableMaker>(env, "setLinkTableMaker"));
   exports.Set("decodeMessages", Napi::Function::New<DecodeMessages>(env, "decodeMessages"));
   exports.Set("decodeTapUevent", Napi::Function::New<DecodeTapUevent>(env, "decodeTapUevent"));
   exports.Set("tapUeventFilterPasses",

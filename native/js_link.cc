@@ -382,20 +382,30 @@ Napi::Object LinkTableBuilder::Take(Napi::Env env) {
     const std::vector<double>* kept = owned.release();  // the ArrayBuffer's finalizer deletes it
     numbers = Napi::Float64Array::New(env, kept->size(), buffer, 0);
   }
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("count", static_cast<double>(count_));
-  o.Set("numbers", numbers);
-  o.Set("strings", Napi::String::New(env, strings_));
-  o.Set("macs", Napi::String::New(env, macs_));
   std::string kinds;
   for (const std::string& kind : kinds_) {
     if (!kinds.empty()) kinds.push_back('\0');
     kinds += kind;
   }
-  o.Set("kinds", Napi::String::New(env, kinds));
-  o.Set("rare", any_rare_ ? Napi::String::New(env, rare_) : Napi::String::New(env, ""));
+  auto* maker = env.GetInstanceData<LinkTableMaker>();
+  if (!maker) throw Napi::Error::New(env, "native: setLinkTableMaker() was not called (src/binding.ts)");
+  Napi::Value table =
+      maker->make.Call({Napi::Number::New(env, static_cast<double>(count_)), numbers,
+                        Napi::String::New(env, strings_), Napi::String::New(env, macs_),
+                        Napi::String::New(env, kinds), Napi::String::New(env, any_rare_ ? rare_ : "")});
   Clear();
-  return o;
+  return table.As<Napi::Object>();
+}
+
+// One call into JS makes the table object: six properties set from C++
+// were six runtime calls, each a map transition, and with the names made
+// as strings each time they took ~10 us a table on these VMs (perf of
+// sequential creates). Each environment (a worker thread loads the addon
+// anew) has its own.
+void SetLinkTableMaker(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "native: setLinkTableMaker(function)");
+  env.SetInstanceData(new LinkTableMaker{Napi::Persistent(info[0].As<Napi::Function>())});
 }
 
 namespace {

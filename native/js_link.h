@@ -79,4 +79,12 @@ class LinkTableBuilder {
 // The column names of a link table, in order: { numbers, strings, rare }.
 Napi::Object LinkTableColumns(Napi::Env env);
 
+// The JS function Take() makes a table object with:
+// (count, numbers, strings, macs, kinds, rare) => LinkTable. An
+// environment's instance data.
+struct LinkTableMaker {
+  Napi::FunctionReference make;
+};
+void SetLinkTableMaker(const Napi::CallbackInfo& info);
+
 }  // namespace macvlan

@@ -1,5 +1,6 @@
-// The batches src/calls.ts settles its promises from: [id, errno, value, ...]
-// in one JS array, handed over with one call. A failure's value is undefined
+// The batches src/calls.ts settles its promises from: id, errno, value, ...
+// as the arguments of one call (JS gathers them with a rest parameter: an
+// array filled from C++ cost a runtime call an element). A failure's value is undefined
 // or [extack message, extack attribute]. A call that answers in parts gets
 // kPart entries (value: a part) before its result, and kPartsVoid when
 // the parts so far no longer count (a dump sent again).
@@ -9,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace macvlan {
 
@@ -17,22 +19,21 @@ constexpr int kPartsVoid = -2;
 
 class SettleBatch {
  public:
-  explicit SettleBatch(Napi::Env env) : env_(env), list_(Napi::Array::New(env)) {}
+  explicit SettleBatch(Napi::Env env) : env_(env) {}
 
   void Add(double id, int error, Napi::Value value) {
-    list_.Set(n_++, Napi::Number::New(env_, id));
-    list_.Set(n_++, Napi::Number::New(env_, error));
-    list_.Set(n_++, value);
+    args_.push_back(Napi::Number::New(env_, id));
+    args_.push_back(Napi::Number::New(env_, error));
+    args_.push_back(value);
   }
-  size_t size() const { return n_ / 3; }
+  size_t size() const { return args_.size() / 3; }
   void Deliver(const Napi::Function& settle) {
-    if (n_ > 0) settle.Call({list_});
+    if (!args_.empty()) settle.Call(args_);
   }
 
  private:
   Napi::Env env_;
-  Napi::Array list_;
-  uint32_t n_ = 0;
+  std::vector<napi_value> args_;
 };
 
 }  // namespace macvlan

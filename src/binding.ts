@@ -183,7 +183,7 @@ export interface RawTapQueue {
 /**
  * The addon's handle (native/handle.h). Every call takes an id and returns
  * whether it was accepted (false once closing); the outcome arrives later
- * through the constructor's `settle`, as [id, errno, value] triples.
+ * through the constructor's `settle`, its arguments (id, errno, value) triples.
  */
 export interface RawNativeHandle {
   /**
@@ -231,8 +231,8 @@ type ConstantName =
 export interface NativeAddon {
   /** Uapi numbers, from the kernel headers the addon was built with. */
   constants: Readonly<Record<ConstantName, number>>;
-  NativeHandle: new (netnsPath: string, settle: (batch: unknown[]) => void, openedId: number) => RawNativeHandle;
-  TapQueue: new (fd: number, vnetHdrLen: number, settle: (batch: unknown[]) => void) => RawTapQueue;
+  NativeHandle: new (netnsPath: string, settle: (...batch: unknown[]) => void, openedId: number) => RawNativeHandle;
+  TapQueue: new (fd: number, vnetHdrLen: number, settle: (...batch: unknown[]) => void) => RawTapQueue;
   /** onEvents(links, deleted) with one '1' (RTM_DELLINK) or '0' in `deleted` a link; onEvents(null, errno) on an error. */
   EventSocket: new (fd: number, onEvents: (links: LinkTable | null, deletedOrErrno: string | number) => void) => NativeEventSocket;
   /** The column names of a LinkTable. */
@@ -253,6 +253,10 @@ export interface NativeAddon {
   decodeTapUevent(bytes: Buffer): { add: boolean; ifindex: number; major: number; minor: number } | null;
   /** Whether the uevent listener's socket filter keeps this message (native/tap_uevents.cc). */
   tapUeventFilterPasses(bytes: Buffer): boolean;
+  /** The function the addon makes every LinkTable with (native/js_link.h). */
+  setLinkTableMaker(
+    make: (count: number, numbers: Float64Array, strings: string, macs: string, kinds: string, rare: string) => LinkTable,
+  ): void;
 }
 
 const require = createRequire(import.meta.url);
@@ -266,3 +270,7 @@ const addon = load(packageRoot) as NativeAddon;
 // dictionary mode, where every load in a hot loop is a slow lookup: a
 // literal copy is a fast-mode object.
 export const native: NativeAddon = { ...addon, constants: { ...addon.constants } };
+
+// One call into JS makes a link table, an object of one shape: cheaper than
+// the addon setting its six properties one by one.
+addon.setLinkTableMaker((count, numbers, strings, macs, kinds, rare) => ({ count, numbers, strings, macs, kinds, rare }));

@@ -103,7 +103,7 @@ class PendingCalls {
     });
   }
 
-  readonly settle = (batch: unknown[]): void => {
+  readonly settle = (...batch: unknown[]): void => {
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i] as number;
       const pending = this.#pending.get(id);

@@ -405,7 +405,14 @@ Napi::Object LinkTableBuilder::Take(Napi::Env env) {
 void SetLinkTableMaker(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "native: setLinkTableMaker(function)");
-  env.SetInstanceData(new LinkTableMaker{Napi::Persistent(info[0].As<Napi::Function>())});
+  auto make = Napi::Persistent(info[0].As<Napi::Function>());
+  // A second call (the package loaded twice) replaces the function: N-API
+  // drops old instance data without finalizing it.
+  if (auto* maker = env.GetInstanceData<LinkTableMaker>()) {
+    maker->make = std::move(make);
+  } else {
+    env.SetInstanceData(new LinkTableMaker{std::move(make)});
+  }
 }
 
 namespace {

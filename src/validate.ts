@@ -87,14 +87,29 @@ export const IFNAMSIZ = 16;
  */
 export function linkName(v: unknown, field: string, pattern = false): string {
   if (typeof v !== 'string') throw invalidType(field, 'a string', v);
-  const bytes = Buffer.byteLength(v);
+  // One pass over the characters, without allocating: a create checks one
+  // or two names, and Buffer.byteLength() (a native call) is needed only
+  // for a name that is not all ASCII.
+  let ascii = v.length < IFNAMSIZ;
+  let bad = false;
+  let percent = 0;
+  for (let i = 0; ascii && i < v.length; i++) {
+    const ch = v.charCodeAt(i);
+    if (ch > 0x7f) ascii = false;
+    else if (ch === 0 || ch === 0x2f || ch === 0x3a || ch === 0x20 || (ch >= 0x09 && ch <= 0x0d)) bad = true;
+    else if (ch === 0x25) percent++;
+  }
+  const bytes = ascii ? v.length : Buffer.byteLength(v);
   if (bytes === 0 || bytes >= IFNAMSIZ) {
     throw outOfRange(field, `an interface name of 1 to ${IFNAMSIZ - 1} bytes`, v);
   }
-  if (v === '.' || v === '..' || /[/:\s]/u.test(v) || v.includes('\0')) {
+  if (!ascii) {
+    bad = /[/:\s\0]/u.test(v);
+    percent = v.split('%').length - 1;
+  }
+  if (v === '.' || v === '..' || bad) {
     throw invalidValue(field, "an interface name without '/', ':' or whitespace, and not '.' or '..'", v);
   }
-  const percent = v.split('%').length - 1;
   if (percent > 0 && !(pattern && percent === 1 && v.includes('%d'))) {
     throw invalidValue(field, pattern ? "a name with at most one '%d'" : "a name without '%'", v);
   }

@@ -92,13 +92,17 @@ describe('linkName', () => {
     throwsArg(() => linkName('', 'spec.name'), 'ERR_OUT_OF_RANGE', 'spec.name', "received ''");
   });
 
-  it.each(['mv/0', 'mv:0', 'mv 0', 'mv\t0', 'mv\n0', ' mv0', 'mv0\u00a0', 'a\0b', '.', '..'])('refuses %j', (name) => {
-    throwsArg(() => linkName(name, 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name');
-  });
+  it.each(['mv/0', 'mv:0', 'mv 0', 'mv\t0', 'mv\n0', 'mv\v0', 'mv\f0', 'mv\r0', ' mv0', 'mv0\u00a0', 'a\0b', 'é/0', 'é\t', '.', '..'])(
+    'refuses %j',
+    (name) => {
+      throwsArg(() => linkName(name, 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name');
+    },
+  );
 
   it("allows one '%d' only where the kernel fills it in", () => {
+    expect(linkName('é%d', 'spec.name', true)).toBe('é%d');
     throwsArg(() => linkName('mv%d', 'change.name'), 'ERR_INVALID_ARG_VALUE', 'change.name', "without '%'");
-    for (const bad of ['mv%d%d', 'mv%s', 'mv%', '%%d']) {
+    for (const bad of ['mv%d%d', 'mv%s', 'mv%', '%%d', 'é%d%d']) {
       throwsArg(() => linkName(bad, 'spec.name', true), 'ERR_INVALID_ARG_VALUE', 'spec.name', "at most one '%d'");
     }
   });

@@ -17,10 +17,4 @@ napi=$(node -p "require('node-addon-api').include_dir")
 g++ -O2 -std=c++20 -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -Inative -I"$nodeinc" -I"$napi" \
   -ffunction-sections -fdata-sections -Wl,--gc-sections \
   bench/decode-profile.cc native/js_link.cc native/rtnl_link.cc native/nlmsg.cc -o "$out/decode-profile"
-ns=mvdecode-$$
-ip netns add "$ns"
-trap 'ip netns del "$ns"' EXIT
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip -n "$ns" link add v0 type veth peer name v1
-for ((i = 0; i < n; i++)); do echo "link add link v0 name d$i type macvtap mode bridge"; done | ip -n "$ns" -batch -
-ip netns exec "$ns" "$out/decode-profile" "$rounds"
+bash bench/with-macvtaps.sh "$n" "$out/decode-profile" "$rounds"

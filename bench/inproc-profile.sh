@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dumps of N macvtap links (default 500) measured five ways, alternating, in
-# one Node process inside a throwaway namespace (bench/inproc-profile.mjs):
+# one Node process inside a throwaway namespace (bench/with-macvtaps.sh,
+# bench/inproc-profile.mjs):
 # the C reference as its own process, the same C code inside this Node
 # process (bench/inproc.c) on the calling thread and through an I/O thread,
 # and the library's raw dump and listLinks().
@@ -17,9 +18,4 @@ mkdir -p "$out"
 nodeinc=$(dirname "$(dirname "$(command -v node)")")/include/node
 cc -O2 -Wall -pthread -o "$out/ref" bench/ref.c
 cc -O2 -Wall -pthread -shared -fPIC -Dmain=ref_main -I"$nodeinc" bench/inproc.c bench/ref.c -o "$out/inproc.node"
-ns=mvinproc-$$
-ip netns add "$ns"
-trap 'ip netns del "$ns"' EXIT
-ip -n "$ns" link add v0 type veth peer name v1
-for ((i = 0; i < n; i++)); do echo "link add link v0 name d$i type macvtap mode bridge"; done | ip -n "$ns" -batch -
-ip netns exec "$ns" node bench/inproc-profile.mjs "$rounds"
+bash bench/with-macvtaps.sh "$n" node bench/inproc-profile.mjs "$rounds"

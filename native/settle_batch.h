@@ -1,9 +1,9 @@
 // The batches src/calls.ts settles its promises from: id, errno, value, ...
 // as the arguments of one call (JS gathers them with a rest parameter: an
-// array filled from C++ cost a runtime call an element). A failure's value is undefined
-// or [extack message, extack attribute]. A call that answers in parts gets
-// kPart entries (value: a part) before its result, and kPartsVoid when
-// the parts so far no longer count (a dump sent again).
+// array filled from C++ cost a runtime call an element). A failure's value
+// is undefined or [extack message, extack attribute]. A call that answers
+// in parts gets kPart entries (value: a part) before its result, and
+// kPartsVoid when the parts so far no longer count (a dump sent again).
 #pragma once
 
 #include <napi.h>

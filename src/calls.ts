@@ -98,7 +98,9 @@ class PendingCalls {
           outcomes[r] = reason;
           if (--left === 0) resolve(outcomes);
         };
-        this.#pending.set(first + r, { resolve: () => done(undefined), reject: done, tag: 0, part: undefined });
+        // A change or delete succeeds with undefined (native Result()): the
+        // same function records either outcome, one closure a request.
+        this.#pending.set(first + r, { resolve: done, reject: done, tag: 0, part: undefined });
       }
     });
   }

@@ -24,9 +24,7 @@ namespace macvlan {
 static Napi::Value EncodeLink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto op = static_cast<LinkOp>(info[0].As<Napi::Number>().Int32Value());
-  std::vector<LinkAttrs> rows = LinkAttrsFromColumns(info[1], info[2]);
-  if (rows.size() != 1) throw Napi::TypeError::New(env, "native: encodeLink takes one request row");
-  EncodedRequest req = EncodeLinkRequest(op, rows[0]);
+  EncodedRequest req = EncodeLinkRequest(op, LinkAttrsFromColumns(info[1], info[2]));
   Napi::Object out = Napi::Object::New(env);
   out.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, req.bytes.data(), req.bytes.size()));
   Napi::Array attrs = Napi::Array::New(env, req.attrs.size());

@@ -462,19 +462,28 @@ static std::unique_ptr<R> MakeJsRequest(const Napi::CallbackInfo& info, Args&&..
   return req;
 }
 
-// One request a row; row r is call id + r.
+// One request; with ifindexes (an Int32Array), one for each, the i-th
+// being call id + i: a change or delete of many links costs one call.
 Napi::Value NativeHandle::LinkCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double id = info[0].As<Napi::Number>().DoubleValue();
   auto op = static_cast<LinkOp>(info[1].As<Napi::Number>().Int32Value());
-  std::vector<LinkAttrs> rows = LinkAttrsFromColumns(info[2], info[3]);
+  LinkAttrs attrs = LinkAttrsFromColumns(info[2], info[3]);
   std::string netns_path = info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
   uint32_t probes = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
   bool in_parts = info[6].IsBoolean() && info[6].As<Napi::Boolean>().Value();
   if (closing_ || !socket_) return Napi::Boolean::New(env, false);
-  for (size_t r = 0; r < rows.size(); r++) {
-    auto req = std::make_unique<LinkRequest>(op, std::move(rows[r]), netns_path, probes, in_parts);
-    req->id = id + static_cast<double>(r);
+  if (!info[7].IsTypedArray()) {
+    auto req = std::make_unique<LinkRequest>(op, std::move(attrs), std::move(netns_path), probes, in_parts);
+    req->id = id;
+    Queue(env, std::move(req));
+    return Napi::Boolean::New(env, true);
+  }
+  auto indexes = info[7].As<Napi::Int32Array>();
+  for (size_t i = 0; i < indexes.ElementLength(); i++) {
+    attrs.index = indexes[i];
+    auto req = std::make_unique<LinkRequest>(op, attrs, netns_path, probes, in_parts);
+    req->id = id + static_cast<double>(i);
     Queue(env, std::move(req));
   }
   return Napi::Boolean::New(env, true);

@@ -448,46 +448,38 @@ Napi::Object LinkRequestColumns(Napi::Env env) {
   return ColumnNames(env, kRequestFixedColumns, "macvlan", kRequestStringColumns);
 }
 
-std::vector<LinkAttrs> LinkAttrsFromColumns(const Napi::Value& numbers_value,
-                                            const Napi::Value& strings_value) {
+LinkAttrs LinkAttrsFromColumns(const Napi::Value& numbers_value, const Napi::Value& strings_value) {
   Napi::Env env = numbers_value.Env();
   auto numbers = numbers_value.As<Napi::Float64Array>();
   std::string joined = strings_value.As<Napi::String>().Utf8Value();
-  std::vector<std::string_view> strings = SplitOn(joined, '\0');
-  constexpr size_t kStrings = std::size(kRequestStringColumns);
-  size_t rows = numbers.ElementLength() / kRequestNumberColumns;
-  if (rows == 0 || numbers.ElementLength() != rows * kRequestNumberColumns ||
-      strings.size() != rows * kStrings) {
-    throw Napi::TypeError::New(env, "native: link request rows of the wrong shape");
+  std::vector<std::string_view> str = SplitOn(joined, '\0');
+  if (numbers.ElementLength() != kRequestNumberColumns || str.size() != std::size(kRequestStringColumns)) {
+    throw Napi::TypeError::New(env, "native: a link request row of the wrong shape");
   }
-  std::vector<LinkAttrs> out(rows);
-  for (size_t r = 0; r < rows; r++) {
-    const double* row = numbers.Data() + r * kRequestNumberColumns;
-    const std::string_view* str = strings.data() + r * kStrings;
-    LinkAttrs& l = out[r];
-    if (auto v = Present(row[0])) l.index = static_cast<int32_t>(*v);
-    if (auto v = Present(row[1])) l.flags = static_cast<uint32_t>(*v);
-    if (auto v = Present(row[2])) l.change = static_cast<uint32_t>(*v);
-    const double* p = row + kRequestFixed;
-    for (const auto& f : kLinkFields) l.*f.field = Present(*p++);
-    if (!str[0].empty()) l.name = std::string(str[0]);
-    if (!str[1].empty()) l.kind = std::string(str[1]);
-    if (!str[2].empty()) l.address = MacFrom(env, std::string(str[2]));
-    if (!str[5].empty()) l.link_name = std::string(str[5]);
-    if (!std::isnan(row[kRequestMacvlan])) {
-      MacvlanAttrs mv;
-      p = row + kRequestMacvlan + 1;
-      for (const auto& f : kMacvlanFields) mv.*f.field = Present(*p++);
-      if (!str[3].empty()) mv.macaddr = MacFrom(env, std::string(str[3]));
-      if (!str[4].empty()) {
-        std::vector<Mac> macs;
-        for (std::string_view m : SplitOn(str[4], ',')) macs.push_back(MacFrom(env, std::string(m)));
-        mv.macaddr_data = std::move(macs);
-      }
-      l.macvlan = std::move(mv);
+  const double* row = numbers.Data();
+  LinkAttrs l;
+  if (auto v = Present(row[0])) l.index = static_cast<int32_t>(*v);
+  if (auto v = Present(row[1])) l.flags = static_cast<uint32_t>(*v);
+  if (auto v = Present(row[2])) l.change = static_cast<uint32_t>(*v);
+  const double* p = row + kRequestFixed;
+  for (const auto& f : kLinkFields) l.*f.field = Present(*p++);
+  if (!str[0].empty()) l.name = std::string(str[0]);
+  if (!str[1].empty()) l.kind = std::string(str[1]);
+  if (!str[2].empty()) l.address = MacFrom(env, std::string(str[2]));
+  if (!str[5].empty()) l.link_name = std::string(str[5]);
+  if (!std::isnan(row[kRequestMacvlan])) {
+    MacvlanAttrs mv;
+    p = row + kRequestMacvlan + 1;
+    for (const auto& f : kMacvlanFields) mv.*f.field = Present(*p++);
+    if (!str[3].empty()) mv.macaddr = MacFrom(env, std::string(str[3]));
+    if (!str[4].empty()) {
+      std::vector<Mac> macs;
+      for (std::string_view m : SplitOn(str[4], ',')) macs.push_back(MacFrom(env, std::string(m)));
+      mv.macaddr_data = std::move(macs);
     }
+    l.macvlan = std::move(mv);
   }
-  return out;
+  return l;
 }
 
 }  // namespace macvlan

@@ -12,14 +12,13 @@
 
 namespace macvlan {
 
-// NativeLinkRequests as rows (src/link_request.ts packs them): a
-// Float64Array of LinkRequestColumns().numbers a row (NaN where absent) and
-// the string columns of every row joined by NUL ('' where absent; source
-// MACs joined by ','). Two N-API calls for any number of requests, where
-// walking an object costs a few per field. TypeScript has validated the
-// values; rows of the wrong shape (or none) are a bug, reported as a
-// TypeError.
-std::vector<LinkAttrs> LinkAttrsFromColumns(const Napi::Value& numbers, const Napi::Value& strings);
+// A NativeLinkRequest as a row (src/link_request.ts packs it): a
+// Float64Array of LinkRequestColumns().numbers (NaN where absent) and the
+// string columns joined by NUL ('' where absent; source MACs joined by ',').
+// Two N-API calls, where walking an object costs a few per field.
+// TypeScript has validated the values; a row of the wrong shape is a bug,
+// reported as a TypeError.
+LinkAttrs LinkAttrsFromColumns(const Napi::Value& numbers, const Napi::Value& strings);
 
 // The column names of a link request row, in order: { numbers, strings }.
 Napi::Object LinkRequestColumns(Napi::Env env);

@@ -187,10 +187,19 @@ export interface RawTapQueue {
  */
 export interface RawNativeHandle {
   /**
-   * `numbers` and `strings`: requests as rows (src/link_request.ts), one call each: row r is call `id + r`.
+   * `numbers` and `strings`: the request as a row (src/link_request.ts). With `indexes`, one call for each, the i-th with that ifindex and id `id + i`.
    * With `inParts` a dump also settles `[id, -1, part]` entries (LinkTables) before its result, and `[id, -2, undefined]` when those parts are void (the dump was sent again).
    */
-  link(id: number, op: LinkOp, numbers: Float64Array, strings: string, netnsPath?: string, probes?: number, inParts?: boolean): boolean;
+  link(
+    id: number,
+    op: LinkOp,
+    numbers: Float64Array,
+    strings: string,
+    netnsPath?: string,
+    probes?: number,
+    inParts?: boolean,
+    indexes?: Int32Array,
+  ): boolean;
   addr(id: number, op: AddrRouteOp, req: NativeAddr): boolean;
   route(id: number, op: AddrRouteOp, req: NativeRoute): boolean;
   subscribe(id: number, groups: number[], rcvbuf: number): boolean;

@@ -20,7 +20,7 @@ import {
   type RawTapQueue,
 } from './binding.js';
 import { errnoName } from './errors.js';
-import { packLinkRequest, packLinkRequests } from './link_request.js';
+import { packLinkRequest } from './link_request.js';
 
 const { ECANCELED } = constants.errno;
 
@@ -188,17 +188,24 @@ export class HandleCalls {
   }
 
   /**
-   * Many changes or deletes in one native call, each its own request in the
-   * I/O thread's batches (hundreds of calls through link() cost a promise,
-   * a row and an N-API call each). Resolves once all are answered: for
-   * each, undefined or the NativeError it failed with.
+   * The same change or delete of many links in one native call, each its
+   * own request in the I/O thread's batches (hundreds of calls through
+   * link() cost a promise, a row and an N-API call each): `req` with each
+   * of `indexes` as its ifindex. Resolves once all are answered: for each,
+   * undefined or the NativeError it failed with.
    */
-  linkEach(op: typeof LinkOp.change | typeof LinkOp.delete, reqs: readonly NativeLinkRequest[]): Promise<(NativeError | undefined)[]> {
-    if (reqs.length === 0) return Promise.resolve([]);
-    const [numbers, strings] = packLinkRequests(reqs);
-    const first = this.#calls.nextIds(reqs.length);
-    if (!this.#raw.link(first, op, numbers, strings)) return Promise.reject(new NativeCallError(ECANCELED));
-    const outcomes = this.#calls.expectEach(first, reqs.length) as Promise<(NativeError | undefined)[]>;
+  linkEach(
+    op: typeof LinkOp.change | typeof LinkOp.delete,
+    req: NativeLinkRequest,
+    indexes: readonly number[],
+  ): Promise<(NativeError | undefined)[]> {
+    if (indexes.length === 0) return Promise.resolve([]);
+    const [numbers, strings] = packLinkRequest(req);
+    const first = this.#calls.nextIds(indexes.length);
+    if (!this.#raw.link(first, op, numbers, strings, undefined, undefined, undefined, Int32Array.from(indexes))) {
+      return Promise.reject(new NativeCallError(ECANCELED));
+    }
+    const outcomes = this.#calls.expectEach(first, indexes.length) as Promise<(NativeError | undefined)[]>;
     this.#flushFirstOfStretch();
     return outcomes;
   }

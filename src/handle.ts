@@ -28,7 +28,7 @@ import {
 } from './addr_route.js';
 import { watchLinks, type LinkEventStream, type WatchOptions } from './events.js';
 import { offloadBit, Tap, TAP_OFFLOADS, type TapOptions } from './tap.js';
-import { MODES, linksOf, modeValue, rowsOf, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
+import { MODES, linksOf, modeValue, namedLinks, rowsOf, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
 import {
   boolean,
   integer,
@@ -772,45 +772,38 @@ export class Handle {
     if (wanted.length === 0) return;
     if (wanted.length === 1) return this.deleteLink(wanted[0]!);
 
-    const all = linksOf(await this.#call(what, (n) => n.link(LinkOp.dump, { ...SKIP_STATS }, undefined, Probe.none)));
-    const byName = new Map(all.map((l) => [l.name, l]));
-    const byIndex = new Map(all.map((l) => [l.index, l]));
-    const targets = new Map<number, Link>();
-    for (const ref of wanted) {
-      const l = typeof ref === 'number' ? byIndex.get(ref) : byName.get(ref);
-      if (!l) throw new NetlinkError(what, ENODEV, { hint: `no link ${showRef(ref)} in this namespace; nothing was deleted` });
-      targets.set(l.index, l);
+    const table = await this.#call(what, (n) => n.link(LinkOp.dump, { ...SKIP_STATS }, undefined, Probe.none));
+    const named = namedLinks(table, wanted);
+    if ('missing' in named) {
+      throw new NetlinkError(what, ENODEV, { hint: `no link ${showRef(named.missing)} in this namespace; nothing was deleted` });
     }
-    const used = new Set(all.map((l) => l.group ?? 0));
+    const { indexes, groups, used } = named;
     let group: number;
     do group = randomInt(0x10000, 0x7fffffff);
     while (used.has(group));
 
-    // All the group changes go as one native call, and the untagging too
-    // (whose failures give way to the error that made it).
-    const links = [...targets.values()];
-    const untag = (tagged: Link[]): Promise<unknown> =>
-      this.#native
-        .linkEach(
-          LinkOp.change,
-          tagged.map((l) => ({ index: l.index, group: l.group ?? 0 })),
-        )
-        .catch(() => undefined);
-    const outcomes = await this.#call(what, (n) =>
-      n.linkEach(
-        LinkOp.change,
-        links.map((l) => ({ index: l.index, group })),
-      ),
-    );
+    // All the group changes go as one native call; the untagging, one a
+    // group the links came from (its failures give way to the error that
+    // made it).
+    const untag = (tagged: number[]): Promise<unknown> => {
+      const byGroup = new Map<number, number[]>();
+      for (const i of tagged) {
+        const list = byGroup.get(groups[i]!);
+        if (list) list.push(indexes[i]!);
+        else byGroup.set(groups[i]!, [indexes[i]!]);
+      }
+      return Promise.all([...byGroup].map(([g, list]) => this.#native.linkEach(LinkOp.change, { group: g }, list))).catch(() => undefined);
+    };
+    const outcomes = await this.#call(what, (n) => n.linkEach(LinkOp.change, { group }, indexes));
     const failed = outcomes.find((x) => x !== undefined);
     if (failed) {
-      await untag(links.filter((_, i) => outcomes[i] === undefined));
+      await untag(outcomes.flatMap((x, i) => (x === undefined ? [i] : [])));
       throw toNetlinkError(failed, what);
     }
     try {
       await this.#call(what, (n) => n.link(LinkOp.delete, { group }));
     } catch (err) {
-      await untag(links);
+      await untag(indexes.map((_, i) => i));
       throw err;
     }
   }

@@ -478,3 +478,44 @@ export function linksOf(table: LinkTable, where: LinkWhere = {}, links: Link[] =
   }
   return links;
 }
+
+/** The links a deleteLinks names, as read from a dump's table. */
+export interface NamedLinks {
+  /** Their ifindexes, each once, in the order first named. */
+  indexes: number[];
+  /** Their IFLA_GROUPs (0 where none), in the same order. */
+  groups: number[];
+  /** The groups of every link in the table. */
+  used: Set<number>;
+}
+
+/**
+ * The links of `table` that `refs` name (an ifindex or a name), read from
+ * the columns without making Link objects; or the first ref that names none.
+ */
+export function namedLinks(table: LinkTable, refs: readonly (string | number)[]): NamedLinks | { missing: string | number } {
+  const { count, numbers } = table;
+  const names = refs.some((r) => typeof r === 'string') ? table.strings.split('\0') : undefined;
+  const rowByIndex = new Map<number, number>();
+  const rowByName = new Map<string, number>();
+  const used = new Set<number>();
+  for (let i = 0; i < count; i++) {
+    const b = i * NUMBER_COLUMNS;
+    rowByIndex.set(numbers[b + INDEX]! | 0, i);
+    if (names) rowByName.set(names[i * STRING_COLUMNS + NAME]!, i);
+    used.add(u32(numbers, b + GROUP) ?? 0);
+  }
+  const rows = new Set<number>();
+  for (const ref of refs) {
+    const row = typeof ref === 'number' ? rowByIndex.get(ref) : rowByName.get(ref);
+    if (row === undefined) return { missing: ref };
+    rows.add(row);
+  }
+  const indexes: number[] = [];
+  const groups: number[] = [];
+  for (const row of rows) {
+    indexes.push(numbers[row * NUMBER_COLUMNS + INDEX]! | 0);
+    groups.push(u32(numbers, row * NUMBER_COLUMNS + GROUP) ?? 0);
+  }
+  return { indexes, groups, used };
+}

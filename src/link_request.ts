@@ -1,5 +1,5 @@
-// NativeLinkRequests as the rows the addon reads (native/js_link.h
-// LinkAttrsFromColumns): numbers in one Float64Array, strings joined by NUL.
+// A NativeLinkRequest as the row the addon reads (native/js_link.h
+// LinkAttrsFromColumns): numbers in a Float64Array, strings joined by NUL.
 import { native, type NativeLinkRequest } from './binding.js';
 
 const columns = native.linkRequestColumns;
@@ -57,17 +57,4 @@ function packRow(req: NativeLinkRequest): void {
 export function packLinkRequest(req: NativeLinkRequest): [Float64Array, string] {
   packRow(req);
   return [numbers, strings.join('\0')];
-}
-
-/** Packs requests as consecutive rows, for one native call that makes a request of each. */
-export function packLinkRequests(reqs: readonly NativeLinkRequest[]): [Float64Array, string] {
-  const width = numbers.length;
-  const all = new Float64Array(reqs.length * width);
-  const text: string[] = [];
-  reqs.forEach((req, r) => {
-    packRow(req);
-    all.set(numbers, r * width);
-    text.push(strings.join('\0'));
-  });
-  return [all, text.join('\0')];
 }

@@ -4,6 +4,9 @@
 
 #include <string>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
@@ -95,6 +98,22 @@ static Napi::Value TapUeventFilterPassesJs(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, passes);
 }
 
+// seqpacketPair() -> [reader, writer]: an AF_UNIX SOCK_SEQPACKET pair, the
+// reader non-blocking, where each write is one frame (tests of TapQueue's
+// reads without a macvtap).
+static Napi::Value SeqpacketPair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw Napi::Error::New(env, "seqpacketPair: errno " + std::to_string(errno));
+  }
+  fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0U, fds[0]);
+  out.Set(1U, fds[1]);
+  return out;
+}
+
 // Uapi numbers the TypeScript side needs, taken from the headers here so they
 // are never retyped by hand.
 static Napi::Object Constants(Napi::Env env) {
@@ -159,6 +178,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setLinkTableMaker", Napi::Function::New<SetLinkTableMaker>(env, "setLinkTableMaker"));
   exports.Set("decodeMessages", Napi::Function::New<DecodeMessages>(env, "decodeMessages"));
   exports.Set("decodeTapUevent", Napi::Function::New<DecodeTapUevent>(env, "decodeTapUevent"));
+  exports.Set("seqpacketPair", Napi::Function::New<SeqpacketPair>(env, "seqpacketPair"));
   exports.Set("tapUeventFilterPasses",
               Napi::Function::New<TapUeventFilterPassesJs>(env, "tapUeventFilterPasses"));
   return exports;

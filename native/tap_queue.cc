@@ -7,6 +7,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include <linux/if_tun.h>
@@ -71,6 +73,7 @@ Napi::Function TapQueue::Define(Napi::Env env) {
   return DefineClass(env, "TapQueue",
                      {
                          InstanceMethod<&TapQueue::Read>("read"),
+                         InstanceMethod<&TapQueue::SetSlab>("setSlab"),
                          InstanceMethod<&TapQueue::Write>("write"),
                          InstanceMethod<&TapQueue::Close>("close"),
                      });
@@ -180,18 +183,33 @@ void TapQueue::Service(Napi::Env env, int status, int events) {
 
 ssize_t TapQueue::ReadOne() {
   if (scratch_.size() < kMaxFrame) scratch_.resize(kMaxFrame);
+  iovec iov[2] = {{slab_data_ + slab_used_, slab_size_ - slab_used_}, {scratch_.data(), scratch_.size()}};
+  bool in_slab = slab_size_ - slab_used_ > 0;
   for (;;) {
-    ssize_t n = read(fd_, scratch_.data(), scratch_.size());
+    ssize_t n = readv(fd_, in_slab ? iov : iov + 1, in_slab ? 2 : 1);
     if (n >= 0) return n;
     if (errno != EINTR) return -errno;
   }
 }
 
-// A frame without its virtio-net header.
-static Napi::Value FrameOf(Napi::Env env, const std::vector<uint8_t>& buf, size_t len, size_t hdr_len) {
-  size_t skip = len >= hdr_len ? hdr_len : len;
-  napi_value frame = Napi::Buffer<uint8_t>::Copy(env, buf.data() + skip, len - skip);
-  return {env, frame};
+Napi::Value TapQueue::FrameOf(Napi::Env env, size_t len) {
+  size_t skip = len >= hdr_len_ ? hdr_len_ : len;
+  size_t room = slab_size_ - slab_used_;
+  if (len <= room) {
+    // start * 65536 + length (a slab is at most 64 KiB): a number, where a
+    // Buffer costs an allocation, a copy and a backing store to track.
+    size_t start = slab_used_ + skip;
+    slab_used_ = std::min(slab_size_, (slab_used_ + len + 7) & ~size_t{7});
+    return Napi::Number::New(env, static_cast<double>(start * 65536 + (len - skip)));
+  }
+  // Too long for the room left: it began there and went on in scratch_.
+  auto frame = Napi::Buffer<uint8_t>::New(env, len - skip);
+  uint8_t* out = frame.Data();
+  size_t from_slab = room > skip ? room - skip : 0;
+  if (from_slab) std::memcpy(out, slab_data_ + slab_used_ + skip, from_slab);
+  size_t scratch_skip = room > skip ? 0 : skip - room;
+  std::memcpy(out + from_slab, scratch_.data() + scratch_skip, len - skip - from_slab);
+  return {env, static_cast<napi_value>(frame)};
 }
 
 void TapQueue::ReadReady(Napi::Env env, SettleBatch& out) {
@@ -203,7 +221,7 @@ void TapQueue::ReadReady(Napi::Env env, SettleBatch& out) {
     if (n < 0) {
       out.Add(id, static_cast<int>(-n), env.Undefined());
     } else {
-      out.Add(id, 0, FrameOf(env, scratch_, static_cast<size_t>(n), hdr_len_));
+      out.Add(id, 0, FrameOf(env, static_cast<size_t>(n)));
     }
   }
 }
@@ -239,18 +257,28 @@ void TapQueue::RejectAll(int error, SettleBatch& out) {
 
 Napi::Value TapQueue::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (closed_) return Napi::Number::New(env, EBADF);
+  if (closed_) return Napi::Number::New(env, -EBADF);
   double id = info[0].As<Napi::Number>().DoubleValue();
   // A frame may already be queued: take it now, which saves a loop turn
   // (unless others wait before this read).
   if (readers_.empty()) {
     ssize_t n = ReadOne();
-    if (n >= 0) return FrameOf(env, scratch_, static_cast<size_t>(n), hdr_len_);
-    if (n != -EAGAIN) return Napi::Number::New(env, static_cast<double>(-n));
+    if (n >= 0) return FrameOf(env, static_cast<size_t>(n));
+    if (n != -EAGAIN) return Napi::Number::New(env, static_cast<double>(n));
   }
   readers_.push_back(id);
   UpdatePoll(env);
   return env.Undefined();
+}
+
+Napi::Value TapQueue::SetSlab(const Napi::CallbackInfo& info) {
+  auto slab = info[0].As<Napi::Buffer<uint8_t>>();
+  if (slab.Length() > 65536) throw Napi::RangeError::New(info.Env(), "native: a tap slab is at most 64 KiB");
+  slab_ = Napi::Persistent(slab);
+  slab_data_ = slab.Data();
+  slab_size_ = slab.Length();
+  slab_used_ = 0;
+  return info.Env().Undefined();
 }
 
 Napi::Value TapQueue::Write(const Napi::CallbackInfo& info) {

@@ -30,8 +30,11 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
     Napi::Reference<Napi::Buffer<uint8_t>> frame;
   };
 
-  // (id) => a frame now, an errno now, or undefined: settled later.
+  // (id) => a frame now (a slab code or a Buffer), -errno now, or
+  // undefined: settled later.
   Napi::Value Read(const Napi::CallbackInfo& info);
+  // (slab: Buffer) => frames are read into it from its start on.
+  Napi::Value SetSlab(const Napi::CallbackInfo& info);
   // (id, frame) => 0 written, an errno, or -1: settled later.
   Napi::Value Write(const Napi::CallbackInfo& info);
   // (done: () => void): pending reads and writes are dropped (JS rejects
@@ -44,8 +47,12 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   void Service(Napi::Env env, int status, int events);
   void ReadReady(Napi::Env env, SettleBatch& out);
   void WriteReady(Napi::Env env, SettleBatch& out);
-  // Reads one frame: its length (the header included), or -errno.
+  // Reads one frame into the slab's free room, what does not fit into
+  // scratch_: its length (the header included), or -errno.
   ssize_t ReadOne();
+  // The frame ReadOne() read, without its virtio-net header: its slab code
+  // when it fits in the slab, else a Buffer copy.
+  Napi::Value FrameOf(Napi::Env env, size_t len);
   // Returns 0, EAGAIN, or an errno.
   int TryWrite(const uint8_t* data, size_t len);
   void UpdatePoll(Napi::Env env, bool keep_readable = false);
@@ -62,6 +69,12 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   std::deque<PendingWrite> writers_;
   Napi::FunctionReference settle_;
   std::vector<uint8_t> scratch_;
+  // The JS-allocated buffer frames are read into, handed out as views
+  // (src/calls.ts TapQueueCalls): no allocation and no copy a frame.
+  Napi::Reference<Napi::Buffer<uint8_t>> slab_;
+  uint8_t* slab_data_ = nullptr;
+  size_t slab_size_ = 0;
+  size_t slab_used_ = 0;
   Napi::ObjectReference self_;  // held while I/O is pending
   bool checking_ = false;       // a liveness check is on the thread pool
   // libuv callbacks settle promises: they need a callback scope (and so an

@@ -172,8 +172,14 @@ export const Probe = { tapDevice: 1, wireless: 2, all: 3, none: 0 } as const;
  * settled later through the constructor's `settle`, by id.
  */
 export interface RawTapQueue {
-  /** A frame now, an errno now, or undefined: settled later. */
+  /**
+   * A frame now, -errno now, or undefined: settled later. A frame is a
+   * Buffer when it did not fit in the slab, else its place there: a number
+   * >= 0, start * 65536 + length (frames settled later too).
+   */
   read(id: number): Buffer | number | undefined;
+  /** The buffer (at most 64 KiB) the next frames are read into, from its start. */
+  setSlab(slab: Buffer): void;
   /** 0: written; above 0: an errno; -1: settled later. */
   write(id: number, frame: Buffer): number;
   /** Drops pending reads and writes (the caller rejects them), closes the fd off the loop, then calls done. */
@@ -260,6 +266,8 @@ export interface NativeAddon {
   decodeMessages(bytes: Buffer): { messages: NativeDecodedMessage[]; truncated: boolean };
   /** A NETLINK_KOBJECT_UEVENT message of a macvtap's char device (add or remove), else null. */
   decodeTapUevent(bytes: Buffer): { add: boolean; ifindex: number; major: number; minor: number } | null;
+  /** An AF_UNIX SOCK_SEQPACKET pair [reader (non-blocking), writer]: one write, one frame (tests of TapQueue). */
+  seqpacketPair(): [number, number];
   /** Whether the uevent listener's socket filter keeps this message (native/tap_uevents.cc). */
   tapUeventFilterPasses(bytes: Buffer): boolean;
   /** The function the addon makes every LinkTable with (native/js_link.h). */

@@ -254,6 +254,11 @@ export class HandleCalls {
   }
 }
 
+// A tap queue's slab, and the room below which it is replaced: a frame of
+// a 1500-byte MTU with its Ethernet, VLAN and virtio-net headers fits.
+const SLAB_BYTES = 16384;
+const SLAB_MIN_ROOM = 1536;
+
 /** What a tap queue's failed read or write rejects with: `reasonOf(e, TAP_READ or TAP_WRITE)`. */
 export const TAP_READ = 0;
 export const TAP_WRITE = 1;
@@ -272,17 +277,51 @@ export class TapQueueCalls {
   readonly #calls: PendingCalls;
   readonly #raw: RawTapQueue;
   #closed: Promise<void> | undefined;
+  #slab: Buffer;
 
   constructor(fd: number, vnetHdrLen: number, reasonOf: ReasonOf) {
     this.#calls = new PendingCalls(reasonOf);
-    this.#raw = new native.TapQueue(fd, vnetHdrLen, this.#calls.settle);
+    this.#raw = new native.TapQueue(fd, vnetHdrLen, this.#settle);
+    this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    this.#raw.setSlab(this.#slab);
   }
+
+  // Frames are read into a slab and handed out as views of it, as
+  // Buffer.allocUnsafe() hands out views of its pool: a frame kept keeps its
+  // slab (16 KiB) alive. A new slab once too little room is left for a frame.
+  #frameAt(place: number): Buffer {
+    const start = (place / 65536) | 0;
+    const end = start + (place & 0xffff);
+    return this.#slab.subarray(start, end);
+  }
+
+  #renewSlab(): void {
+    this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    this.#raw.setSlab(this.#slab);
+  }
+
+  readonly #settle = (...batch: unknown[]): void => {
+    let last = -1;
+    for (let i = 2; i < batch.length; i += 3) {
+      const place = batch[i];
+      if (typeof place === 'number') {
+        batch[i] = this.#frameAt(place);
+        last = place;
+      }
+    }
+    if (last >= 0 && SLAB_BYTES - ((last / 65536) | 0) - (last & 0xffff) < SLAB_MIN_ROOM) this.#renewSlab();
+    this.#calls.settle(...batch);
+  };
 
   read(): Promise<Buffer> {
     const id = this.#calls.nextId();
     const now = this.#raw.read(id);
     if (now === undefined) return this.#calls.expect<Buffer>(id, TAP_READ);
-    return typeof now === 'number' ? Promise.reject(this.#calls.reason(new NativeCallError(now), TAP_READ)) : Promise.resolve(now);
+    if (typeof now !== 'number') return Promise.resolve(now);
+    if (now < 0) return Promise.reject(this.#calls.reason(new NativeCallError(-now), TAP_READ));
+    const frame = this.#frameAt(now);
+    if (SLAB_BYTES - frame.byteOffset - frame.length < SLAB_MIN_ROOM) this.#renewSlab();
+    return Promise.resolve(frame);
   }
 
   write(frame: Buffer): Promise<void> {

@@ -133,7 +133,11 @@ export class Tap {
   // the tap queue, which rejects with #error's NetlinkError itself; no
   // async wrapper and no per-call stack capture.
 
-  /** Reads one Ethernet frame (the virtio-net header stripped when enabled). */
+  /**
+   * Reads one Ethernet frame (the virtio-net header stripped when enabled):
+   * a view into a 16 KiB slab shared with the frames read around it (copy
+   * it with Buffer.from() to keep it apart from them for long).
+   */
   readFrame(queue = 0): Promise<Buffer> {
     try {
       return this.#queue(queue, 'readFrame()').read();

@@ -290,9 +290,8 @@ export class TapQueueCalls {
   // Buffer.allocUnsafe() hands out views of its pool: a frame kept keeps its
   // slab (16 KiB) alive. A new slab once too little room is left for a frame.
   #frameAt(place: number): Buffer {
-    const start = (place / 65536) | 0;
-    const end = start + (place & 0xffff);
-    return this.#slab.subarray(start, end);
+    // Buffer.from(arrayBuffer, ...) skips subarray()'s species lookup.
+    return Buffer.from(this.#slab.buffer, (place / 65536) | 0, place & 0xffff);
   }
 
   #renewSlab(): void {

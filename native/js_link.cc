@@ -451,9 +451,27 @@ Napi::Object LinkRequestColumns(Napi::Env env) {
 LinkAttrs LinkAttrsFromColumns(const Napi::Value& numbers_value, const Napi::Value& strings_value) {
   Napi::Env env = numbers_value.Env();
   auto numbers = numbers_value.As<Napi::Float64Array>();
-  std::string joined = strings_value.As<Napi::String>().Utf8Value();
-  std::vector<std::string_view> str = SplitOn(joined, '\0');
-  if (numbers.ElementLength() != kRequestNumberColumns || str.size() != std::size(kRequestStringColumns)) {
+  // A create's strings are a few dozen bytes: read them into the stack in
+  // one N-API call (Utf8Value() makes two and a heap string).
+  std::array<char, 512> small;
+  std::string large;
+  size_t length = 0;
+  napi_get_value_string_utf8(env, strings_value, small.data(), small.size(), &length);
+  std::string_view joined(small.data(), length);
+  if (length + 1 >= small.size()) {
+    large = strings_value.As<Napi::String>().Utf8Value();
+    joined = large;
+  }
+  std::array<std::string_view, std::size(kRequestStringColumns)> str;
+  size_t fields = 0;
+  for (size_t start = 0;; fields++) {
+    size_t end = joined.find('\0', start);
+    if (fields < str.size())
+      str[fields] = joined.substr(start, end == std::string_view::npos ? end : end - start);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  if (numbers.ElementLength() != kRequestNumberColumns || fields + 1 != str.size()) {
     throw Napi::TypeError::New(env, "native: a link request row of the wrong shape");
   }
   const double* row = numbers.Data();

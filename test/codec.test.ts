@@ -776,6 +776,23 @@ describe('link request rows (packLinkRequest -> LinkAttrsFromColumns)', () => {
     }
   });
 
+  it('a row whose strings are longer than the 512 bytes read on the stack (64 source MACs) reaches the message whole', () => {
+    const macs = Array.from({ length: 64 }, (_, i) => `02:00:00:00:01:${i.toString(16).padStart(2, '0')}`);
+    const req: NativeLinkRequest = {
+      name: 'vm0',
+      kind: 'macvlan',
+      macvlan: { mode: c.MACVLAN_MODE_SOURCE, macaddrMode: c.MACVLAN_MACADDR_SET, macaddrData: macs },
+    };
+    expect(packLinkRequest(req)[1].length).toBeGreaterThan(1000);
+    const { bytes, attrs } = encodeLink(LinkOp.create, req);
+    const data = attrs.find((a) => a.name === 'IFLA_MACVLAN_MACADDR_DATA')!;
+    // 64 nested IFLA_MACVLAN_MACADDR attributes of 4 + 6 bytes, padded to 12.
+    expect(data.length).toBe(4 + 64 * 12);
+    const found = Array.from({ length: 64 }, (_, i) => [...bytes.subarray(data.offset + 8 + i * 12, data.offset + 14 + i * 12)]);
+    expect(found.map((m) => m.map((b) => b.toString(16).padStart(2, '0')).join(':'))).toEqual(macs);
+    expect(bytes.includes(Buffer.from('vm0\0'))).toBe(true);
+  });
+
   it('linkName is no attribute: the I/O thread turns it into IFLA_LINK before sending', () => {
     const req: NativeLinkRequest = { name: 'vm0', kind: 'macvtap', macvlan: { mode: c.MACVLAN_MODE_BRIDGE } };
     const plain = encodeLink(LinkOp.create, req);

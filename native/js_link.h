@@ -15,7 +15,7 @@ namespace macvlan {
 // A NativeLinkRequest as a row (src/link_request.ts packs it): a
 // Float64Array of LinkRequestColumns().numbers (NaN where absent) and the
 // string columns joined by NUL ('' where absent; source MACs joined by ',').
-// Two N-API calls, where walking an object costs a few per field.
+// Two or three N-API calls, where walking an object costs a few per field.
 // TypeScript has validated the values; a row of the wrong shape is a bug,
 // reported as a TypeError.
 LinkAttrs LinkAttrsFromColumns(const Napi::Value& numbers, const Napi::Value& strings);

@@ -196,7 +196,7 @@ Napi::Value TapQueue::FrameOf(Napi::Env env, size_t len) {
   size_t skip = len >= hdr_len_ ? hdr_len_ : len;
   size_t room = slab_size_ - slab_used_;
   if (len <= room) {
-    // start * 65536 + length (a slab is at most 64 KiB): a number, where a
+    // start * 65536 + length (a slab is below 64 KiB): a number, where a
     // Buffer costs an allocation, a copy and a backing store to track.
     size_t start = slab_used_ + skip;
     slab_used_ = std::min(slab_size_, (slab_used_ + len + 7) & ~size_t{7});
@@ -273,7 +273,8 @@ Napi::Value TapQueue::Read(const Napi::CallbackInfo& info) {
 
 Napi::Value TapQueue::SetSlab(const Napi::CallbackInfo& info) {
   auto slab = info[0].As<Napi::Buffer<uint8_t>>();
-  if (slab.Length() > 65536) throw Napi::RangeError::New(info.Env(), "native: a tap slab is at most 64 KiB");
+  // A frame's place is start * 65536 + length: both below 65536.
+  if (slab.Length() >= 65536) throw Napi::RangeError::New(info.Env(), "native: a tap slab is below 64 KiB");
   slab_ = Napi::Persistent(slab);
   slab_data_ = slab.Data();
   slab_size_ = slab.Length();

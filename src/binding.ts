@@ -178,7 +178,7 @@ export interface RawTapQueue {
    * >= 0, start * 65536 + length (frames settled later too).
    */
   read(id: number): Buffer | number | undefined;
-  /** The buffer (at most 64 KiB) the next frames are read into, from its start. */
+  /** The buffer (below 64 KiB) the next frames are read into, from its start. */
   setSlab(slab: Buffer): void;
   /** 0: written; above 0: an errno; -1: settled later. */
   write(id: number, frame: Buffer): number;

@@ -105,7 +105,10 @@ class PendingCalls {
     });
   }
 
-  readonly settle = (...batch: unknown[]): void => {
+  /** What the addon calls with (id, errno, value) triples as its arguments. */
+  readonly settle = (...batch: unknown[]): void => this.settleBatch(batch);
+
+  settleBatch(batch: unknown[]): void {
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i] as number;
       const pending = this.#pending.get(id);
@@ -122,7 +125,7 @@ class PendingCalls {
         pending.reject(this.reason(new NativeCallError(errno, ext), pending.tag));
       }
     }
-  };
+  }
 
   /** Rejects every pending call with ECANCELED. */
   cancelAll(): void {
@@ -294,22 +297,22 @@ export class TapQueueCalls {
     return Buffer.from(this.#slab.buffer, (place / 65536) | 0, place & 0xffff);
   }
 
-  #renewSlab(): void {
+  // After the frames read so far (the last of them is `last`): a new slab
+  // when too little room is left behind it.
+  #renewSlabAfter(last: Buffer): void {
+    if (SLAB_BYTES - last.byteOffset - last.length >= SLAB_MIN_ROOM) return;
     this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     this.#raw.setSlab(this.#slab);
   }
 
   readonly #settle = (...batch: unknown[]): void => {
-    let last = -1;
+    let last: Buffer | undefined;
     for (let i = 2; i < batch.length; i += 3) {
       const place = batch[i];
-      if (typeof place === 'number') {
-        batch[i] = this.#frameAt(place);
-        last = place;
-      }
+      if (typeof place === 'number') batch[i] = last = this.#frameAt(place);
     }
-    if (last >= 0 && SLAB_BYTES - ((last / 65536) | 0) - (last & 0xffff) < SLAB_MIN_ROOM) this.#renewSlab();
-    this.#calls.settle(...batch);
+    if (last) this.#renewSlabAfter(last);
+    this.#calls.settleBatch(batch);
   };
 
   read(): Promise<Buffer> {
@@ -319,7 +322,7 @@ export class TapQueueCalls {
     if (typeof now !== 'number') return Promise.resolve(now);
     if (now < 0) return Promise.reject(this.#calls.reason(new NativeCallError(-now), TAP_READ));
     const frame = this.#frameAt(now);
-    if (SLAB_BYTES - frame.byteOffset - frame.length < SLAB_MIN_ROOM) this.#renewSlab();
+    this.#renewSlabAfter(frame);
     return Promise.resolve(frame);
   }
 

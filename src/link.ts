@@ -495,13 +495,15 @@ export interface NamedLinks {
  */
 export function namedLinks(table: LinkTable, refs: readonly (string | number)[]): NamedLinks | { missing: string | number } {
   const { count, numbers } = table;
+  // Only the lookups the refs need.
   const names = refs.some((r) => typeof r === 'string') ? table.strings.split('\0') : undefined;
+  const byIndex = refs.some((r) => typeof r === 'number');
   const rowByIndex = new Map<number, number>();
   const rowByName = new Map<string, number>();
   const used = new Set<number>();
   for (let i = 0; i < count; i++) {
     const b = i * NUMBER_COLUMNS;
-    rowByIndex.set(numbers[b + INDEX]! | 0, i);
+    if (byIndex) rowByIndex.set(numbers[b + INDEX]! | 0, i);
     if (names) rowByName.set(names[i * STRING_COLUMNS + NAME]!, i);
     used.add(u32(numbers, b + GROUP) ?? 0);
   }

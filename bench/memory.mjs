@@ -3,17 +3,25 @@
 // handle, RSS and open fds before and after (after a forced GC).
 //
 //   node [--max-semi-space-size=MB] --expose-gc bench/memory.mjs NETNS LOWER_INDEX CYCLES BATCH SECONDS
+//   node --expose-gc bench/memory.mjs --node-reference CYCLES BATCH SECONDS
 //
 // A cycle is one createMacvtap and that link's deletion; BATCH links are
 // created concurrently, then removed with one deleteLinks(). It stops at
 // CYCLES, or at the first batch boundary after SECONDS, and prints JSON.
+// With --node-reference a cycle is one fs.promises.stat() instead, BATCH at
+// a time: the same number of promise-returning calls made by Node itself,
+// to tell what V8 and Node grow under such a load from what the library does.
 import { readdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { open } from '../dist/index.js';
 
-const [netns, lowerArg, cyclesArg, batchArg, secondsArg] = process.argv.slice(2);
+const nodeReference = process.argv[2] === '--node-reference';
+const [netns, lowerArg, cyclesArg, batchArg, secondsArg] = nodeReference
+  ? [undefined, undefined, ...process.argv.slice(3)]
+  : process.argv.slice(2);
 const lower = Number(lowerArg);
 const cycles = Number(cyclesArg);
 const batch = Number(batchArg);
@@ -40,8 +48,12 @@ async function settle() {
   };
 }
 
-const nl = await open({ netns });
+const nl = nodeReference ? undefined : await open({ netns });
 async function oneBatch(k) {
+  if (!nl) {
+    await Promise.all(Array.from({ length: batch }, () => stat('/proc/self')));
+    return;
+  }
   const names = Array.from({ length: batch }, (_, i) => `m${k % 2}x${i}`);
   await Promise.all(names.map((name) => nl.createMacvtap({ lower, name, mode: 'bridge' })));
   await nl.deleteLinks(names);
@@ -66,7 +78,7 @@ while (done < cycles && (performance.now() - t0) / 1000 < seconds) {
 }
 const elapsed = (performance.now() - t0) / 1000;
 const after = await settle();
-await nl.close();
+await nl?.close();
 const closed = await settle();
 process.stdout.write(
   JSON.stringify({

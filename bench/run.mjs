@@ -22,7 +22,8 @@
 //   loop     event-loop lateness (idle, concurrent creates, rtnl_lock busy)
 //   bigdump  dumps of BENCH_BIG_LINKS links
 //   tap      openTap+close and frames
-//   memory   the create/delete cycle check (default V8 settings, then young generation capped)
+//   memory   the create/delete cycle check (default V8 settings, then young generation capped),
+//            and Node's own fs.promises.stat() as many times (the platform reference)
 //   and as shorthands the table's sections: create, delete (= seq,batch,ip),
 //   dump (= batch,bigdump), frames (= tap).
 //
@@ -689,30 +690,31 @@ async function main() {
 
   // Memory: a process of its own, with V8's default heap sizing (the
   // target), then again with the young generation capped (to tell V8's
-  // sizing from ours).
-  const memoryCheck = async (v8Flags) => {
-    log(
-      `memory${v8Flags.length ? ` (${v8Flags.join(' ')})` : ''}: up to ${cfg.cycles} create/delete cycles (at most ${cfg.cycleSeconds} s)`,
-    );
-    const args = [...v8Flags, '--expose-gc', join(here, 'memory.mjs'), NS, lower, cfg.cycles, cfg.cycleBatch, cfg.cycleSeconds];
+  // sizing from ours), then Node's own fs.promises.stat() the same number of
+  // times (what V8 and Node grow under such a load, with no library).
+  const memoryCheck = async (v8Flags, what = ['create/delete cycles', NS, lower]) => {
+    log(`memory${v8Flags.length ? ` (${v8Flags.join(' ')})` : ''}: up to ${cfg.cycles} ${what[0]} (at most ${cfg.cycleSeconds} s)`);
+    const args = [...v8Flags, '--expose-gc', join(here, 'memory.mjs'), ...what.slice(1), cfg.cycles, cfg.cycleBatch, cfg.cycleSeconds];
     return JSON.parse((await execFileP(process.execPath, args.map(String), { maxBuffer: 1 << 24 })).stdout);
   };
-  let mem, memCapped;
+  const memory = {};
   if (on('memory')) {
-    mem = await memoryCheck([]);
-    if (cfg.semiSpaceMb) memCapped = { ...(await memoryCheck([`--max-semi-space-size=${cfg.semiSpaceMb}`])), semiSpaceMb: cfg.semiSpaceMb };
+    memory.library = await memoryCheck([]);
+    if (cfg.semiSpaceMb) {
+      memory.capped = { ...(await memoryCheck([`--max-semi-space-size=${cfg.semiSpaceMb}`])), semiSpaceMb: cfg.semiSpaceMb };
+    }
+    memory.node = await memoryCheck([], ['fs.promises.stat() calls', '--node-reference']);
   }
 
   const totalSeconds = (now() - t00) / 1000;
   mach.loadAtEnd = loadavg().map((x) => +x.toFixed(2));
-  const report = buildReport(raw, mem, memCapped, mach, totalSeconds);
+  const report = buildReport(raw, memory, mach, totalSeconds);
   process.stdout.write(report.text + '\n');
   // A run of some sections leaves the last full results alone.
   const base = cfg.only.length === SECTIONS.length ? 'results' : 'results-only';
   writeFileSync(
     join(outDir, `${base}.json`),
-    JSON.stringify({ machine: mach, config: cfg, totalSeconds, raw, memory: mem, memoryCapped: memCapped, rows: report.rows }, null, 2) +
-      '\n',
+    JSON.stringify({ machine: mach, config: cfg, totalSeconds, raw, memory, rows: report.rows }, null, 2) + '\n',
   );
   writeFileSync(join(outDir, `${base}.md`), report.markdown + '\n');
   log(`wrote ${join(outDir, `${base}.json`)} and ${base}.md (${totalSeconds.toFixed(0)} s in all)`);
@@ -722,7 +724,8 @@ async function main() {
 
 const growthText = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
-function buildReport(raw, mem, memCapped, mach, totalSeconds) {
+function buildReport(raw, memory, mach, totalSeconds) {
+  const { library: mem, capped: memCapped, node: memNode } = memory;
   const fmt = (v) => (v === undefined ? '' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
   const N = cfg.links;
   const rows = [];
@@ -899,6 +902,15 @@ function buildReport(raw, mem, memCapped, mach, totalSeconds) {
       unit: 'MB',
       median: mb(memCapped.after.rss - memCapped.before.rss),
       detail: memDetail(memCapped),
+    });
+  }
+  if (memNode) {
+    rows.push({
+      section: 'memory',
+      what: `Node itself: RSS growth after ${memNode.cycles} fs.promises.stat() calls (${memNode.batch} at a time; platform reference)`,
+      unit: 'MB',
+      median: mb(memNode.after.rss - memNode.before.rss),
+      detail: memDetail(memNode),
     });
   }
   if (mem) {

@@ -6,13 +6,9 @@
 #   bash bench/decode-profile.sh [N] [ROUNDS]
 # No N-API symbol is needed: the sections that use one are dropped at link
 # time (-ffunction-sections, --gc-sections).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/profile-env.sh"
 n=${1:-500}
 rounds=${2:-100}
-out=bench/out
-mkdir -p "$out"
-nodeinc=$(dirname "$(dirname "$(command -v node)")")/include/node
 napi=$(node -p "require('node-addon-api').include_dir")
 g++ -O2 -std=c++20 -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -Inative -I"$nodeinc" -I"$napi" \
   -ffunction-sections -fdata-sections -Wl,--gc-sections \

@@ -9,13 +9,9 @@
 # What it showed (session 5): C inside Node dumps at C's own speed; the
 # library's I/O thread spends the same CPU a dump as C's; what the library
 # adds is its decode and the hand-over to the JS thread (bench/RESULTS.md).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/profile-env.sh"
 n=${1:-500}
 rounds=${2:-15}
-out=bench/out
-mkdir -p "$out"
-nodeinc=$(dirname "$(dirname "$(command -v node)")")/include/node
 cc -O2 -Wall -pthread -o "$out/ref" bench/ref.c
 cc -O2 -Wall -pthread -shared -fPIC -Dmain=ref_main -I"$nodeinc" bench/inproc.c bench/ref.c -o "$out/inproc.node"
 bash bench/with-macvtaps.sh "$n" node bench/inproc-profile.mjs "$rounds"

@@ -99,6 +99,7 @@ class NetlinkSocket {
   std::deque<std::unique_ptr<Request>> queue_;
   std::atomic<size_t> queued_{0};  // queue_.size(), for the spin in WaitForWork
   bool sleeping_ = false;          // the thread waits on wake_fd_ for work
+  bool spin_ = true;               // look for work a while before sleeping (not after a dump)
   bool stop_ = false;
   std::thread thread_;
 };

@@ -15,9 +15,11 @@ const linkStrings = slots(columns.strings, '');
 const macvlanStrings = slots(columns.strings, 'macvlan.');
 const macvlanPresent = linkNumbers.get('macvlan')!;
 
-// One row, reused: the addon copies it during the call.
+// One row, reused: the addon copies it during the call. Cleared and joined
+// by plain loops: TypedArray fill(), fill('') on this array and join('\0')
+// took 0.5 us of a create's 1 us of packing (V8's generic paths).
 const numbers = new Float64Array(columns.numbers.length);
-const strings: string[] = new Array<string>(columns.strings.length).fill('');
+const strings: string[] = Array.from({ length: columns.strings.length }, () => '');
 
 function put(o: object, numberSlots: Map<string, number>, stringSlots: Map<string, number>): void {
   for (const key in o) {
@@ -44,17 +46,15 @@ function put(o: object, numberSlots: Map<string, number>, stringSlots: Map<strin
   }
 }
 
-function packRow(req: NativeLinkRequest): void {
-  numbers.fill(NaN);
-  strings.fill('');
-  put(req, linkNumbers, linkStrings);
-}
-
 /**
  * Packs `req` into the shared row; returns the row's numbers (valid until the
  * next call) and its strings.
  */
 export function packLinkRequest(req: NativeLinkRequest): [Float64Array, string] {
-  packRow(req);
-  return [numbers, strings.join('\0')];
+  for (let i = 0; i < numbers.length; i++) numbers[i] = NaN;
+  for (let i = 0; i < strings.length; i++) strings[i] = '';
+  put(req, linkNumbers, linkStrings);
+  let joined = strings[0]!;
+  for (let i = 1; i < strings.length; i++) joined += '\0' + strings[i]!;
+  return [numbers, joined];
 }

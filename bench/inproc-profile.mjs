@@ -40,7 +40,7 @@ const contenders = {
     return refSeconds(JSON.parse(readFileSync(result, 'utf8'))).map((s) => s * 1e3);
   },
   'C inside Node, through an I/O thread': () => {
-    inproc.run(result, 'dump-io', String(DUMPS + 1), '100');
+    inproc.run(result, 'dump-io', String(DUMPS + 1), '0'); // no spin after a dump, as the library
     return refSeconds(JSON.parse(readFileSync(result, 'utf8'))).map((s) => s * 1e3);
   },
   'library: raw dump (a LinkTable, no Link objects)': () => timed(() => raw.link(LinkOp.dump, { extMask: SKIP_STATS }, undefined, 0)),

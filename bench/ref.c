@@ -8,6 +8,7 @@
 //                (TAP 1 or 2 also reports tapSeconds: getting every new tap's device number
 //                afterwards, 1 from sysfs, 2 from the uevents of a listener opened before the creates)
 //   delete-seq   PREFIX START N         one RTM_DELLINK (by name) at a time
+//   delete-seq-io PREFIX START N SPIN_US delete-seq, each request handed to an I/O thread
 //   delete-group PREFIX START N GROUP   IFLA_GROUP on each (batched), then one RTM_DELLINK by group
 //   dump         RUNS                   RTM_GETLINK NLM_F_DUMP, RTEXT_FILTER_SKIP_STATS, parsed to count
 //   get-seq      NAME N                 one RTM_GETLINK (by name, SKIP_STATS, ACK) at a time
@@ -251,22 +252,6 @@ static void cmd_create(int batched, int lower, const char *prefix, long start, l
          batched ? "create-batch" : "create-seq", n, t, tap_seconds, sends, per);
 }
 
-static void cmd_delete_seq(const char *prefix, long start, long n) {
-  struct buf b = {0};
-  char name[IFNAMSIZ];
-  double t0 = now();
-  for (long i = 0; i < n; i++) {
-    b.len = 0;
-    uint32_t first = seq_next;
-    size_t m = msg_begin(&b, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, 0);
-    link_name(name, prefix, start + i);
-    attr(&b, IFLA_IFNAME, name, strlen(name) + 1);
-    msg_end(&b, m);
-    nl_send(&b);
-    wait_acks(first, 1, NULL);
-  }
-  printf("{\"op\":\"delete-seq\",\"n\":%ld,\"seconds\":%.9f}\n", n, now() - t0);
-}
 
 static void cmd_delete_group(const char *prefix, long start, long n, uint32_t group) {
   struct buf b = {0};
@@ -531,6 +516,26 @@ static void op_create(long i) {
   if (seq.read_tap == 2) uevent_tap_devt(seq.ifindex[i]);
 }
 
+static void op_delete(long i) {
+  static struct buf b;
+  char name[IFNAMSIZ];
+  b.len = 0;
+  uint32_t first = seq_next;
+  size_t m = msg_begin(&b, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, 0);
+  link_name(name, seq.prefix, seq.start + i);
+  attr(&b, IFLA_IFNAME, name, strlen(name) + 1);
+  msg_end(&b, m);
+  nl_send(&b);
+  wait_acks(first, 1, NULL);
+}
+
+// SPIN_US < 0: on this thread (delete-seq).
+static void cmd_delete_seq(const char *prefix, long start, long n, long spin_us) {
+  seq.prefix = prefix;
+  seq.start = start;
+  run_seq(spin_us < 0 ? "delete-seq" : "delete-seq-io", op_delete, n, spin_us, 0);
+}
+
 static void op_get(long i) {
   static struct buf b;
   b.len = 0;
@@ -776,7 +781,9 @@ int main(int argc, char **argv) {
     cmd_create(!strcmp(cmd, "create-batch"), (int)num(argv[2]), argv[3], num(argv[4]), num(argv[5]),
                argc == 7 ? (int)num(argv[6]) : 0);
   } else if (!strcmp(cmd, "delete-seq") && argc == 5) {
-    cmd_delete_seq(argv[2], num(argv[3]), num(argv[4]));
+    cmd_delete_seq(argv[2], num(argv[3]), num(argv[4]), -1);
+  } else if (!strcmp(cmd, "delete-seq-io") && argc == 6) {
+    cmd_delete_seq(argv[2], num(argv[3]), num(argv[4]), num(argv[5]));
   } else if (!strcmp(cmd, "delete-group") && argc == 6) {
     cmd_delete_group(argv[2], num(argv[3]), num(argv[4]), (uint32_t)num(argv[5]));
   } else if (!strcmp(cmd, "dump") && argc == 3) {

@@ -31,7 +31,7 @@
 //   BENCH_RUNS=5              runs per figure
 //   BENCH_LINKS=500           links for creates, group deletes, ip -batch, listLinks
 //   BENCH_EXEC_LINKS=100      links for execFile('ip') per call (scaled per link)
-//   BENCH_DELETE_ONE_LINKS=100 links deleted one at a time (C and library)
+//   BENCH_DELETE_ONE_LINKS=100 links deleted one at a time (C, C through an I/O thread, library)
 //   BENCH_BIG_LINKS=5000      links for the large dump
 //   BENCH_TAP_ITERATIONS=20   openTap+close per run
 //   BENCH_FRAMES=100000       frames per run and frame size
@@ -107,7 +107,7 @@ const cfg = {
   only: sectionsToRun(process.env.BENCH_ONLY),
 };
 const on = (section) => cfg.only.includes(section);
-cfg.deleteOneLinks = Math.max(1, Math.min(cfg.deleteOneLinks, Math.floor((cfg.links - 1) / 2)));
+cfg.deleteOneLinks = Math.max(1, Math.min(cfg.deleteOneLinks, Math.floor((cfg.links - 1) / 3)));
 const frameSizes = [64, 1500];
 // The C I/O thread looks for work as long as the library's does.
 const SPIN_US = Number(readFileSync(join(here, '..', 'native', 'netlink_socket.cc'), 'utf8').match(/kSpinMicros = (\d+);/)?.[1]);
@@ -295,9 +295,10 @@ async function cDumpMean(expect) {
 }
 
 // The C dump handed to an I/O thread each time, as the library's thread
-// structure does (the thread-structure floor of a listLinks()).
+// structure does (the thread-structure floor of a listLinks()); like the
+// library's, its I/O thread does not spin for the next request after a dump.
 async function cDumpIoMean() {
-  const r = await ref('dump-io', dumpRepeats, SPIN_US);
+  const r = await ref('dump-io', dumpRepeats, 0);
   return r.seconds / r.n;
 }
 
@@ -510,8 +511,8 @@ async function main() {
     }
 
     // Batched and concurrent creates. The C-made links are then dumped by
-    // every contender, and C and the library each delete D of them one at a
-    // time (the same kind of links in the same state).
+    // every contender, and C, C through an I/O thread and the library each
+    // delete D of them one at a time (the same kind of links in the same state).
     if (on('batch')) {
       await inTurn(
         async () => {
@@ -526,8 +527,9 @@ async function main() {
               for (const name of names('cb', D, D)) await nl.deleteLink(name);
               push('libDelOne', (now() - t0) / 1000 / D);
             },
+            async () => push('cDelOneIo', (await ref('delete-seq-io', 'cb', 2 * D, D, SPIN_US)).seconds / D),
           );
-          await ref('delete-group', 'cb', 2 * D, N - 2 * D, randomGroup());
+          await ref('delete-group', 'cb', 3 * D, N - 3 * D, randomGroup());
           await settle();
         },
         async () => {
@@ -798,6 +800,7 @@ function buildReport(raw, memory, mach, totalSeconds) {
   row('create', `library: ${N} concurrent createMacvtap (Promise.all)`, 'libCreateConc', 'us/link', us, 'cCreateBatch', 1.1);
   row('create', `ip -batch, ${N} 'link add' lines (vs C batched)`, 'batchCreate', 'us/link', us, 'cCreateBatch');
   row('delete', `C: one RTM_DELLINK at a time (${cfg.deleteOneLinks} links)`, 'cDelOne', 'ms/link', ms, 'cDelOne');
+  row('delete', `C: the same through an I/O thread (the library's structure)`, 'cDelOneIo', 'ms/link', ms, 'cDelOne');
   row('delete', `library: deleteLink one at a time (${cfg.deleteOneLinks} links)`, 'libDelOne', 'ms/link', ms, 'cDelOne', 1.0);
   row('delete', `execFile('ip link del') per call (${cfg.execLinks} links)`, 'execDelOne', 'ms/link', ms, 'cDelOne');
   row('delete', `ip -batch, ${N} 'link del' lines`, 'batchDel', 'ms/link', ms, 'cDelOne');

@@ -252,7 +252,6 @@ static void cmd_create(int batched, int lower, const char *prefix, long start, l
          batched ? "create-batch" : "create-seq", n, t, tap_seconds, sends, per);
 }
 
-
 static void cmd_delete_group(const char *prefix, long start, long n, uint32_t group) {
   struct buf b = {0};
   char name[IFNAMSIZ];

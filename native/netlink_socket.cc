@@ -155,7 +155,8 @@ bool NetlinkSocket::WaitForWork() {
   // tens of microseconds after the last completion: look for it a little
   // while before sleeping, which saves a wakeup on both sides. Not after a
   // dump: the JS thread builds its links first, longer than the spin, and
-  // on these VMs the spinning vCPU slows it (503-link listLinks 1-3% faster).
+  // the spinning vCPU takes CPU time it needs on these VMs (bench/RESULTS.md,
+  // session 8).
   auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_ ? kSpinMicros : 0);
   while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
     sched_yield();

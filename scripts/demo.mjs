@@ -64,7 +64,7 @@ try {
   const p = await nl.createMacvtap({ lower: 'v0', name: 'mvt-priv', mode: 'private', up: true });
   await nl.createMacvtap({ lower: 'v0', mode: 'bridge' }); // the kernel picks the name
 
-  const links = await nl.listLinks();
+  const links = await nl.listLinks({ tapDevices: true });
   const byIndex = new Map(links.map((l) => [l.index, l.name]));
   const rows = links
     .filter((l) => l.kind === 'macvlan' || l.kind === 'macvtap')

@@ -694,9 +694,10 @@ async function main() {
   // target), then again with the young generation capped (to tell V8's
   // sizing from ours), then Node's own fs.promises.stat() the same number of
   // times (what V8 and Node grow under such a load, with no library).
-  const memoryCheck = async (v8Flags, what = ['create/delete cycles', NS, lower]) => {
-    log(`memory${v8Flags.length ? ` (${v8Flags.join(' ')})` : ''}: up to ${cfg.cycles} ${what[0]} (at most ${cfg.cycleSeconds} s)`);
-    const args = [...v8Flags, '--expose-gc', join(here, 'memory.mjs'), ...what.slice(1), cfg.cycles, cfg.cycleBatch, cfg.cycleSeconds];
+  // `workload`: memory.mjs's arguments before the cycle counts.
+  const memoryCheck = async (v8Flags, label = 'create/delete cycles', workload = [NS, lower]) => {
+    log(`memory${v8Flags.length ? ` (${v8Flags.join(' ')})` : ''}: up to ${cfg.cycles} ${label} (at most ${cfg.cycleSeconds} s)`);
+    const args = [...v8Flags, '--expose-gc', join(here, 'memory.mjs'), ...workload, cfg.cycles, cfg.cycleBatch, cfg.cycleSeconds];
     return JSON.parse((await execFileP(process.execPath, args.map(String), { maxBuffer: 1 << 24 })).stdout);
   };
   const memory = {};
@@ -705,7 +706,7 @@ async function main() {
     if (cfg.semiSpaceMb) {
       memory.capped = { ...(await memoryCheck([`--max-semi-space-size=${cfg.semiSpaceMb}`])), semiSpaceMb: cfg.semiSpaceMb };
     }
-    memory.node = await memoryCheck([], ['fs.promises.stat() calls', '--node-reference']);
+    memory.node = await memoryCheck([], 'fs.promises.stat() calls', ['--node-reference']);
   }
 
   const totalSeconds = (now() - t00) / 1000;

@@ -51,7 +51,10 @@ int MountSysfsForThread() {
   // Keep our mounts from propagating back to the process's namespace.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return -errno;
   if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr) != 0) {
-    return -errno;
+    // EBUSY: this very sysfs is already on /sys (do_add_mount refuses the
+    // same superblock on the same mount point), as when the namespace asked
+    // for is the one the process lives in.
+    return errno == EBUSY ? 0 : -errno;
   }
   return 0;
 }

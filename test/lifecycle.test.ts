@@ -219,12 +219,15 @@ function buildDist(): void {
 }
 
 /** Runs `node <args>` and reports how it ended. */
+/** Node with `args`, inside `ns` (ip netns exec) when given. */
 function runNode(
   args: string[],
   timeoutMs: number,
+  ns?: TestNetns,
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, commandArgs] = ns ? ['ip', ['netns', 'exec', ns.name, process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -836,6 +839,37 @@ describe('process exit', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([{ name: 'keep0', index: linkNamed(a, 'keep0').ifindex }, { count: 4 }]);
+  });
+});
+
+describe('a handle on the namespace the process is in', () => {
+  beforeAll(() => buildDist(), 60_000);
+
+  it('by name and by /proc/self/ns/net, from inside it: opens, and reads /dev/tapN from its sysfs', async () => {
+    const a = netns('self');
+    const script = `
+      const { open } = await import(${JSON.stringify(distIndex)});
+      const out = [];
+      for (const netns of [${JSON.stringify(a.name)}, '/proc/self/ns/net']) {
+        const nl = await open({ netns });
+        const made = await nl.createMacvtap({ lower: 'v0', name: 'self' + out.length });
+        const listed = await nl.listLinks({ tapDevices: true });
+        out.push({ made: made.tap, listed: listed.find((l) => l.name === made.name)?.tap, count: listed.length });
+        await nl.close();
+      }
+      console.log(JSON.stringify(out));
+    `;
+    const run = await runNode(['--input-type=module', '-e', script], 20_000, a);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    const out = JSON.parse(run.stdout) as { made: Link['tap']; listed: Link['tap']; count: number }[];
+    expect(out.map((o) => o.count)).toEqual([4, 5]);
+    for (const [i, o] of out.entries()) {
+      const index = linkNamed(a, `self${i}`).ifindex;
+      const dev = execFileSync('ip', ['netns', 'exec', a.name, 'cat', `/sys/class/net/self${i}/macvtap/tap${index}/dev`], { encoding: 'utf8' }).trim();
+      const [major, minor] = dev.split(':').map(Number);
+      expect(o.made).toEqual({ device: `/dev/tap${index}`, major, minor });
+      expect(o.listed).toEqual(o.made);
+    }
   });
 });
 

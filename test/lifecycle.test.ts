@@ -865,7 +865,9 @@ describe('a handle on the namespace the process is in', () => {
     expect(out.map((o) => o.count)).toEqual([4, 5]);
     for (const [i, o] of out.entries()) {
       const index = linkNamed(a, `self${i}`).ifindex;
-      const dev = execFileSync('ip', ['netns', 'exec', a.name, 'cat', `/sys/class/net/self${i}/macvtap/tap${index}/dev`], { encoding: 'utf8' }).trim();
+      const dev = execFileSync('ip', ['netns', 'exec', a.name, 'cat', `/sys/class/net/self${i}/macvtap/tap${index}/dev`], {
+        encoding: 'utf8',
+      }).trim();
       const [major, minor] = dev.split(':').map(Number);
       expect(o.made).toEqual({ device: `/dev/tap${index}`, major, minor });
       expect(o.listed).toEqual(o.made);

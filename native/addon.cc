@@ -98,6 +98,12 @@ static Napi::Value TapUeventFilterPassesJs(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, passes);
 }
 
+// numberBuffersKept() -> number: link tables' number buffers kept for reuse
+// (tests).
+static Napi::Value NumberBuffersKept(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(KeptNumberBuffers()));
+}
+
 // seqpacketPair() -> [reader, writer]: an AF_UNIX SOCK_SEQPACKET pair, the
 // reader non-blocking, where each write is one frame (tests of TapQueue's
 // reads without a macvtap).
@@ -179,6 +185,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeMessages", Napi::Function::New<DecodeMessages>(env, "decodeMessages"));
   exports.Set("decodeTapUevent", Napi::Function::New<DecodeTapUevent>(env, "decodeTapUevent"));
   exports.Set("seqpacketPair", Napi::Function::New<SeqpacketPair>(env, "seqpacketPair"));
+  exports.Set("numberBuffersKept", Napi::Function::New<NumberBuffersKept>(env, "numberBuffersKept"));
   exports.Set("tapUeventFilterPasses",
               Napi::Function::New<TapUeventFilterPassesJs>(env, "tapUeventFilterPasses"));
   return exports;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -219,8 +220,72 @@ void AppendMac(std::string& out, const uint8_t* mac, size_t len) {
 
 }  // namespace
 
+namespace {
+
+// The numbers of the tables handed to JS, kept for the next tables once the
+// GC lets them go. Freed instead, glibc gave their pages back to the kernel
+// (heap trimming) and the next dump faulted each in again: 19 page faults a
+// 503-link listLinks, all in LinkTableBuilder::Add (perf -e page-faults),
+// and a third of a millisecond of the I/O thread's system time on these
+// VMs, where a page fault is dear.
+class NumberBuffers {
+ public:
+  // A cleared buffer with room for `capacity` values.
+  static std::vector<double> Take(size_t capacity) {
+    {
+      std::lock_guard<std::mutex> lock(mu());
+      auto& kept = Kept();
+      for (auto it = kept.begin(); it != kept.end(); ++it) {
+        if (it->capacity() < capacity) continue;
+        std::vector<double> v = std::move(*it);
+        kept.erase(it);
+        return v;
+      }
+    }
+    std::vector<double> v;
+    v.reserve(capacity);
+    return v;
+  }
+
+  static size_t Count() {
+    std::lock_guard<std::mutex> lock(mu());
+    return Kept().size();
+  }
+
+  static void Give(std::vector<double>&& v) {
+    v.clear();
+    std::lock_guard<std::mutex> lock(mu());
+    auto& kept = Kept();
+    size_t bytes = v.capacity() * sizeof(double);
+    for (const auto& k : kept) bytes += k.capacity() * sizeof(double);
+    if (kept.size() < kMaxKept && bytes <= kMaxBytes) kept.push_back(std::move(v));
+  }
+
+ private:
+  static constexpr size_t kMaxKept = 64;
+  static constexpr size_t kMaxBytes = 16 << 20;
+  // Never destroyed: a finalizer may run as the process exits.
+  static std::mutex& mu() {
+    static auto* m = new std::mutex;
+    return *m;
+  }
+  static std::vector<std::vector<double>>& Kept() {
+    static auto* kept = new std::vector<std::vector<double>>;
+    return *kept;
+  }
+};
+
+}  // namespace
+
+size_t KeptNumberBuffers() { return NumberBuffers::Count(); }
+
 void LinkTableBuilder::Reserve(size_t links) {
-  numbers_.reserve(links * kNumberColumns);
+  size_t values = links * kNumberColumns;
+  if (numbers_.capacity() < values) {
+    std::vector<double> v = NumberBuffers::Take(values);
+    v.assign(numbers_.begin(), numbers_.end());
+    numbers_ = std::move(v);
+  }
   strings_.reserve(links * 48);
 }
 
@@ -378,7 +443,11 @@ Napi::Object LinkTableBuilder::Take(Napi::Env env) {
     auto owned = std::make_unique<std::vector<double>>(std::move(numbers_));
     auto buffer = Napi::ArrayBuffer::New(
         env, owned->data(), owned->size() * sizeof(double),
-        [](Napi::Env, void*, std::vector<double>* v) { delete v; }, owned.get());
+        [](Napi::Env, void*, std::vector<double>* v) {
+          NumberBuffers::Give(std::move(*v));
+          delete v;
+        },
+        owned.get());
     const std::vector<double>* kept = owned.release();  // the ArrayBuffer's finalizer deletes it
     numbers = Napi::Float64Array::New(env, kept->size(), buffer, 0);
   }

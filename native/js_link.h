@@ -78,6 +78,10 @@ class LinkTableBuilder {
 // The column names of a link table, in order: { numbers, strings, rare }.
 Napi::Object LinkTableColumns(Napi::Env env);
 
+// How many number buffers of tables the GC has let go are kept for the
+// next tables (tests: that they are reused).
+size_t KeptNumberBuffers();
+
 // The JS function Take() makes a table object with:
 // (count, numbers, strings, macs, kinds, rare) => LinkTable. An
 // environment's instance data.

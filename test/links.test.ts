@@ -7,9 +7,13 @@
 // IFLA_MACVLAN_BC_CUTOFF (which iproute2 6.1 does not print).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { native } from '../src/binding.js';
 import { NetlinkError, open, type Handle, type Link, type MacvlanSpec, type Mode } from '../src/index.js';
 import { ip, ipJson, makeNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
 
@@ -510,6 +514,30 @@ describe('listLinks of many links', () => {
     const onV1 = await nl.listLinks({ lower: 'v1', tapDevices: true });
     expect(onV1).toHaveLength(150 + 1); // and v0, v1's veth peer (its IFLA_LINK)
     await expectListAgreesWithIp(ns, onV1, (l) => l.lower === v1 && l.lowerNetnsId === undefined);
+  });
+  // A dump's number columns go to JS without a copy; once the GC lets a
+  // table go, its buffer is kept for the next dump (native/js_link.cc).
+  it('buffers the GC let go are reused by the next dumps; a result kept meanwhile stays as it was', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { ns, nl } = await fresh();
+    const lines = Array.from({ length: 200 }, (_, i) => `link add link v0 name rb${i} type macvtap mode vepa`);
+    execFileSync('ip', ['-n', ns.name, '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    const kept = await nl.listLinks();
+    const snapshot = structuredClone(kept);
+    for (let round = 0; round < 3; round++) {
+      await nl.listLinks(); // dropped at once
+      gc();
+      await nextTurn(); // the finalizers
+      const before = native.numberBuffersKept();
+      expect(before).toBeGreaterThan(0);
+      ip('-n', ns.name, 'link', 'set', `rb${round}`, 'mtu', String(1400 + round));
+      const again = await nl.listLinks({ tapDevices: true });
+      expect(native.numberBuffersKept()).toBeLessThan(before);
+      await expectListAgreesWithIp(ns, again);
+      expect(again.find((l) => l.name === `rb${round}`)?.mtu).toBe(1400 + round);
+    }
+    expect(kept).toStrictEqual(snapshot);
   });
 });
 

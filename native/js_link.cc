@@ -262,8 +262,8 @@ class NumberBuffers {
   }
 
  private:
-  static constexpr size_t kMaxKept = 64;
-  static constexpr size_t kMaxBytes = 16 << 20;
+  static constexpr size_t kMaxKept = 32;
+  static constexpr size_t kMaxBytes = 4 << 20;  // a 5000-link dump in parts is 1.2 MB
   // Never destroyed: a finalizer may run as the process exits.
   static std::mutex& mu() {
     static auto* m = new std::mutex;

@@ -492,7 +492,7 @@ describe.each(KINDS)('links made by ip (%s)', (kind) => {
 });
 
 describe('listLinks of many links', () => {
-  // A dump reaches JS in parts of 128 links (built while the kernel dumps
+  // A dump reaches JS in parts of 256 links (built while the kernel dumps
   // the rest): every part, and every filter across parts, must agree with ip.
   it('300 links made by ip: all, by kind, by lower, with tap devices, as ip shows them', async () => {
     const { ns, nl } = await fresh();

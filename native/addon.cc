@@ -98,10 +98,14 @@ static Napi::Value TapUeventFilterPassesJs(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, passes);
 }
 
-// numberBuffersKept() -> number: link tables' number buffers kept for reuse
-// (tests).
-static Napi::Value NumberBuffersKept(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(KeptNumberBuffers()));
+// numberBuffers() -> { kept, reused }: link tables' number buffers kept for
+// the next tables, and how many tables have taken one (tests).
+static Napi::Value NumberBuffers(const Napi::CallbackInfo& info) {
+  auto [kept, reused] = NumberBufferCounts();
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("kept", static_cast<double>(kept));
+  out.Set("reused", static_cast<double>(reused));
+  return out;
 }
 
 // seqpacketPair() -> [reader, writer]: an AF_UNIX SOCK_SEQPACKET pair, the
@@ -185,7 +189,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeMessages", Napi::Function::New<DecodeMessages>(env, "decodeMessages"));
   exports.Set("decodeTapUevent", Napi::Function::New<DecodeTapUevent>(env, "decodeTapUevent"));
   exports.Set("seqpacketPair", Napi::Function::New<SeqpacketPair>(env, "seqpacketPair"));
-  exports.Set("numberBuffersKept", Napi::Function::New<NumberBuffersKept>(env, "numberBuffersKept"));
+  exports.Set("numberBuffers", Napi::Function::New<NumberBuffers>(env, "numberBuffers"));
   exports.Set("tapUeventFilterPasses",
               Napi::Function::New<TapUeventFilterPassesJs>(env, "tapUeventFilterPasses"));
   return exports;

@@ -61,9 +61,16 @@ Mac MacFrom(Napi::Env env, const std::string& s) {
 
 // Header fields and the mark of a macvlan/macvtap, before the tables' fields.
 // "kind" indexes the table's kinds: a dump holds few, and one JS string
-// each is made once, not once a link.
-constexpr const char* kFixedNumberColumns[] = {"index", "flags", "type", "hasMacvlan", "truncated", "kind"};
+// each is made once, not once a link. "nameAt" and "nameEnd" are where the
+// link's name is in `strings` (its address follows, up to the next link's
+// name), in UTF-16 units: JS takes substrings instead of splitting the
+// whole string. NaN in every row when a name is not ASCII (UTF-8 bytes are
+// not UTF-16 units).
+constexpr const char* kFixedNumberColumns[] = {"index",     "flags", "type",   "hasMacvlan",
+                                               "truncated", "kind",  "nameAt", "nameEnd"};
 constexpr size_t kKindColumn = 5;
+constexpr size_t kNameAtColumn = 6;
+constexpr size_t kNameEndColumn = 7;
 // The string fields of every link; the rare ones travel apart, and only
 // when a link has one.
 constexpr const char* kStringColumns[] = {"name", "address"};
@@ -239,6 +246,7 @@ class NumberBuffers {
         if (it->capacity() < capacity) continue;
         std::vector<double> v = std::move(*it);
         kept.erase(it);
+        reused_++;
         return v;
       }
     }
@@ -247,9 +255,10 @@ class NumberBuffers {
     return v;
   }
 
-  static size_t Count() {
+  // How many are kept now, and how many tables have taken one so far.
+  static std::pair<size_t, size_t> Counts() {
     std::lock_guard<std::mutex> lock(mu());
-    return Kept().size();
+    return {Kept().size(), reused_};
   }
 
   static void Give(std::vector<double>&& v) {
@@ -262,6 +271,7 @@ class NumberBuffers {
   }
 
  private:
+  static inline size_t reused_ = 0;  // under mu()
   static constexpr size_t kMaxKept = 32;
   static constexpr size_t kMaxBytes = 4 << 20;  // a 5000-link dump in parts is 1.2 MB
   // Never destroyed: a finalizer may run as the process exits.
@@ -277,7 +287,7 @@ class NumberBuffers {
 
 }  // namespace
 
-size_t KeptNumberBuffers() { return NumberBuffers::Count(); }
+std::pair<size_t, size_t> NumberBufferCounts() { return NumberBuffers::Counts(); }
 
 void LinkTableBuilder::Reserve(size_t links) {
   size_t values = links * kNumberColumns;
@@ -388,6 +398,10 @@ bool LinkTableBuilder::Add(const nlmsghdr* h) {
   // rare column (wirelessLower) stays open for SetWirelessLower().
   name_at_ = strings_.size();
   name_len_ = name.size();
+  row[kNameAtColumn] = static_cast<double>(name_at_);
+  row[kNameEndColumn] = static_cast<double>(name_at_ + name_len_);
+  ascii_ &=
+      std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   strings_ += name;
   strings_.push_back('\0');
   AppendMac(strings_, address.data, address.len);
@@ -423,6 +437,7 @@ void LinkTableBuilder::Clear() {
   count_ = 0;
   numbers_.clear();
   strings_.clear();
+  ascii_ = true;
   macs_.clear();
   rare_.clear();
   any_rare_ = false;
@@ -432,6 +447,12 @@ void LinkTableBuilder::Clear() {
 constexpr size_t kCopiedNumbers = 16 * kNumberColumns;  // 16 links
 
 Napi::Object LinkTableBuilder::Take(Napi::Env env) {
+  if (!ascii_) {
+    for (size_t at = 0; at < numbers_.size(); at += kNumberColumns) {
+      numbers_[at + kNameAtColumn] = NAN;
+      numbers_[at + kNameEndColumn] = NAN;
+    }
+  }
   Napi::Float64Array numbers;
   if (numbers_.size() <= kCopiedNumbers) {
     // A few links (a create, a get): a copy costs less than an external

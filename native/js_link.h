@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "rtnl_link.h"
 
@@ -70,6 +71,7 @@ class LinkTableBuilder {
   std::string macs_;
   std::string rare_;  // kRareColumns of every link, joined by NUL
   bool any_rare_ = false;
+  bool ascii_ = true;               // every name so far: the name offsets hold
   std::vector<std::string> kinds_;  // what the kind column indexes
   // The last row's name in strings_, and its kind.
   size_t name_at_ = 0, name_len_ = 0, kind_code_ = kNoKind;
@@ -78,9 +80,9 @@ class LinkTableBuilder {
 // The column names of a link table, in order: { numbers, strings, rare }.
 Napi::Object LinkTableColumns(Napi::Env env);
 
-// How many number buffers of tables the GC has let go are kept for the
-// next tables (tests: that they are reused).
-size_t KeptNumberBuffers();
+// The number buffers of tables the GC has let go: how many are kept for
+// the next tables, and how many tables have taken one so far (tests).
+std::pair<size_t, size_t> NumberBufferCounts();
 
 // The JS function Take() makes a table object with:
 // (count, numbers, strings, macs, kinds, rare) => LinkTable. An

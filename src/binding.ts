@@ -268,8 +268,8 @@ export interface NativeAddon {
   decodeTapUevent(bytes: Buffer): { add: boolean; ifindex: number; major: number; minor: number } | null;
   /** An AF_UNIX SOCK_SEQPACKET pair [reader (non-blocking), writer]: one write, one frame (tests of TapQueue). */
   seqpacketPair(): [number, number];
-  /** How many link tables' number buffers the addon keeps for the next tables (native/js_link.cc; tests). */
-  numberBuffersKept(): number;
+  /** Link tables' number buffers the addon keeps for the next tables, and how many tables have taken one (native/js_link.cc; tests). */
+  numberBuffers(): { kept: number; reused: number };
   /** Whether the uevent listener's socket filter keeps this message (native/tap_uevents.cc). */
   tapUeventFilterPasses(bytes: Buffer): boolean;
   /** The function the addon makes every LinkTable with (native/js_link.h). */

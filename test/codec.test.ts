@@ -1495,11 +1495,21 @@ describe('decodeMessages: truncation', () => {
 function joinTables(tables: LinkTable[]): LinkTable {
   const columns = native.linkColumns.numbers.length;
   const kindColumn = native.linkColumns.numbers.indexOf('kind');
+  const nameColumns = [native.linkColumns.numbers.indexOf('nameAt'), native.linkColumns.numbers.indexOf('nameEnd')];
   const numbers = new Float64Array(tables.reduce((n, t) => n + t.numbers.length, 0));
   const kinds: string[] = [];
+  // Name offsets are into each table's strings: into the joined string
+  // they move by what comes before, and NaN in one table (a name that is
+  // not ASCII) is NaN in all, as the addon makes a table.
+  const offsetsHold = tables.every((t) => t.count === 0 || !Number.isNaN(t.numbers[nameColumns[0]!]));
+  let stringsAt = 0;
   let at = 0;
   for (const t of tables) {
     numbers.set(t.numbers, at);
+    for (let row = at; row < at + t.numbers.length; row += columns) {
+      for (const k of nameColumns) numbers[row + k] = offsetsHold ? numbers[row + k]! + stringsAt : NaN;
+    }
+    stringsAt += t.strings.length + 1;
     // Each table's kind codes index its own kinds.
     const own = t.kinds.split('\0');
     for (let row = at; row < at + t.numbers.length; row += columns) {
@@ -1584,6 +1594,18 @@ describe('linksOf: link tables straight to Link objects', () => {
     expect(table.count).toBe(MESSAGES.length);
     expectSameLinks(linksOf(table), viaRows);
     expect(viaRows.map((l) => l.name)).toContain('tun\u00e9');
+  });
+
+  it("takes names and addresses at the addon's offsets, and splits the strings when a name is not ASCII", () => {
+    const nameAt = native.linkColumns.numbers.indexOf('nameAt');
+    const ascii = joinTables(tables.filter((t) => !t.strings.includes('\u00e9')));
+    expect(ascii.count).toBe(MESSAGES.length - 1);
+    expect(Number.isNaN(ascii.numbers[nameAt])).toBe(false);
+    expectSameLinks(linksOf(ascii), rowsOf(ascii).map(toLink));
+    expect(linksOf(ascii).map((l) => [l.name, l.mac])).toContainEqual(['mvt0', '02:00:00:00:00:07']);
+    // The table with 'tun\u00e9' has no offsets: linksOf splits (the test above).
+    expect(Number.isNaN(tables.find((t) => t.strings.includes('\u00e9'))!.numbers[nameAt])).toBe(true);
+    expect(Number.isNaN(table.numbers[nameAt])).toBe(true);
   });
 
   it('puts each rare field and each kind on its own row', () => {

@@ -225,16 +225,11 @@ void AppendMac(std::string& out, const uint8_t* mac, size_t len) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // The numbers of the tables handed to JS, kept for the next tables once the
 // GC lets them go. Freed instead, glibc gave their pages back to the kernel
 // (heap trimming) and the next dump faulted each in again: 19 page faults a
-// 503-link listLinks, all in LinkTableBuilder::Add (perf -e page-faults),
-// and a third of a millisecond of the I/O thread's system time on these
-// VMs, where a page fault is dear.
+// 503-link listLinks, all in LinkTableBuilder::Add (perf -e page-faults);
+// kept, 0.06-0.1 ms less of the I/O thread's CPU a call on these VMs.
 class NumberBuffers {
  public:
   // A cleared buffer with room for `capacity` values.

@@ -218,8 +218,7 @@ function buildDist(): void {
   });
 }
 
-/** Runs `node <args>` and reports how it ended. */
-/** Node with `args`, inside `ns` (ip netns exec) when given. */
+/** Runs `node <args>`, inside `ns` (ip netns exec) when given, and reports how it ended. */
 function runNode(
   args: string[],
   timeoutMs: number,

@@ -12,10 +12,14 @@
 // The "handoff" rows measure the floor of the library's thread structure:
 // bench/ref.c runs the same requests with a C caller that hands each one to
 // an I/O thread and sleeps in epoll_wait() until it is done (as the JS
-// thread does), and a pure ping-pong through that pair of threads.
+// thread does), and a pure ping-pong through that pair of threads. The
+// "Node floor" rows run those requests through that I/O thread from JS
+// (bench/floor.c, a bare N-API addon: a promise a call, no validation, no
+// Link objects): the least any Node library pays whose event loop does not
+// wait for the kernel.
 //
 // Sections (BENCH_ONLY=a,b,... runs only those; default all):
-//   seq      sequential creates: C, C through an I/O thread (without, with the tap's device number), library
+//   seq      sequential creates: C, C through an I/O thread (without, with the tap's device number), the Node floor, library
 //   batch    C batched / library concurrent creates; on C's links, dumps and one-at-a-time deletes
 //   ip       execFile('ip') per call and ip -batch, creates and deletes
 //   handoff  GETLINK of lo (C, C through an I/O thread, library) and the C ping-pong
@@ -47,9 +51,10 @@
 //                             it runs the same cycles (and time limit) as the first
 //   BENCH_ONLY=               sections to run (see above), comma-separated
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stat as statP } from 'node:fs/promises';
-import { cpus, loadavg, release } from 'node:os';
+import { createRequire } from 'node:module';
+import { cpus, homedir, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,6 +66,8 @@ const execFileP = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, 'out');
 const refBin = join(outDir, 'ref');
+const floorAddon = join(outDir, 'floor.node');
+let floor; // bench/floor.c, loaded once built
 
 const SECTIONS = ['seq', 'batch', 'ip', 'handoff', 'loop', 'bigdump', 'tap', 'memory'];
 const SECTION_ALIASES = { create: ['seq', 'batch', 'ip'], delete: ['seq', 'batch', 'ip'], dump: ['batch', 'bigdump'], frames: ['tap'] };
@@ -169,6 +176,38 @@ const ipSync = (args) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'i
 async function ref(...args) {
   const { stdout } = await ip(['netns', 'exec', NS, refBin, ...args.map(String)]);
   return JSON.parse(stdout);
+}
+
+// Node's headers, for bench/floor.c: beside this node, else node-gyp's copy
+// (fetched when missing).
+function nodeHeaders() {
+  const beside = join(dirname(dirname(process.execPath)), 'include', 'node');
+  if (existsSync(join(beside, 'node_api.h'))) return beside;
+  const fetched = join(homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node');
+  if (!existsSync(join(fetched, 'node_api.h'))) execFileSync('npx', ['node-gyp', 'install'], { stdio: 'inherit' });
+  return fetched;
+}
+
+/**
+ * The Node floor (bench/floor.c): `n` requests through ref.c's I/O thread,
+ * each a promise awaited before the next; seconds for all of them.
+ * op 'create': macvtaps `prefix`0.. on ifindex `lower` (their tap numbers
+ * from the uevents, as createMacvtap); 'dump': dumps (no spin after each, as
+ * the library's I/O thread); `expect`: what each call must resolve to at
+ * least (a dump's link count).
+ */
+async function floorSeconds(op, n, { lower = 0, prefix = '', spinUs = 0, expect = 1 } = {}) {
+  floor.open(`/run/netns/${NS}`, op, n, lower, prefix, spinUs);
+  try {
+    const t0 = now();
+    for (let i = 0; i < n; i++) {
+      const v = await floor.call();
+      if (v < expect) throw new Error(`floor ${op} ${i}: ${v}, expected >= ${expect}`);
+    }
+    return (now() - t0) / 1000;
+  } finally {
+    floor.close();
+  }
 }
 
 const randomGroup = () => 0x10000 + Math.floor(Math.random() * 0x7fff0000);
@@ -303,26 +342,37 @@ async function cDumpIoMean() {
   return r.seconds / r.n;
 }
 
-// C, C through an I/O thread, library, and again: the host's load drifts
-// within a run, and this way all see the same drift. Returns the three means.
+// The same through the Node floor: one untimed, then dumpRepeats timed.
+async function floorDumpMean(expect) {
+  await floorSeconds('dump', 1, { expect });
+  return (await floorSeconds('dump', dumpRepeats, { expect })) / dumpRepeats;
+}
+
+// C, C through an I/O thread, the Node floor, library, and again: the
+// host's load drifts within a run, and this way all see the same drift.
+// Returns the four means.
 async function dumpsInTurn(nl, expect) {
   const c = [];
   const cIo = [];
+  const fl = [];
   const lib = [];
   for (let i = 0; i < 2; i++) {
     c.push(await cDumpMean(expect));
     cIo.push(await cDumpIoMean());
+    fl.push(await floorDumpMean(expect));
     lib.push(await libDumpMean(nl, expect));
   }
-  return [mean(c), mean(cIo), mean(lib)];
+  return [mean(c), mean(cIo), mean(fl), mean(lib)];
 }
 
 // One run's dumps of `expect` links: C and the library in turn, then
-// `ip -d -j link show`; push()ed as cDump<suffix>, cDumpIo<suffix>, libDump<suffix>, execDump<suffix>.
+// `ip -d -j link show`; push()ed as cDump<suffix>, cDumpIo<suffix>,
+// floorDump<suffix>, libDump<suffix>, execDump<suffix>.
 async function measureDumps(push, nl, expect, suffix) {
-  const [cDump, cDumpIo, libDump] = await dumpsInTurn(nl, expect);
+  const [cDump, cDumpIo, floorDump, libDump] = await dumpsInTurn(nl, expect);
   push(`cDump${suffix}`, cDump);
   push(`cDumpIo${suffix}`, cDumpIo);
+  push(`floorDump${suffix}`, floorDump);
   push(`libDump${suffix}`, libDump);
   const x = await execDump();
   if (x.count < expect) throw new Error(`ip -j link show gave ${x.count} links`);
@@ -400,6 +450,9 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   mkdirSync(nodeDir, { recursive: true });
   execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-pthread', '-o', refBin, join(here, 'ref.c')], { stdio: 'inherit' });
+  const floorFlags = ['-O2', '-Wall', '-Wextra', '-pthread', '-shared', '-fPIC', `-I${nodeHeaders()}`];
+  execFileSync('cc', [...floorFlags, '-o', floorAddon, join(here, 'floor.c')], { stdio: 'inherit' });
+  floor = createRequire(import.meta.url)(floorAddon);
   const mach = machine();
   log(`machine: ${mach.nproc} cpus (${mach.cpu}), kernel ${mach.kernel}, node ${mach.node}`);
   log(`config: ${JSON.stringify(cfg)}`);
@@ -483,6 +536,12 @@ async function main() {
           pushIo('cCreateSeqIoTap', await ref('create-seq-io', lower, 'cu', 0, N, SPIN_US, 2), N);
           await settle();
           await ref('delete-group', 'cu', 0, N, randomGroup());
+          await settle();
+        },
+        async () => {
+          push('floorCreateSeq', (await floorSeconds('create', N, { lower, prefix: 'fs', spinUs: SPIN_US })) / N);
+          await settle();
+          await ref('delete-group', 'fs', 0, N, randomGroup());
           await settle();
         },
         async () => {
@@ -739,6 +798,10 @@ async function main() {
 
 // ---------------------------------------------------------------- report
 
+const FLOOR_CREATE =
+  'Node floor: the same + uevent through a bare N-API addon, a promise awaited each (no validation, no Link; bench/floor.c)';
+const FLOOR_DUMP = 'Node floor: the same dump through an I/O thread, a promise awaited each (a count, no Link objects)';
+
 const growthText = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
 function buildReport(raw, memory, mach, totalSeconds) {
@@ -791,6 +854,7 @@ function buildReport(raw, memory, mach, totalSeconds) {
   row('create', 'C: one RTM_NEWLINK at a time, wait for each ACK', 'cCreateSeq', 'us/link', us, 'cCreateSeq');
   row('create', "C: sequential creates through an I/O thread (the library's structure)", 'cCreateSeqIo', 'us/link', us, 'cCreateSeq');
   row('create', "C: the same + the tap's device number from its uevent (as createMacvtap)", 'cCreateSeqIoTap', 'us/link', us, 'cCreateSeq');
+  row('create', FLOOR_CREATE, 'floorCreateSeq', 'us/link', us, 'cCreateSeq');
   row('create', 'library: sequential awaited createMacvtap', 'libCreateSeq', 'us/link', us, 'cCreateSeq', 1.15);
   row('create', 'library: sequential awaited createMacvtap (vs C through an I/O thread)', 'libCreateSeq', 'us/link', us, 'cCreateSeqIo');
   row(
@@ -801,6 +865,7 @@ function buildReport(raw, memory, mach, totalSeconds) {
     us,
     'cCreateSeqIoTap',
   );
+  row('create', 'library: sequential awaited createMacvtap (vs the Node floor)', 'libCreateSeq', 'us/link', us, 'floorCreateSeq');
   row('create', `execFile('ip link add') per call (${cfg.execLinks} links)`, 'execCreate', 'us/link', us, 'cCreateSeq');
   row('create', `ip -batch, ${N} 'link add' lines`, 'batchCreate', 'us/link', us, 'cCreateSeq');
   row('create', `C: batched in one sendmsg (bounded by rcvbuf)`, 'cCreateBatch', 'us/link', us, 'cCreateBatch');
@@ -823,11 +888,15 @@ function buildReport(raw, memory, mach, totalSeconds) {
   row('delete', `library: deleteLinks(${N} links)`, 'libGroupDel', `ms/${N}`, ms, 'cGroupDel', 1.2);
   row('dump', `C: RTM_GETLINK dump, ${N}+3 links, parsed to count`, 'cDump', 'ms', ms, 'cDump');
   row('dump', `C: the same dump, handed to an I/O thread each time (as the library)`, 'cDumpIo', 'ms', ms, 'cDump');
+  row('dump', FLOOR_DUMP, 'floorDump', 'ms', ms, 'cDump');
   row('dump', `library: listLinks(), ${N}+3 links`, 'libDump', 'ms', ms, 'cDump', 1.5);
+  row('dump', `library: listLinks(), ${N}+3 links (vs the Node floor)`, 'libDump', 'ms', ms, 'floorDump');
   row('dump', `execFile('ip -d -j link show') + JSON.parse, ${N}+3 links`, 'execDump', 'ms', ms, 'cDump');
   row('dump', `C: dump, ${cfg.bigLinks}+3 links`, 'cDumpBig', 'ms', ms, 'cDumpBig');
   row('dump', `C: the same dump, handed to an I/O thread each time`, 'cDumpIoBig', 'ms', ms, 'cDumpBig');
+  row('dump', FLOOR_DUMP, 'floorDumpBig', 'ms', ms, 'cDumpBig');
   row('dump', `library: listLinks(), ${cfg.bigLinks}+3 links`, 'libDumpBig', 'ms', ms, 'cDumpBig', 1.5);
+  row('dump', `library: listLinks(), ${cfg.bigLinks}+3 links (vs the Node floor)`, 'libDumpBig', 'ms', ms, 'floorDumpBig');
   row('dump', `execFile('ip -d -j link show') + JSON.parse, ${cfg.bigLinks}+3 links`, 'execDumpBig', 'ms', ms, 'cDumpBig');
   const H = cfg.handoffOps;
   const work = cfg.handoffWorkUs;

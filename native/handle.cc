@@ -13,6 +13,7 @@
 #include "sysfs_probe.h"
 #include "tap_device.h"
 #include "tap_uevents.h"
+#include "uv_handle.h"
 
 namespace macvlan {
 namespace {
@@ -292,6 +293,8 @@ NativeHandle::NativeHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
   std::string netns_path = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   opened_id_ = info[2].As<Napi::Number>().DoubleValue();
   tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "macvlan:netlink", 0, 1, this);
+  settle_ = Napi::Persistent(info[1].As<Napi::Function>());
+  async_ = std::make_unique<Napi::AsyncContext>(env, "macvlan:netlink");
   // The thread holds tsfn_ (and this object) until it exits; an idle handle
   // must not keep the process alive, so the loop is only held while a call is
   // pending (Track/Untrack).
@@ -304,6 +307,8 @@ NativeHandle::NativeHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
 }
 
 void NativeHandle::Shutdown() {
+  CloseUvHandle(next_turn_);
+  CloseUvHandle(turn_end_);
   if (hook_installed_) {
     napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
     hook_installed_ = false;
@@ -318,6 +323,8 @@ void NativeHandle::CleanupHook(void* self) {
   // needed (a terminating worker would refuse it).
   auto* h = static_cast<NativeHandle*>(self);
   h->hook_installed_ = false;
+  CloseUvHandle(h->next_turn_);
+  CloseUvHandle(h->turn_end_);
   h->socket_.reset();
   h->unflushed_.clear();
   std::lock_guard<std::mutex> lock(h->events_mu_);
@@ -352,6 +359,12 @@ NativeHandle::Event* NativeHandle::Next() {
 
 void NativeHandle::CallJs(Napi::Env env, Napi::Function settle, NativeHandle* self, Event*) {
   if (static_cast<napi_env>(env) == nullptr) return;
+  if (self->settled_this_turn_ >= kSettleSlice) {
+    // This wakeup's events wait for the next turn (and the I/O thread
+    // need not wake this thread again until then).
+    self->DrainNextTurn(env);
+    return;
+  }
   self->wake_pending_.store(false);
   self->Drain(env, settle);
 }
@@ -372,7 +385,8 @@ void NativeHandle::Untrack(Napi::Env env) {
   if (--pending_ == 0) tsfn_.Unref(env);
 }
 
-// Settles up to kSettleSlice calls with one call of `settle` (SettleBatch).
+// Settles what is left of this turn's kSettleSlice calls with one call of
+// `settle` (SettleBatch).
 void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
   Napi::HandleScope scope(env);
   SettleBatch batch(env);
@@ -381,14 +395,15 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
     batch.Add(id, error, value);
     Untrack(env);
   };
-  while (batch.size() < kSettleSlice && !exited) {
+  const size_t limit = kSettleSlice - std::min(settled_this_turn_, kSettleSlice);
+  while (batch.size() < limit && !exited) {
     std::unique_ptr<Event> ev(Next());
     if (!ev) break;
     switch (ev->kind) {
       case Event::kOpened: add(opened_id_, ev->error, env.Undefined()); break;
       case Event::kProgress: static_cast<JsRequest*>(ev->progress)->TakeParts(env, batch); break;
       case Event::kCompleted: {
-        size_t take = std::min(ev->done.size(), kSettleSlice - batch.size());
+        size_t take = std::min(ev->done.size(), limit - batch.size());
         for (size_t i = 0; i < take; i++) {
           auto* jr = static_cast<JsRequest*>(ev->done[i].get());
           if (jr->error == 0) {
@@ -419,6 +434,7 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
         break;
     }
   }
+  if (batch.size() > 0) CountThisTurn(env, batch.size());
   batch.Deliver(settle);
   if (exited) {
     // The last event: nothing wakes this thread-safe function any more.
@@ -430,8 +446,55 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
     std::lock_guard<std::mutex> lock(events_mu_);
     more = !events_.empty();
   }
-  // Yield to the loop and come back for the rest.
-  if (more && !wake_pending_.exchange(true)) Wake();
+  if (more) DrainNextTurn(env);
+}
+
+// A turn of the event loop settles at most kSettleSlice calls: the rest wait
+// for the next turn, after the timers. Not through the thread-safe
+// function: Node runs a call queued during its callback in the same turn
+// (ThreadSafeFunction::Dispatch loops while calls arrive), and so it ran
+// every slice of 500 answers in one stretch. An idle handle runs on the
+// next turn, before its poll; a check handle ends the count after the poll.
+template <class Handle>
+static Handle* UvHandleFor(Napi::Env env, Handle*& h, int (*init)(uv_loop_t*, Handle*), void* data) {
+  if (h == nullptr) {
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    h = new Handle;
+    init(loop, h);
+    uv_unref(reinterpret_cast<uv_handle_t*>(h));
+    h->data = data;
+  }
+  return h;
+}
+
+void NativeHandle::CountThisTurn(Napi::Env env, size_t settled) {
+  if (settled_this_turn_ == 0) {
+    uv_check_start(UvHandleFor(env, turn_end_, uv_check_init, this), [](uv_check_t* check) {
+      uv_check_stop(check);
+      static_cast<NativeHandle*>(check->data)->settled_this_turn_ = 0;
+    });
+  }
+  settled_this_turn_ += settled;
+}
+
+void NativeHandle::DrainNextTurn(Napi::Env env) {
+  uv_idle_start(UvHandleFor(env, next_turn_, uv_idle_init, this), OnNextTurn);
+}
+
+void NativeHandle::OnNextTurn(uv_idle_t* idle) {
+  uv_idle_stop(idle);
+  auto* self = static_cast<NativeHandle*>(idle->data);
+  self->wake_pending_.store(false);
+  Napi::Env env = self->Env();
+  Napi::HandleScope scope(env);
+  Napi::CallbackScope callback(env, *self->async_);
+  try {
+    self->Drain(env, self->settle_.Value());
+  } catch (const Napi::Error& e) {
+    // As the thread-safe function's callback would: an uncaught exception.
+    napi_fatal_exception(env, e.Value());
+  }
 }
 
 // Calls wait here until JS flushes them (src/calls.ts flushes the first

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
 
 #include <atomic>
 #include <deque>
@@ -56,6 +57,9 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   void Wake();
   Event* Next();
   void Drain(Napi::Env env, Napi::Function settle);  // JS thread
+  void CountThisTurn(Napi::Env env, size_t settled);
+  void DrainNextTurn(Napi::Env env);
+  static void OnNextTurn(uv_idle_t* idle);
   void Track(Napi::Env env);
   void Untrack(Napi::Env env);
   void Shutdown();
@@ -64,6 +68,14 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   std::unique_ptr<NetlinkSocket> socket_;
   RequestList unflushed_;  // accepted, not yet handed to the I/O thread (Flush)
   Tsfn tsfn_;
+  // What Drain() left for the next turn of the event loop is settled from
+  // next_turn_, with `settle` and a callback scope of our own; turn_end_
+  // resets the count of a turn's settlements after its poll phase.
+  uv_idle_t* next_turn_ = nullptr;
+  uv_check_t* turn_end_ = nullptr;
+  size_t settled_this_turn_ = 0;
+  Napi::FunctionReference settle_;
+  std::unique_ptr<Napi::AsyncContext> async_;
   std::mutex events_mu_;
   std::deque<Event*> events_;              // from the I/O thread to the JS thread
   std::atomic<bool> wake_pending_{false};  // a wakeup is on its way: no need for another

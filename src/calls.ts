@@ -127,6 +127,14 @@ class PendingCalls {
     }
   }
 
+  /** Rejects one pending call with `reason` as it is. */
+  reject(id: number, reason: unknown): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    pending.reject(reason);
+  }
+
   /** Rejects every pending call with ECANCELED. */
   cancelAll(): void {
     const cancelled = new NativeCallError(ECANCELED);
@@ -134,6 +142,17 @@ class PendingCalls {
     this.#pending.clear();
   }
 }
+
+/**
+ * Calls a turn of the event loop hands to the addon after a burst, as the
+ * addon settles answers (native/handle.cc kSettleSlice): 500 calls made in
+ * one stretch of synchronous code would otherwise be packed and queued
+ * inside it, and the caller's stretch is what holds up timers.
+ */
+const SUBMIT_SLICE = 64;
+
+/** Hands one call (ids from `first` on) to the addon: false when it is closing. */
+type Start = (first: number) => boolean;
 
 /** Starts a native handle (its I/O thread) on a namespace path ('' for ours). */
 export function openNative(netnsPath: string): HandleCalls {
@@ -146,13 +165,24 @@ export class HandleCalls {
   readonly #calls = new PendingCalls();
   readonly #raw: RawNativeHandle;
   #closed: Promise<void> | undefined;
-  #inStretch = false;
   // The first call of a stretch of synchronous code goes to the I/O thread
-  // at once; those that follow it in the same stretch go together when it
-  // ends: a burst is one batch and one wakeup (native/handle.cc Submit).
+  // at once. Those that follow it wait here, [first id, ids, start, ...]
+  // from #queuedAt on, and go SUBMIT_SLICE at a time: the first slice when
+  // the stretch ends, the others a turn of the event loop each. A slice is
+  // one batch and one wakeup of the I/O thread (native/handle.cc Submit).
+  // Calls made while some wait queue behind them, so that the I/O thread
+  // gets every call in the order it was made.
+  #inStretch = false;
+  readonly #queued: (number | Start)[] = [];
+  #queuedAt = 0;
+  #sliceScheduled = false;
   readonly #endStretch = (): void => {
     this.#inStretch = false;
-    this.#raw.flush();
+    if (!this.#sliceScheduled) this.#submitSlice();
+  };
+  readonly #nextSlice = (): void => {
+    this.#sliceScheduled = false;
+    this.#submitSlice();
   };
 
   constructor(netnsPath: string) {
@@ -161,21 +191,55 @@ export class HandleCalls {
     this.#raw = new native.NativeHandle(netnsPath, this.#calls.settle, id);
   }
 
-  #submit<T>(start: (id: number) => boolean, part?: (value: unknown) => void): Promise<T> {
-    const id = this.#calls.nextId();
-    if (!start(id)) return Promise.reject(new NativeCallError(ECANCELED));
-    const answer = this.#calls.expect<T>(id, 0, part);
-    this.#flushFirstOfStretch();
+  /**
+   * A call of `n` consecutive ids: `start` hands it to the addon, now or in
+   * a later slice (so what it reads, such as a request object, must not
+   * change after the call); `expect` registers its answers. They are
+   * registered before the I/O thread is woken, which may take this CPU.
+   */
+  #submit<T>(n: number, start: Start, expect: (first: number) => Promise<T>): Promise<T> {
+    const first = this.#calls.nextIds(n);
+    if (this.#inStretch || this.#queued.length > 0) {
+      const answer = expect(first);
+      this.#queued.push(first, n, start);
+      return answer;
+    }
+    if (!start(first)) return Promise.reject(new NativeCallError(ECANCELED));
+    const answer = expect(first);
+    this.#raw.flush();
+    this.#inStretch = true;
+    queueMicrotask(this.#endStretch);
     return answer;
   }
 
-  // Called once a call is registered as pending: the I/O thread it wakes
-  // may take this CPU.
-  #flushFirstOfStretch(): void {
-    if (this.#inStretch) return;
-    this.#inStretch = true;
+  #submitOne<T>(start: Start, part?: (value: unknown) => void): Promise<T> {
+    return this.#submit(1, start, (id) => this.#calls.expect<T>(id, 0, part));
+  }
+
+  #submitSlice(): void {
+    const queued = this.#queued;
+    if (queued.length === 0) return;
+    const end = Math.min(queued.length, this.#queuedAt + 3 * SUBMIT_SLICE);
+    for (let i = this.#queuedAt; i < end; i += 3) {
+      const first = queued[i] as number;
+      let reason: unknown;
+      try {
+        if ((queued[i + 2] as Start)(first)) continue;
+        reason = new NativeCallError(ECANCELED); // closed since the call was made
+      } catch (e) {
+        reason = e; // as the call would have thrown, had it gone at once
+      }
+      for (let id = first; id < first + (queued[i + 1] as number); id++) this.#calls.reject(id, reason);
+    }
     this.#raw.flush();
-    queueMicrotask(this.#endStretch);
+    if (end < queued.length) {
+      this.#queuedAt = end;
+      this.#sliceScheduled = true;
+      setImmediate(this.#nextSlice);
+    } else {
+      queued.length = 0;
+      this.#queuedAt = 0;
+    }
   }
 
   link(
@@ -186,8 +250,10 @@ export class HandleCalls {
   ): Promise<LinkTable>;
   link(op: typeof LinkOp.change | typeof LinkOp.delete, req: NativeLinkRequest, netnsPath?: string): Promise<void>;
   link(op: LinkOp, req: NativeLinkRequest, netnsPath?: string, probes?: number): Promise<unknown> {
-    const [numbers, strings] = packLinkRequest(req);
-    return this.#submit((id) => this.#raw.link(id, op, numbers, strings, netnsPath, probes));
+    return this.#submitOne((id) => {
+      const [numbers, strings] = packLinkRequest(req);
+      return this.#raw.link(id, op, numbers, strings, netnsPath, probes);
+    });
   }
 
   /**
@@ -202,15 +268,17 @@ export class HandleCalls {
     req: NativeLinkRequest,
     indexes: readonly number[],
   ): Promise<(NativeError | undefined)[]> {
-    if (indexes.length === 0) return Promise.resolve([]);
-    const [numbers, strings] = packLinkRequest(req);
-    const first = this.#calls.nextIds(indexes.length);
-    if (!this.#raw.link(first, op, numbers, strings, undefined, undefined, undefined, Int32Array.from(indexes))) {
-      return Promise.reject(new NativeCallError(ECANCELED));
-    }
-    const outcomes = this.#calls.expectEach(first, indexes.length) as Promise<(NativeError | undefined)[]>;
-    this.#flushFirstOfStretch();
-    return outcomes;
+    const n = indexes.length;
+    if (n === 0) return Promise.resolve([]);
+    const list = Int32Array.from(indexes);
+    return this.#submit(
+      n,
+      (first) => {
+        const [numbers, strings] = packLinkRequest(req);
+        return this.#raw.link(first, op, numbers, strings, undefined, undefined, undefined, list);
+      },
+      (first) => this.#calls.expectEach(first, n) as Promise<(NativeError | undefined)[]>,
+    );
   }
 
   /**
@@ -219,9 +287,11 @@ export class HandleCalls {
    * sent again); the promise gives the last part.
    */
   dumpInParts(req: NativeLinkRequest, probes: number, part: (table: LinkTable | null) => void): Promise<LinkTable> {
-    const [numbers, strings] = packLinkRequest(req);
-    return this.#submit(
-      (id) => this.#raw.link(id, LinkOp.dump, numbers, strings, undefined, probes, true),
+    return this.#submitOne(
+      (id) => {
+        const [numbers, strings] = packLinkRequest(req);
+        return this.#raw.link(id, LinkOp.dump, numbers, strings, undefined, probes, true);
+      },
       part as (value: unknown) => void,
     );
   }
@@ -229,27 +299,29 @@ export class HandleCalls {
   addr(op: typeof AddrRouteOp.dump, req: NativeAddr): Promise<NativeAddr[]>;
   addr(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeAddr): Promise<void>;
   addr(op: AddrRouteOp, req: NativeAddr): Promise<unknown> {
-    return this.#submit((id) => this.#raw.addr(id, op, req));
+    return this.#submitOne((id) => this.#raw.addr(id, op, req));
   }
 
   route(op: typeof AddrRouteOp.dump, req: NativeRoute): Promise<NativeRoute[]>;
   route(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeRoute): Promise<void>;
   route(op: AddrRouteOp, req: NativeRoute): Promise<unknown> {
-    return this.#submit((id) => this.#raw.route(id, op, req));
+    return this.#submitOne((id) => this.#raw.route(id, op, req));
   }
 
   subscribe(groups: number[], rcvbuf: number): Promise<number> {
-    return this.#submit((id) => this.#raw.subscribe(id, groups, rcvbuf));
+    return this.#submitOne((id) => this.#raw.subscribe(id, groups, rcvbuf));
   }
 
   openTap(params: NativeTapOpenParams): Promise<NativeTapOpenResult> {
-    return this.#submit((id) => this.#raw.openTap(id, params));
+    return this.#submitOne((id) => this.#raw.openTap(id, params));
   }
 
   /** Rejects every pending call (ECANCELED) at once, then stops the I/O thread. */
   close(): Promise<void> {
     if (!this.#closed) {
       this.#calls.cancelAll();
+      this.#queued.length = 0;
+      this.#queuedAt = 0;
       const id = this.#calls.nextId();
       this.#closed = this.#raw.close(id) ? this.#calls.expect<void>(id) : Promise.resolve();
     }

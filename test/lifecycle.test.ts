@@ -900,3 +900,63 @@ describe('500 concurrent creates', () => {
     expect(names(links(a))).toEqual(['lo', 'v0', 'v1']);
   }, 60_000);
 });
+
+describe('a burst and the event loop', () => {
+  /** Counts turns of the event loop (its check phase) until stopped. */
+  function turnCounter(): { readonly turn: number; stop(): void } {
+    let turn = 0;
+    let running = true;
+    const tick = (): void => {
+      turn++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    return {
+      get turn() {
+        return turn;
+      },
+      stop() {
+        running = false;
+      },
+    };
+  }
+
+  it('calls reach the kernel in the order they were made: a burst of 200, then a create and a delete made while it is still being handed over', async () => {
+    const a = netns('order');
+    const nl = await openIn(a);
+    const burst = Array.from({ length: 200 }, (_, i) => nl.createMacvtap({ lower: 'v0', name: `o${i}` }));
+    // The next turn: most of the burst still waits to go to the I/O thread
+    // (a slice of 64 a turn), and these go behind it.
+    const late = await new Promise<[Promise<Link>, Promise<void>]>((resolve) =>
+      setImmediate(() => resolve([nl.createMacvtap({ lower: 'v0', name: 'late' }), nl.deleteLink('o199')])),
+    );
+    const made = await Promise.all(burst);
+    const [lateLink] = await Promise.all(late);
+    const indexes = made.map((l) => l.index);
+    expect(indexes).toEqual([...indexes].sort((x, y) => x - y));
+    expect(lateLink.index).toBeGreaterThan(indexes.at(-1)!);
+    expect(names(links(a)).filter((n) => n.startsWith('o'))).toHaveLength(199);
+    expect(names(links(a))).toContain('late');
+  }, 30_000);
+
+  it('at most 64 calls settle in one turn of the event loop: 300 getLink answers come over at least 5 turns', async () => {
+    const a = netns('slices');
+    const nl = await openIn(a);
+    await nl.getLink('lo');
+    const turns = turnCounter();
+    const settledIn = new Map<number, number>();
+    const answers = Array.from({ length: 300 }, () =>
+      nl.getLink('lo').then(() => {
+        settledIn.set(turns.turn, (settledIn.get(turns.turn) ?? 0) + 1);
+      }),
+    );
+    // Every answer is in before this thread looks again.
+    const until = performance.now() + 200;
+    while (performance.now() < until);
+    await Promise.all(answers);
+    turns.stop();
+    expect([...settledIn.values()].reduce((x, y) => x + y, 0)).toBe(300);
+    expect(Math.max(...settledIn.values())).toBeLessThanOrEqual(64);
+    expect(settledIn.size).toBeGreaterThanOrEqual(5);
+  });
+});

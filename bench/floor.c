@@ -145,8 +145,7 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// ref.c's io_call() without the wait: queue the request, wake the I/O
-// thread only when it sleeps, and return the promise.
+// ref.c's io_call() without the wait: the promise is settled by on_done().
 static napi_value Call(napi_env env, napi_callback_info info) {
   (void)info;
   if (!floor_state.open || floor_state.called >= floor_state.n) {
@@ -155,13 +154,7 @@ static napi_value Call(napi_env env, napi_callback_info info) {
   }
   napi_value promise;
   CHECK(napi_create_promise(env, &floor_state.deferred[floor_state.called++], &promise));
-  pthread_mutex_lock(&io.mu);
-  io.queued++;
-  atomic_store_explicit(&io.queued_hint, io.queued, memory_order_release);
-  int wake = io.sleeping;
-  io.sleeping = 0;
-  pthread_mutex_unlock(&io.mu);
-  if (wake) efd_signal(io.wake_fd);
+  io_submit();
   return promise;
 }
 

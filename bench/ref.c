@@ -447,9 +447,9 @@ static void io_stop(void) {
   close(io.ep);
 }
 
-// One awaited request (the i-th): hand it over, sleep until it is done.
-// Returns 1 when the I/O thread was asleep and had to be woken.
-static int io_call(long i) {
+// Hands the next request to the I/O thread, waking it only when it sleeps.
+// Returns 1 when it was asleep.
+static int io_submit(void) {
   pthread_mutex_lock(&io.mu);
   io.queued++;
   atomic_store_explicit(&io.queued_hint, io.queued, memory_order_release);
@@ -457,6 +457,13 @@ static int io_call(long i) {
   io.sleeping = 0;
   pthread_mutex_unlock(&io.mu);
   if (wake) efd_signal(io.wake_fd);
+  return wake;
+}
+
+// One awaited request (the i-th): hand it over, sleep until it is done.
+// Returns 1 when the I/O thread was asleep and had to be woken.
+static int io_call(long i) {
+  int wake = io_submit();
   for (;;) {
     struct epoll_event ev;
     if (epoll_wait(io.ep, &ev, 1, -1) < 0) {

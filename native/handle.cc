@@ -455,22 +455,9 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
 // (ThreadSafeFunction::Dispatch loops while calls arrive), and so it ran
 // every slice of 500 answers in one stretch. An idle handle runs on the
 // next turn, before its poll; a check handle ends the count after the poll.
-template <class Handle>
-static Handle* UvHandleFor(Napi::Env env, Handle*& h, int (*init)(uv_loop_t*, Handle*), void* data) {
-  if (h == nullptr) {
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    h = new Handle;
-    init(loop, h);
-    uv_unref(reinterpret_cast<uv_handle_t*>(h));
-    h->data = data;
-  }
-  return h;
-}
-
 void NativeHandle::CountThisTurn(Napi::Env env, size_t settled) {
   if (settled_this_turn_ == 0) {
-    uv_check_start(UvHandleFor(env, turn_end_, uv_check_init, this), [](uv_check_t* check) {
+    uv_check_start(UvHandleOf(env, turn_end_, this, false, uv_check_init), [](uv_check_t* check) {
       uv_check_stop(check);
       static_cast<NativeHandle*>(check->data)->settled_this_turn_ = 0;
     });
@@ -479,7 +466,7 @@ void NativeHandle::CountThisTurn(Napi::Env env, size_t settled) {
 }
 
 void NativeHandle::DrainNextTurn(Napi::Env env) {
-  uv_idle_start(UvHandleFor(env, next_turn_, uv_idle_init, this), OnNextTurn);
+  uv_idle_start(UvHandleOf(env, next_turn_, this, false, uv_idle_init), OnNextTurn);
 }
 
 void NativeHandle::OnNextTurn(uv_idle_t* idle) {

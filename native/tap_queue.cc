@@ -101,14 +101,7 @@ void TapQueue::StopPoll() {
 
 void TapQueue::UpdatePoll(Napi::Env env, bool keep_readable) {
   bool reading = !readers_.empty();
-  if (timer_ == nullptr && reading) {
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    timer_ = new uv_timer_t;
-    uv_timer_init(loop, timer_);
-    uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
-    timer_->data = this;
-  }
+  if (reading) UvHandleOf(env, timer_, this, false, uv_timer_init);
   if (timer_ && reading != (uv_is_active(reinterpret_cast<uv_handle_t*>(timer_)) != 0)) {
     if (reading) {
       uv_timer_start(timer_, OnLivenessTimer, kLivenessMs, kLivenessMs);
@@ -128,13 +121,8 @@ void TapQueue::UpdatePoll(Napi::Env env, bool keep_readable) {
     if (!self_.IsEmpty()) self_.Reset();
     return;
   }
-  if (!poll_) {
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    uv_poll_init(loop, poll_, fd_);
-    poll_->data = this;
-  }
+  UvHandleOf(env, poll_, this, true,
+             [this](uv_loop_t* loop, uv_poll_t* poll) { uv_poll_init(loop, poll, fd_); });
   if (events_ == 0 && self_.IsEmpty()) self_ = Napi::Persistent(Value());
   uv_poll_start(poll_, want, OnPoll);
   events_ = want;

@@ -2,9 +2,26 @@
 // uv_close() has run its callback (never before: libuv still holds them).
 #pragma once
 
+#include <node_api.h>
 #include <uv.h>
 
 namespace macvlan {
+
+// The handle `h`, made on first use in the environment's loop (`init(loop,
+// h)`) with `data`. Unless `keep_alive`, it does not keep the loop alive
+// while active.
+template <class Handle, class Init>
+Handle* UvHandleOf(napi_env env, Handle*& h, void* data, bool keep_alive, Init init) {
+  if (h == nullptr) {
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    h = new Handle;
+    init(loop, h);
+    if (!keep_alive) uv_unref(reinterpret_cast<uv_handle_t*>(h));
+    h->data = data;
+  }
+  return h;
+}
 
 // Closes (and so stops) the handle, frees it once libuv is done, and clears
 // the pointer. Does nothing for a null handle.

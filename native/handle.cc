@@ -485,9 +485,9 @@ void NativeHandle::OnNextTurn(uv_idle_t* idle) {
 }
 
 // Calls wait here until JS flushes them (src/calls.ts flushes the first
-// call of a stretch of synchronous code at once, the others when it ends):
-// a burst such as 500 creates in a Promise.all goes to the I/O thread, and
-// to the kernel, as one batch, and the I/O thread is woken once.
+// call of a stretch of synchronous code at once, the others 64 at a time):
+// each slice of a burst such as 500 creates in a Promise.all goes to the
+// I/O thread, and to the kernel, as one batch, with one wakeup.
 Napi::Value NativeHandle::Submit(Napi::Env env, std::unique_ptr<Request> req) {
   if (closing_ || !socket_) return Napi::Boolean::New(env, false);
   Queue(env, std::move(req));

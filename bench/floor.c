@@ -59,11 +59,7 @@ static void on_done(uv_poll_t *handle, int status, int events) {
   (void)status;
   (void)events;
   napi_env env = floor_state.env;
-  efd_drain(io.done_fd);
-  atomic_store(&io.async_pending, 0);
-  pthread_mutex_lock(&io.mu);
-  long done = io.completed;
-  pthread_mutex_unlock(&io.mu);
+  long done = io_take_completed();
   napi_handle_scope hs;
   napi_callback_scope cs;
   napi_value resource;

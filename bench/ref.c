@@ -460,6 +460,17 @@ static int io_submit(void) {
   return wake;
 }
 
+// The caller's side of the done eventfd once it is readable: how many
+// requests are complete.
+static long io_take_completed(void) {
+  efd_drain(io.done_fd);
+  atomic_store(&io.async_pending, 0);
+  pthread_mutex_lock(&io.mu);
+  long done = io.completed;
+  pthread_mutex_unlock(&io.mu);
+  return done;
+}
+
 // One awaited request (the i-th): hand it over, sleep until it is done.
 // Returns 1 when the I/O thread was asleep and had to be woken.
 static int io_call(long i) {
@@ -470,12 +481,7 @@ static int io_call(long i) {
       if (errno == EINTR) continue;
       die("epoll_wait");
     }
-    efd_drain(io.done_fd);
-    atomic_store(&io.async_pending, 0);
-    pthread_mutex_lock(&io.mu);
-    long done = io.completed;
-    pthread_mutex_unlock(&io.mu);
-    if (done > i) return wake;
+    if (io_take_completed() > i) return wake;
   }
 }
 

@@ -192,28 +192,30 @@ export class HandleCalls {
   }
 
   /**
-   * A call of `n` consecutive ids: `start` hands it to the addon, now or in
-   * a later slice (so what it reads, such as a request object, must not
-   * change after the call); `expect` registers its answers. They are
-   * registered before the I/O thread is woken, which may take this CPU.
+   * A call: `start` hands it to the addon, now or in a later slice (so what
+   * it reads, such as a request object, must not change after the call).
+   * Its answer is registered before the I/O thread is woken, which may take
+   * this CPU: one (with its parts, if any), or with `each`, the outcomes of
+   * the `n` requests of one native call (PendingCalls.expectEach).
    */
-  #submit<T>(n: number, start: Start, expect: (first: number) => Promise<T>): Promise<T> {
+  #submit<T>(start: Start, part?: (value: unknown) => void, each = 0): Promise<T> {
+    const n = each || 1;
     const first = this.#calls.nextIds(n);
     if (this.#inStretch || this.#queued.length > 0) {
-      const answer = expect(first);
+      const answer = this.#expect<T>(first, part, each);
       this.#queued.push(first, n, start);
       return answer;
     }
     if (!start(first)) return Promise.reject(new NativeCallError(ECANCELED));
-    const answer = expect(first);
+    const answer = this.#expect<T>(first, part, each);
     this.#raw.flush();
     this.#inStretch = true;
     queueMicrotask(this.#endStretch);
     return answer;
   }
 
-  #submitOne<T>(start: Start, part?: (value: unknown) => void): Promise<T> {
-    return this.#submit(1, start, (id) => this.#calls.expect<T>(id, 0, part));
+  #expect<T>(first: number, part: ((value: unknown) => void) | undefined, each: number): Promise<T> {
+    return each ? (this.#calls.expectEach(first, each) as Promise<T>) : this.#calls.expect<T>(first, 0, part);
   }
 
   #submitSlice(): void {
@@ -250,7 +252,7 @@ export class HandleCalls {
   ): Promise<LinkTable>;
   link(op: typeof LinkOp.change | typeof LinkOp.delete, req: NativeLinkRequest, netnsPath?: string): Promise<void>;
   link(op: LinkOp, req: NativeLinkRequest, netnsPath?: string, probes?: number): Promise<unknown> {
-    return this.#submitOne((id) => {
+    return this.#submit((id) => {
       const [numbers, strings] = packLinkRequest(req);
       return this.#raw.link(id, op, numbers, strings, netnsPath, probes);
     });
@@ -272,12 +274,12 @@ export class HandleCalls {
     if (n === 0) return Promise.resolve([]);
     const list = Int32Array.from(indexes);
     return this.#submit(
-      n,
       (first) => {
         const [numbers, strings] = packLinkRequest(req);
         return this.#raw.link(first, op, numbers, strings, undefined, undefined, undefined, list);
       },
-      (first) => this.#calls.expectEach(first, n) as Promise<(NativeError | undefined)[]>,
+      undefined,
+      n,
     );
   }
 
@@ -287,7 +289,7 @@ export class HandleCalls {
    * sent again); the promise gives the last part.
    */
   dumpInParts(req: NativeLinkRequest, probes: number, part: (table: LinkTable | null) => void): Promise<LinkTable> {
-    return this.#submitOne(
+    return this.#submit(
       (id) => {
         const [numbers, strings] = packLinkRequest(req);
         return this.#raw.link(id, LinkOp.dump, numbers, strings, undefined, probes, true);
@@ -299,21 +301,21 @@ export class HandleCalls {
   addr(op: typeof AddrRouteOp.dump, req: NativeAddr): Promise<NativeAddr[]>;
   addr(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeAddr): Promise<void>;
   addr(op: AddrRouteOp, req: NativeAddr): Promise<unknown> {
-    return this.#submitOne((id) => this.#raw.addr(id, op, req));
+    return this.#submit((id) => this.#raw.addr(id, op, req));
   }
 
   route(op: typeof AddrRouteOp.dump, req: NativeRoute): Promise<NativeRoute[]>;
   route(op: typeof AddrRouteOp.add | typeof AddrRouteOp.delete, req: NativeRoute): Promise<void>;
   route(op: AddrRouteOp, req: NativeRoute): Promise<unknown> {
-    return this.#submitOne((id) => this.#raw.route(id, op, req));
+    return this.#submit((id) => this.#raw.route(id, op, req));
   }
 
   subscribe(groups: number[], rcvbuf: number): Promise<number> {
-    return this.#submitOne((id) => this.#raw.subscribe(id, groups, rcvbuf));
+    return this.#submit((id) => this.#raw.subscribe(id, groups, rcvbuf));
   }
 
   openTap(params: NativeTapOpenParams): Promise<NativeTapOpenResult> {
-    return this.#submitOne((id) => this.#raw.openTap(id, params));
+    return this.#submit((id) => this.#raw.openTap(id, params));
   }
 
   /** Rejects every pending call (ECANCELED) at once, then stops the I/O thread. */

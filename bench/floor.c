@@ -59,6 +59,7 @@ static void on_done(uv_poll_t *handle, int status, int events) {
   (void)status;
   (void)events;
   napi_env env = floor_state.env;
+  TRACE(TRACE_WOKEN);
   long done = io_take_completed();
   napi_handle_scope hs;
   napi_callback_scope cs;
@@ -66,6 +67,7 @@ static void on_done(uv_poll_t *handle, int status, int events) {
   napi_open_handle_scope(env, &hs);
   napi_get_reference_value(env, floor_state.resource, &resource);
   napi_open_callback_scope(env, resource, floor_state.context, &cs);
+  TRACE(TRACE_SETTLING);
   for (; floor_state.resolved < done; floor_state.resolved++) {
     napi_value v;
     napi_create_int64(env, floor_state.value[floor_state.resolved], &v);
@@ -150,6 +152,7 @@ static napi_value Call(napi_env env, napi_callback_info info) {
   }
   napi_value promise;
   CHECK(napi_create_promise(env, &floor_state.deferred[floor_state.called++], &promise));
+  TRACE(TRACE_FLUSHED);
   io_submit();
   return promise;
 }

@@ -51,6 +51,39 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+// The points of native/trace_points.h (the same numbers), marked in the Node
+// floor's calls when bench/handoff-profile.sh builds it with
+// -DMACVLAN_TRACE_POINTS, written at exit to $MACVLAN_TRACE_FLOOR_FILE.
+enum { TRACE_FLUSHED = 1, TRACE_TAKEN, TRACE_SENDING, TRACE_SENT, TRACE_POSTED, TRACE_WOKEN, TRACE_SETTLING };
+#ifdef MACVLAN_TRACE_POINTS
+#define TRACE_MAX_MARKS (1L << 20)
+static struct {
+  int point;
+  long long ns;
+} trace_marks[TRACE_MAX_MARKS];
+static atomic_long trace_marked;
+static void trace_at(int point) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  long i = atomic_fetch_add_explicit(&trace_marked, 1, memory_order_relaxed);
+  if (i < TRACE_MAX_MARKS) {
+    trace_marks[i].point = point;
+    trace_marks[i].ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  }
+}
+__attribute__((destructor)) static void trace_write(void) {
+  const char *path = getenv("MACVLAN_TRACE_FLOOR_FILE");
+  FILE *f = path ? fopen(path, "w") : NULL;
+  if (!f) return;
+  long n = atomic_load(&trace_marked);
+  for (long i = 0; i < n && i < TRACE_MAX_MARKS; i++) fprintf(f, "%d %lld\n", trace_marks[i].point, trace_marks[i].ns);
+  fclose(f);
+}
+#define TRACE(point) trace_at(point)
+#else
+#define TRACE(point) ((void)0)
+#endif
+
 static int read_file(const char *path, char *out, size_t cap);
 static dev_t tap_devt(const char *name, int ifindex);
 static void uevent_open(void);
@@ -410,7 +443,9 @@ static void *io_main(void *arg) {
     io.queued--;
     atomic_store_explicit(&io.queued_hint, io.queued, memory_order_release);
     pthread_mutex_unlock(&io.mu);
+    TRACE(TRACE_TAKEN);
     io.op(i);
+    TRACE(TRACE_POSTED);
     pthread_mutex_lock(&io.mu);
     io.completed++;
     pthread_mutex_unlock(&io.mu);
@@ -522,7 +557,9 @@ static void op_create(long i) {
   uint32_t first = seq_next;
   link_name(name, seq.prefix, seq.start + i);
   add_create(&b, seq.lower, name);
+  TRACE(TRACE_SENDING);
   nl_send(&b);
+  TRACE(TRACE_SENT);
   wait_acks(first, 1, seq.ifindex + i);
   if (seq.read_tap == 1) tap_devt(name, seq.ifindex[i]);  // as createMacvtap does
   if (seq.read_tap == 2) uevent_tap_devt(seq.ifindex[i]);

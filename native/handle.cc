@@ -13,6 +13,7 @@
 #include "sysfs_probe.h"
 #include "tap_device.h"
 #include "tap_uevents.h"
+#include "trace_points.h"
 #include "uv_handle.h"
 
 namespace macvlan {
@@ -344,6 +345,7 @@ void NativeHandle::Post(Event* ev) {
     std::lock_guard<std::mutex> lock(events_mu_);
     events_.push_back(ev);
   }
+  MACVLAN_TRACE(kPosted);
   if (!wake_pending_.exchange(true)) Wake();
 }
 
@@ -359,6 +361,7 @@ NativeHandle::Event* NativeHandle::Next() {
 
 void NativeHandle::CallJs(Napi::Env env, Napi::Function settle, NativeHandle* self, Event*) {
   if (static_cast<napi_env>(env) == nullptr) return;
+  MACVLAN_TRACE(kWoken);
   if (self->settled_this_turn_ >= kSettleSlice) {
     // This wakeup's events wait for the next turn (and the I/O thread
     // need not wake this thread again until then).
@@ -435,6 +438,7 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
     }
   }
   if (batch.size() > 0) CountThisTurn(env, batch.size());
+  MACVLAN_TRACE(kSettling);
   batch.Deliver(settle);
   if (exited) {
     // The last event: nothing wakes this thread-safe function any more.
@@ -500,6 +504,7 @@ void NativeHandle::Queue(Napi::Env env, std::unique_ptr<Request> req) {
 }
 
 Napi::Value NativeHandle::Flush(const Napi::CallbackInfo& info) {
+  if (!unflushed_.empty()) MACVLAN_TRACE(kFlushed);
   if (socket_) socket_->Submit(std::move(unflushed_));
   unflushed_.clear();
   return info.Env().Undefined();

@@ -18,6 +18,7 @@
 #include <random>
 
 #include "netns.h"
+#include "trace_points.h"
 
 namespace macvlan {
 namespace {
@@ -133,6 +134,7 @@ void NetlinkSocket::Run() {
   int err = Open();
   listener_->OnOpened(err);
   while (err == 0 && WaitForWork()) {
+    MACVLAN_TRACE(kTaken);
     RequestList batch = TakeBatch();
     if (!batch.empty()) RunBatch(batch);
   }
@@ -234,7 +236,10 @@ void NetlinkSocket::RunBatch(RequestList& batch) {
     first_seq = 1;
     next_seq_ = 1 + static_cast<uint32_t>(batch.size());
   }
-  if (Send(batch, first_seq)) Receive(batch, first_seq);
+  MACVLAN_TRACE(kSending);
+  bool sent = Send(batch, first_seq);
+  MACVLAN_TRACE(kSent);
+  if (sent) Receive(batch, first_seq);
 
   RequestList done, again;
   for (auto& r : batch) {
@@ -323,22 +328,12 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
     if (!done.empty()) listener_->OnCompleted(std::move(done));
   };
 
+  // rtnetlink handles a request inside sendmsg(), so its first replies are
+  // queued by the time Send() returns: read before waiting for more.
+  bool readable = true;
   while (pending > 0) {
-    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[1].revents & POLLIN) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) break;
-      // New work queued while we wait: it goes out with the next batch, and
-      // WaitForWork() sees the queue before it sleeps again.
-      uint64_t v;
-      ssize_t n = read(wake_fd_, &v, sizeof v);
-      (void)n;
-    }
-    if (!(fds[0].revents & (POLLIN | POLLERR))) continue;
+    if (!readable && !WaitForReplies()) break;
+    readable = false;
 
     for (;;) {
       ssize_t n = recv(fd_, recv_buf_.data(), recv_buf_.size(), MSG_DONTWAIT | MSG_TRUNC);
@@ -382,6 +377,26 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
   }
   for (size_t i = 0; i < batch.size(); i++) {
     if (!complete[i]) finish(i, AckInfo{-ECANCELED, "", std::nullopt});
+  }
+}
+
+bool NetlinkSocket::WaitForReplies() {
+  for (;;) {
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (fds[1].revents & POLLIN) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return false;
+      // New work queued while we wait: it goes out with the next batch, and
+      // WaitForWork() sees the queue before it sleeps again.
+      uint64_t v;
+      ssize_t n = read(wake_fd_, &v, sizeof v);
+      (void)n;
+    }
+    if (fds[0].revents & (POLLIN | POLLERR)) return true;
   }
 }
 

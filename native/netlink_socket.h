@@ -84,6 +84,8 @@ class NetlinkSocket {
   void RunBatch(RequestList& batch);
   bool Send(RequestList& batch, uint32_t first_seq);
   void Receive(RequestList& batch, uint32_t first_seq);
+  // Until the socket has replies (true) or Stop() (false).
+  bool WaitForReplies();
   void Fail(RequestList& list, int error);
 
   std::string netns_path_;

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const LINKS = 500;
-const WARMUP_ROUNDS = 2;
+const WARMUP_ROUNDS = 6; // 3000 library creates, as bench/run.mjs: V8 optimizes the create path after some 2000
 const SPIN_US = 100; // the floor's I/O thread looks for work as long as the library's (kSpinMicros)
 
 // Segments between consecutive points (native/trace_points.h); "JS" runs
@@ -87,9 +87,10 @@ function callsOf(marksPath, windows) {
       call[point] = ns;
     }
   }
-  const inside = (ns) => windows.some(([t0, t1]) => ns >= Number(t0) && ns <= Number(t1));
-  // The last call of a window has no next call in it.
-  return calls.filter((c) => inside(c[1]) && inside(c.next) && SEGMENTS.every(([, from]) => c[from] !== undefined));
+  // A call and the next one in the same round: the last call of a round
+  // has none.
+  const sameRound = (c) => windows.some(([t0, t1]) => c[1] >= Number(t0) && c.next <= Number(t1));
+  return calls.filter((c) => sameRound(c) && SEGMENTS.every(([, from]) => c[from] !== undefined));
 }
 
 function report(windowsPath, libMarks, floorMarks) {
@@ -105,6 +106,9 @@ function report(windowsPath, libMarks, floorMarks) {
   const ours = (c) => us(c, 1, 'next') - us(c, 3, 4);
   const [fo, lo] = [median(calls.floor.map(ours)), median(calls.library.map(ours))];
   rows.push(['all but sendmsg()', fo, lo, lo - fo]);
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const [fm, lm] = [mean(calls.floor.map((c) => us(c, 1, 'next'))), mean(calls.library.map((c) => us(c, 1, 'next')))];
+  rows.push(['a create, flush to flush: the mean', fm, lm, lm - fm]);
   console.log(`medians of ${calls.floor.length} floor and ${calls.library.length} library creates, us`);
   console.log(`${'segment'.padEnd(42)} ${'floor'.padStart(8)} ${'library'.padStart(8)} ${'+'.padStart(7)}`);
   for (const [what, f, l, d] of rows) {

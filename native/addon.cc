@@ -108,6 +108,11 @@ static Napi::Value NumberBuffers(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// idleUeventsRead() -> the macvtap uevents read by idle I/O threads (tests).
+static Napi::Value IdleUevents(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(IdleUeventsRead()));
+}
+
 // seqpacketPair() -> [reader, writer]: an AF_UNIX SOCK_SEQPACKET pair, the
 // reader non-blocking, where each write is one frame (tests of TapQueue's
 // reads without a macvtap).
@@ -190,6 +195,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeTapUevent", Napi::Function::New<DecodeTapUevent>(env, "decodeTapUevent"));
   exports.Set("seqpacketPair", Napi::Function::New<SeqpacketPair>(env, "seqpacketPair"));
   exports.Set("numberBuffers", Napi::Function::New<NumberBuffers>(env, "numberBuffers"));
+  exports.Set("idleUeventsRead", Napi::Function::New<IdleUevents>(env, "idleUeventsRead"));
   exports.Set("tapUeventFilterPasses",
               Napi::Function::New<TapUeventFilterPassesJs>(env, "tapUeventFilterPasses"));
   return exports;

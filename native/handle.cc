@@ -380,6 +380,16 @@ void NativeHandle::OnProgress(Request* r) { Post(new Event{Event::kProgress, 0, 
 
 void NativeHandle::OnExit() { Post(new Event{Event::kExit, 0, {}}); }
 
+namespace {
+std::atomic<uint64_t> idle_uevents_read{0};
+}  // namespace
+
+uint64_t IdleUeventsRead() { return idle_uevents_read.load(); }
+
+int NativeHandle::IdleFd() { return ThreadTapUevents().fd(); }
+
+void NativeHandle::OnIdleReadable() { idle_uevents_read += ThreadTapUevents().Drain(); }
+
 void NativeHandle::Track(Napi::Env env) {
   if (pending_++ == 0) tsfn_.Ref(env);
 }

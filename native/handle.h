@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,10 @@
 #include "netlink_socket.h"
 
 namespace macvlan {
+
+// The macvtap uevents the handles' I/O threads have read while they had no
+// request, since the process began (tests).
+uint64_t IdleUeventsRead();
 
 class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListener {
  public:
@@ -31,6 +36,10 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   void OnCompleted(RequestList done) override;
   void OnProgress(Request* r) override;
   void OnExit() override;
+  // The macvtap uevents other processes cause, read while the thread waits
+  // (a create reads what is still queued when it is answered).
+  int IdleFd() override;
+  void OnIdleReadable() override;
 
  private:
   struct Event;

@@ -170,11 +170,14 @@ bool NetlinkSocket::WaitForWork() {
       if (!queue_.empty()) return true;
       sleeping_ = true;
     }
-    pollfd p{wake_fd_, POLLIN, 0};
-    if (poll(&p, 1, -1) > 0) {
-      uint64_t v;
-      ssize_t n = read(wake_fd_, &v, sizeof v);
-      (void)n;
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listener_->IdleFd(), POLLIN, 0}};
+    if (poll(fds, fds[1].fd >= 0 ? 2 : 1, -1) > 0) {
+      if (fds[0].revents & POLLIN) {
+        uint64_t v;
+        ssize_t n = read(wake_fd_, &v, sizeof v);
+        (void)n;
+      }
+      if (fds[1].revents & (POLLIN | POLLERR)) listener_->OnIdleReadable();
     }
     std::lock_guard<std::mutex> lock(mu_);
     sleeping_ = false;

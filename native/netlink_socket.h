@@ -58,6 +58,11 @@ class SocketListener {
   // completion has been handled, which comes after this.
   virtual void OnProgress(Request* r) { (void)r; }
   virtual void OnExit() = 0;  // the I/O thread's last act
+  // I/O thread: a descriptor to watch while the thread has no request
+  // (-1: none), and what to do when it is readable, so that what it queues
+  // is read off any request's time.
+  virtual int IdleFd() { return -1; }
+  virtual void OnIdleReadable() {}
 };
 
 class NetlinkSocket {

@@ -146,8 +146,9 @@ bool TapUevents::Listen() {
   return true;
 }
 
-void TapUevents::Drain() {
-  if (!sock_.valid()) return;
+size_t TapUevents::Drain() {
+  if (!sock_.valid()) return 0;
+  size_t read = 0;
   // A create queues four uevents (the net device, its two queues, the tap):
   // recvmmsg() takes them in one call.
   std::array<mmsghdr, kBatch> msgs{};
@@ -169,8 +170,9 @@ void TapUevents::Drain() {
         known_.clear();
         continue;
       }
-      return;  // EAGAIN: all read
+      return read;  // EAGAIN: all read
     }
+    read += static_cast<size_t>(n);
     for (int i = 0; i < n; i++) {
       // Not the kernel's, or cut short: not ours to read.
       if (from[i].nl_pid != 0 || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) continue;
@@ -183,7 +185,7 @@ void TapUevents::Drain() {
         known_[ev.ifindex] = {ev.major, ev.minor};
       }
     }
-    if (static_cast<size_t>(n) < kBatch) return;  // the queue ran dry
+    if (static_cast<size_t>(n) < kBatch) return read;  // the queue ran dry
   }
 }
 

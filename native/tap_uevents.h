@@ -36,9 +36,11 @@ class TapUevents {
   // the kernel refuses (the caller reads sysfs as before).
   bool Listen();
   bool listening() const { return sock_.valid(); }
+  int fd() const { return sock_.get(); }  // -1 before Listen()
   // Reads what is queued (MSG_DONTWAIT): adds, removes, and a lost message
-  // (ENOBUFS) forgets everything, so no answer is ever stale.
-  void Drain();
+  // (ENOBUFS) forgets everything, so no answer is ever stale. Returns how
+  // many messages it read.
+  size_t Drain();
   bool Find(int ifindex, uint32_t* major, uint32_t* minor) const;
 
  private:

@@ -270,6 +270,8 @@ export interface NativeAddon {
   seqpacketPair(): [number, number];
   /** Link tables' number buffers the addon keeps for the next tables, and how many tables have taken one (native/js_link.cc; tests). */
   numberBuffers(): { kept: number; reused: number };
+  /** The macvtap uevents I/O threads have read while they had no request, since the process began (native/handle.cc; tests). */
+  idleUeventsRead(): number;
   /** Whether the uevent listener's socket filter keeps this message (native/tap_uevents.cc). */
   tapUeventFilterPasses(bytes: Buffer): boolean;
   /** The function the addon makes every LinkTable with (native/js_link.h). */

@@ -657,6 +657,29 @@ describe('macvtap character devices', () => {
     expect(listed).toHaveLength(64 - 32 + 8);
     expectTapsAsSysfs(listed);
   });
+
+  // What other processes' macvtaps queue on the listener is read while the
+  // handle has nothing to do, not by the next create: 4000 of them cost a
+  // create 4-6 ms to read (bench/RESULTS.md, session 12).
+  it('the uevents of macvtaps made and removed elsewhere are read while the handle idles', async () => {
+    const { ns, nl } = await fresh();
+    const first = await nl.createMacvtap({ lower: 'v0', name: 'listen', mode: 'bridge' });
+    const before = native.idleUeventsRead();
+    const n = 20;
+    for (let i = 0; i < n; i++) ip('-n', ns.name, 'link', 'add', 'link', 'v0', 'name', `el${i}`, 'type', 'macvtap');
+    for (let i = 0; i < n; i++) ip('-n', ns.name, 'link', 'del', `el${i}`);
+    // An add and a remove each; the I/O thread reads them as they come.
+    for (let waited = 0; native.idleUeventsRead() - before < 2 * n && waited < 5000; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(native.idleUeventsRead() - before).toBe(2 * n);
+    // The next create still learns its own device number from its uevent.
+    const next = await nl.createMacvtap({ lower: 'v0', name: 'after', mode: 'bridge' });
+    for (const l of [first, next]) {
+      const dev = ip('netns', 'exec', ns.name, 'cat', `/sys/class/net/${l.name}/macvtap/tap${l.index}/dev`).trim();
+      expect(l.tap).toStrictEqual({ device: `/dev/tap${l.index}`, major: Number(dev.split(':')[0]), minor: Number(dev.split(':')[1]) });
+    }
+  });
 });
 
 describe.each(KINDS)('setLink on a %s', (kind) => {

@@ -388,7 +388,9 @@ uint64_t IdleUeventsRead() { return idle_uevents_read.load(); }
 
 int NativeHandle::IdleFd() { return ThreadTapUevents().fd(); }
 
-void NativeHandle::OnIdleReadable() { idle_uevents_read += ThreadTapUevents().Drain(); }
+// A slice at a time: the thread looks for requests between slices, so a
+// stream of other processes' uevents never holds one up for long.
+void NativeHandle::OnIdleReadable() { idle_uevents_read += ThreadTapUevents().Drain(4 * TapUevents::kBatch); }
 
 void NativeHandle::Track(Napi::Env env) {
   if (pending_++ == 0) tsfn_.Ref(env);

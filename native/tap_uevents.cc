@@ -146,7 +146,7 @@ bool TapUevents::Listen() {
   return true;
 }
 
-size_t TapUevents::Drain() {
+size_t TapUevents::Drain(size_t at_most) {
   if (!sock_.valid()) return 0;
   size_t read = 0;
   // A create queues four uevents (the net device, its two queues, the tap):
@@ -185,7 +185,7 @@ size_t TapUevents::Drain() {
         known_[ev.ifindex] = {ev.major, ev.minor};
       }
     }
-    if (static_cast<size_t>(n) < kBatch) return read;  // the queue ran dry
+    if (static_cast<size_t>(n) < kBatch || read >= at_most) return read;  // the queue ran dry
   }
 }
 

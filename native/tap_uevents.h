@@ -37,17 +37,18 @@ class TapUevents {
   bool Listen();
   bool listening() const { return sock_.valid(); }
   int fd() const { return sock_.get(); }  // -1 before Listen()
-  // Reads what is queued (MSG_DONTWAIT): adds, removes, and a lost message
-  // (ENOBUFS) forgets everything, so no answer is ever stale. Returns how
-  // many messages it read.
-  size_t Drain();
+  // Reads what is queued (MSG_DONTWAIT), or about `at_most` messages of it:
+  // adds, removes, and a lost message (ENOBUFS) forgets everything, so no
+  // answer is ever stale. Returns how many messages it read.
+  size_t Drain(size_t at_most = SIZE_MAX);
   bool Find(int ifindex, uint32_t* major, uint32_t* minor) const;
+
+  static constexpr size_t kBatch = 16;  // messages a recvmmsg() call
 
  private:
   struct Devt {
     uint32_t major, minor;
   };
-  static constexpr size_t kBatch = 16;
   // A uevent is at most UEVENT_BUFFER_SIZE (2048) plus its "ACTION@DEVPATH".
   static constexpr size_t kMessageSize = 4096;
   UniqueFd sock_;

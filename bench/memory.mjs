@@ -1,6 +1,7 @@
 // Memory and fd check for bench/run.mjs, in a process of its own so its RSS
 // is the library's alone: create/delete cycles of macvtaps through one
-// handle, RSS and open fds before and after (after a forced GC).
+// handle, RSS and open fds before and after (after a forced GC), and again
+// once the process has idled a few seconds.
 //
 //   node [--max-semi-space-size=MB] --expose-gc bench/memory.mjs NETNS LOWER_INDEX CYCLES BATCH SECONDS
 //   node --expose-gc bench/memory.mjs --node-reference CYCLES BATCH SECONDS
@@ -78,6 +79,14 @@ while (done < cycles && (performance.now() - t0) / 1000 < seconds) {
 }
 const elapsed = (performance.now() - t0) / 1000;
 const after = await settle();
+// V8 keeps the young generation it grew under the load until a GC finds
+// the allocation rate low (Heap::ReduceNewSpaceSize): after some seconds
+// idle, not at once. What RSS is then is what the cycles left behind.
+const idleSeconds = 8;
+await sleep(4000);
+globalThis.gc();
+await sleep(idleSeconds * 1000 - 4000);
+const idled = await settle();
 await nl?.close();
 const closed = await settle();
 process.stdout.write(
@@ -90,6 +99,8 @@ process.stdout.write(
     before,
     half,
     after,
+    idleSeconds,
+    idled,
     closed,
     samples,
   }) + '\n',

@@ -982,6 +982,20 @@ function buildReport(raw, memory, mach, totalSeconds) {
       detail: memDetail(mem),
     });
   }
+  // What the cycles left behind, once V8 has given back the young
+  // generation it grew under the load (memory.mjs: idle, then a GC).
+  const idledDetail = (m) =>
+    `RSS ${mb(m.before.rss).toFixed(1)} -> ${mb(m.idled.rss).toFixed(1)} MB, young generation ` +
+    `${mb(m.before.newSpacePhysical).toFixed(1)} -> ${mb(m.idled.newSpacePhysical).toFixed(1)} MB, fds ${m.before.fds} -> ${m.idled.fds}`;
+  if (mem?.idled) {
+    rows.push({
+      section: 'memory',
+      what: `the same cycles, RSS growth once the process has idled ${mem.idleSeconds} s (V8 gives its young generation back)`,
+      unit: 'MB',
+      median: mb(mem.idled.rss - mem.before.rss),
+      detail: idledDetail(mem),
+    });
+  }
   if (memCapped) {
     rows.push({
       section: 'memory',
@@ -998,6 +1012,15 @@ function buildReport(raw, memory, mach, totalSeconds) {
       unit: 'MB',
       median: mb(memNode.after.rss - memNode.before.rss),
       detail: memDetail(memNode),
+    });
+  }
+  if (memNode?.idled) {
+    rows.push({
+      section: 'memory',
+      what: `Node itself: the same calls, RSS growth once the process has idled ${memNode.idleSeconds} s`,
+      unit: 'MB',
+      median: mb(memNode.idled.rss - memNode.before.rss),
+      detail: idledDetail(memNode),
     });
   }
   if (mem) {

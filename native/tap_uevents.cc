@@ -185,7 +185,8 @@ size_t TapUevents::Drain(size_t at_most) {
         known_[ev.ifindex] = {ev.major, ev.minor};
       }
     }
-    if (static_cast<size_t>(n) < kBatch || read >= at_most) return read;  // the queue ran dry
+    // The queue ran dry, or a slice is read.
+    if (static_cast<size_t>(n) < kBatch || read >= at_most) return read;
   }
 }
 

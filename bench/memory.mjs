@@ -83,9 +83,9 @@ const after = await settle();
 // the allocation rate low (Heap::ReduceNewSpaceSize): after some seconds
 // idle, not at once. What RSS is then is what the cycles left behind.
 const idleSeconds = 8;
-await sleep(4000);
+await sleep(idleSeconds * 500);
 globalThis.gc();
-await sleep(idleSeconds * 1000 - 4000);
+await sleep(idleSeconds * 500);
 const idled = await settle();
 await nl?.close();
 const closed = await settle();

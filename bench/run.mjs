@@ -984,18 +984,19 @@ function buildReport(raw, memory, mach, totalSeconds) {
   }
   // What the cycles left behind, once V8 has given back the young
   // generation it grew under the load (memory.mjs: idle, then a GC).
-  const idledDetail = (m) =>
-    `RSS ${mb(m.before.rss).toFixed(1)} -> ${mb(m.idled.rss).toFixed(1)} MB, young generation ` +
-    `${mb(m.before.newSpacePhysical).toFixed(1)} -> ${mb(m.idled.newSpacePhysical).toFixed(1)} MB, fds ${m.before.fds} -> ${m.idled.fds}`;
-  if (mem?.idled) {
+  const idledRow = (m, what, note = '') => {
+    if (!m?.idled) return;
     rows.push({
       section: 'memory',
-      what: `the same cycles, RSS growth once the process has idled ${mem.idleSeconds} s (V8 gives its young generation back)`,
+      what: `${what}, RSS growth once the process has idled ${m.idleSeconds} s${note}`,
       unit: 'MB',
-      median: mb(mem.idled.rss - mem.before.rss),
-      detail: idledDetail(mem),
+      median: mb(m.idled.rss - m.before.rss),
+      detail:
+        `RSS ${mb(m.before.rss).toFixed(1)} -> ${mb(m.idled.rss).toFixed(1)} MB, young generation ` +
+        `${mb(m.before.newSpacePhysical).toFixed(1)} -> ${mb(m.idled.newSpacePhysical).toFixed(1)} MB, fds ${m.before.fds} -> ${m.idled.fds}`,
     });
-  }
+  };
+  idledRow(mem, 'the same cycles', ' (V8 gives its young generation back)');
   if (memCapped) {
     rows.push({
       section: 'memory',
@@ -1014,15 +1015,7 @@ function buildReport(raw, memory, mach, totalSeconds) {
       detail: memDetail(memNode),
     });
   }
-  if (memNode?.idled) {
-    rows.push({
-      section: 'memory',
-      what: `Node itself: the same calls, RSS growth once the process has idled ${memNode.idleSeconds} s`,
-      unit: 'MB',
-      median: mb(memNode.idled.rss - memNode.before.rss),
-      detail: idledDetail(memNode),
-    });
-  }
+  idledRow(memNode, 'Node itself: the same calls');
   if (mem) {
     rows.push({
       section: 'memory',

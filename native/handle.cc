@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -40,8 +41,11 @@ class LinkRequest : public JsRequest {
     kProbeWireless = 2,   // Wi-Fi facts (a stat or a small directory read)
   };
 
-  // `in_parts`: a dump is handed to JS kPartLinks links at a time, so the JS
-  // thread builds the first links while the kernel still dumps the rest.
+  // `in_parts`: a dump of more than kFirstPartLinks links is handed to JS
+  // kPartLinks links at a time after those, so the JS thread builds the
+  // first links while the kernel still dumps the rest. A smaller dump goes
+  // whole: its one part cost the JS thread a wakeup and a table more (60 us
+  // of its CPU a 503-link listLinks) for less overlap than that.
   LinkRequest(LinkOp op, LinkAttrs attrs, std::string netns_path, uint32_t probes, bool in_parts)
       : op_(op),
         attrs_(std::move(attrs)),
@@ -68,7 +72,10 @@ class LinkRequest : public JsRequest {
     }
     // A namespace's link count changes little from one dump to the next:
     // room for the last one's (and some) saves the table's regrowth.
-    if (op_ == LinkOp::kDump) table_.Reserve(in_parts_ ? kPartLinks : last_dump_links + last_dump_links / 8);
+    if (op_ == LinkOp::kDump) {
+      size_t expected = last_dump_links + last_dump_links / 8;
+      table_.Reserve(in_parts_ ? std::min(expected, kFirstPartLinks) : expected);
+    }
     encoded = EncodeLinkRequest(op_, attrs_);
     return 0;
   }
@@ -79,7 +86,7 @@ class LinkRequest : public JsRequest {
   }
   bool OnReceived() override {
     uevents_read_ = false;
-    if (!in_parts_ || table_.size() < kPartLinks) return false;
+    if (!in_parts_ || table_.size() < (handed_over_ ? kPartLinks : kFirstPartLinks)) return false;
     std::lock_guard<std::mutex> lock(parts_mu_);
     handed_over_ += table_.size();
     parts_.push_back(std::move(table_));
@@ -161,6 +168,7 @@ class LinkRequest : public JsRequest {
   }
 
   static thread_local size_t last_dump_links;  // this I/O thread's last dump
+  static constexpr size_t kFirstPartLinks = 1024;
   static constexpr size_t kPartLinks = 256;
 
   LinkOp op_;

@@ -337,7 +337,7 @@ export class Handle {
     // ignores a kind it does not know, so the kind is checked here as well.
     const req: NativeLinkRequest = kind === undefined ? { ...SKIP_STATS } : { ...SKIP_STATS, kind };
     const probes = tapDevices ? Probe.tapDevice : Probe.none;
-    // The links come in parts, built while the kernel dumps the rest.
+    // A large dump comes in parts, built while the kernel dumps the rest.
     const where = { kind, lower: lower?.index };
     let links: Link[] = [];
     const part = (table: LinkTable | null): void => {

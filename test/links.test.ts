@@ -492,30 +492,31 @@ describe.each(KINDS)('links made by ip (%s)', (kind) => {
 });
 
 describe('listLinks of many links', () => {
-  // A dump reaches JS in parts of 256 links (built while the kernel dumps
-  // the rest): every part, and every filter across parts, must agree with ip.
-  // The names of a part are read at offsets, or split when one is not
-  // ASCII: mt\u00fc290 is in the second part, so each way has a part.
-  it('300 links made by ip: all, by kind, by lower, with tap devices, as ip shows them', async () => {
+  // A dump of more than 1024 links reaches JS in parts (the first 1024,
+  // then 256 at a time, built while the kernel dumps the rest): every part,
+  // and every filter across parts, must agree with ip. The names of a part
+  // are read at offsets, or split when one is not ASCII: mt\u00fc1100 is in
+  // the second part, so each way has a part.
+  it('1300 links made by ip: all, by kind, by lower, with tap devices, as ip shows them', async () => {
     const { ns, nl } = await fresh();
-    const lines = Array.from({ length: 300 }, (_, i) =>
+    const lines = Array.from({ length: 1300 }, (_, i) =>
       i % 3 === 0
         ? `link add link v${i % 2} name ml${i} type macvlan mode bridge`
-        : `link add link v${i % 2} name mt${i === 290 ? '\u00fc' : ''}${i} type macvtap mode private`,
+        : `link add link v${i % 2} name mt${i === 1100 ? '\u00fc' : ''}${i} type macvtap mode private`,
     );
     execFileSync('ip', ['-n', ns.name, '-batch', '-'], { input: `${lines.join('\n')}\n` });
     const all = await nl.listLinks({ tapDevices: true });
-    expect(all).toHaveLength(300 + 3);
-    expect(all.filter((l) => l.name === 'mt\u00fc290')).toHaveLength(1);
+    expect(all).toHaveLength(1300 + 3);
+    expect(all.filter((l) => l.name === 'mt\u00fc1100')).toHaveLength(1);
     expect(new Set(all.map((l) => l.index)).size).toBe(all.length);
     await expectListAgreesWithIp(ns, all);
     expect(await nl.listLinks()).toStrictEqual(all.map(({ tap: _tap, ...rest }) => rest));
     const macvtaps = await nl.listLinks({ kind: 'macvtap', tapDevices: true });
-    expect(macvtaps).toHaveLength(200);
+    expect(macvtaps).toHaveLength(866);
     await expectListAgreesWithIp(ns, macvtaps, (l) => l.kind === 'macvtap');
     const v1 = ipLink(ns, 'v1').ifindex;
     const onV1 = await nl.listLinks({ lower: 'v1', tapDevices: true });
-    expect(onV1).toHaveLength(150 + 1); // and v0, v1's veth peer (its IFLA_LINK)
+    expect(onV1).toHaveLength(650 + 1); // and v0, v1's veth peer (its IFLA_LINK)
     await expectListAgreesWithIp(ns, onV1, (l) => l.lower === v1 && l.lowerNetnsId === undefined);
   });
   // A dump's number columns go to JS without a copy; once the GC lets a

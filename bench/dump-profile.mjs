@@ -14,6 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { Spawner } from './spawner.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({
   options: {
@@ -35,7 +37,10 @@ if (!existsSync(opt.ref)) {
 }
 
 const NS = `mvdump-${process.pid}`;
-const ip = (...args) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 }).toString();
+// Commands run in a process of their own: a fork of this one would cost the
+// library's next calls a page fault a page they write (bench/spawner.mjs).
+const spawner = new Spawner();
+const ip = async (...args) => (await spawner.ip(args)).stdout;
 const now = () => performance.now();
 const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
 const median = (a) => {
@@ -56,53 +61,53 @@ async function libMean(nl, expect) {
   return mean(t);
 }
 
-function cMean(expect) {
-  const r = JSON.parse(ip('netns', 'exec', NS, opt.ref, 'dump', String(repeats + 1)));
+async function cMean(expect) {
+  const r = JSON.parse(await ip('netns', 'exec', NS, opt.ref, 'dump', String(repeats + 1)));
   if (r.links < expect) throw new Error(`C dump saw ${r.links} links, expected >= ${expect}`);
   return mean(r.seconds.slice(1)) * 1000;
 }
 
 let have = 0;
-function grow(n) {
+async function grow(n) {
   if (n <= have) return;
   const file = `/run/${NS}.batch`;
   const lines = [];
   for (let i = have; i < n; i++) lines.push(`link add mvd${i} link v0 type macvtap mode bridge`);
   writeFileSync(file, lines.join('\n') + '\n');
-  ip('-n', NS, '-batch', file);
+  await ip('-n', NS, '-batch', file);
   rmSync(file);
   have = n;
 }
 
-ip('netns', 'add', NS);
+await ip('netns', 'add', NS);
 const handles = [];
 try {
   // As bench/run.mjs sets its namespace up: no IPv6, lo and the veth pair up.
-  execFileSync('ip', ['netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-  ip('-n', NS, 'link', 'set', 'lo', 'up');
-  ip('-n', NS, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
-  ip('-n', NS, 'link', 'set', 'v0', 'up');
-  ip('-n', NS, 'link', 'set', 'v1', 'up');
+  await ip('netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+  await ip('-n', NS, 'link', 'set', 'lo', 'up');
+  await ip('-n', NS, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
+  await ip('-n', NS, 'link', 'set', 'v0', 'up');
+  await ip('-n', NS, 'link', 'set', 'v1', 'up');
   for (const dir of libs) {
     const { open } = await import(pathToFileURL(join(dir, 'dist', 'index.js')).href);
     handles.push(await open({ netns: NS }));
   }
   if (opt.profile !== undefined) {
     const n = Math.max(...sizes);
-    grow(n);
+    await grow(n);
     const t0 = now();
     for (let i = 0; i < Number(opt.profile); i++) await handles[0].listLinks();
     console.log(`${opt.profile} x listLinks() of ${n + 3} links: ${((now() - t0) / Number(opt.profile)).toFixed(2)} ms each`);
   } else {
     for (const n of sizes) {
-      grow(n);
+      await grow(n);
       const c = [];
       const lib = libs.map(() => []);
       for (let r = 0; r < rounds; r++) {
         // Alternate who goes first, so neither always runs on a warmer machine.
-        if (r % 2) c.push(cMean(n));
+        if (r % 2) c.push(await cMean(n));
         for (let k = 0; k < libs.length; k++) lib[k].push(await libMean(handles[k], n));
-        if (r % 2 === 0) c.push(cMean(n));
+        if (r % 2 === 0) c.push(await cMean(n));
       }
       const cm = median(c);
       console.log(`${n + 3} links: C ${cm.toFixed(2)} ms (${Math.min(...c).toFixed(2)}..${Math.max(...c).toFixed(2)})`);
@@ -117,5 +122,6 @@ try {
   }
 } finally {
   for (const h of handles) await h.close();
-  ip('netns', 'del', NS);
+  await ip('netns', 'del', NS);
+  spawner.close();
 }

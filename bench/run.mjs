@@ -50,7 +50,7 @@
 //   BENCH_SEMI_SPACE_MB=1     --max-semi-space-size of the second memory check (0: no second check);
 //                             it runs the same cycles (and time limit) as the first
 //   BENCH_ONLY=               sections to run (see above), comma-separated
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stat as statP } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -58,11 +58,10 @@ import { cpus, homedir, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 
 import { open } from '../dist/index.js';
+import { Spawner } from './spawner.mjs';
 
-const execFileP = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, 'out');
 const refBin = join(outDir, 'ref');
@@ -134,12 +133,13 @@ const now = () => performance.now();
 
 // ---------------------------------------------------------------- cleanup
 
-let busy; // the rtnl_lock-busy loop, when running
+let busy; // the rtnl_lock-busy loop's pid (its process group), when running
 let cleaned = false;
 function cleanup() {
   if (cleaned) return;
   cleaned = true;
   stopBusy();
+  spawner?.close();
   for (const ns of [NS, BUSY_NS]) {
     try {
       execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
@@ -161,7 +161,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 function stopBusy() {
   if (!busy) return;
   try {
-    process.kill(-busy.pid, 'SIGTERM'); // its own process group: the shell loop and its ip
+    process.kill(-busy, 'SIGTERM'); // its own process group: the shell loop and its ip
   } catch {
     // already gone
   }
@@ -170,8 +170,11 @@ function stopBusy() {
 
 // ---------------------------------------------------------------- helpers
 
-const ip = (args, opts = {}) => execFileP('ip', args, { maxBuffer: 1 << 28, ...opts });
-const ipSync = (args) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+// Every command of a timed stretch runs through bench/spawner.mjs: this
+// process forks only before the first measurement (why: spawner.mjs).
+let spawner;
+// { stdout, seconds }: the time is the spawner's, from execFile to its callback.
+const ip = (args) => spawner.ip(args);
 
 async function ref(...args) {
   const { stdout } = await ip(['netns', 'exec', NS, refBin, ...args.map(String)]);
@@ -257,16 +260,14 @@ function latenessProbe() {
 
 async function ipBatch(netns, lines, file) {
   writeFileSync(file, lines.join('\n') + '\n');
-  const t0 = now();
-  await ip(['-n', netns, '-batch', file]);
-  return (now() - t0) / 1000;
+  return (await ip(['-n', netns, '-batch', file])).seconds;
 }
 
+// Node's execFile('ip') and JSON.parse, timed in the spawner (a Node process
+// as well).
 async function execDump() {
-  const t0 = now();
-  const { stdout } = await ip(['-n', NS, '-d', '-j', 'link', 'show']);
-  const count = JSON.parse(stdout).length;
-  return { seconds: (now() - t0) / 1000, count };
+  const { seconds, count } = await spawner.do({ op: 'run', file: 'ip', args: ['-n', NS, '-d', '-j', 'link', 'show'], parse: true });
+  return { seconds, count };
 }
 
 // ---------------------------------------------------------------- setup
@@ -292,14 +293,14 @@ function machine() {
   };
 }
 
-function setupNamespace(ns, lower, peer) {
-  ipSync(['netns', 'add', ns]);
+async function setupNamespace(ns, lower, peer) {
+  await ip(['netns', 'add', ns]);
   // No IPv6: no addrconf work on links, and no ND/MLD frames in the frame loops.
-  execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-  ipSync(['-n', ns, 'link', 'set', 'lo', 'up']);
-  ipSync(['-n', ns, 'link', 'add', lower, 'type', 'veth', 'peer', 'name', peer]);
-  ipSync(['-n', ns, 'link', 'set', lower, 'up']);
-  ipSync(['-n', ns, 'link', 'set', peer, 'up']);
+  await ip(['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+  await ip(['-n', ns, 'link', 'add', lower, 'type', 'veth', 'peer', 'name', peer]);
+  await ip(['-n', ns, 'link', 'set', lower, 'up']);
+  await ip(['-n', ns, 'link', 'set', peer, 'up']);
 }
 
 // ---------------------------------------------------------------- library contenders
@@ -457,7 +458,8 @@ async function main() {
   log(`machine: ${mach.nproc} cpus (${mach.cpu}), kernel ${mach.kernel}, node ${mach.node}`);
   log(`config: ${JSON.stringify(cfg)}`);
 
-  setupNamespace(NS, LOWER, 'v1');
+  spawner = new Spawner();
+  await setupNamespace(NS, LOWER, 'v1');
   const nl = await open({ netns: NS });
   const lower = (await nl.getLink(LOWER)).index;
   const N = cfg.links;
@@ -622,12 +624,12 @@ async function main() {
 
     // ip, one process per call, then ip -batch.
     if (on('ip')) {
-      let t0 = now();
-      for (const name of names('xe', E)) await ip(['-n', NS, 'link', 'add', name, 'link', LOWER, 'type', 'macvtap', 'mode', 'bridge']);
-      push('execCreate', (now() - t0) / 1000 / E);
-      t0 = now();
-      for (const name of names('xe', E)) await ip(['-n', NS, 'link', 'del', name]);
-      push('execDelOne', (now() - t0) / 1000 / E);
+      const each = async (argsList) => (await spawner.do({ op: 'runEach', file: 'ip', argsList })).seconds / E;
+      push(
+        'execCreate',
+        await each(names('xe', E).map((n) => ['-n', NS, 'link', 'add', n, 'link', LOWER, 'type', 'macvtap', 'mode', 'bridge'])),
+      );
+      push('execDelOne', await each(names('xe', E).map((n) => ['-n', NS, 'link', 'del', n])));
       await settle();
 
       push(
@@ -678,7 +680,7 @@ async function main() {
       await Promise.all(stats);
       pushLate('lateFs', stop());
     }
-    setupNamespace(BUSY_NS, 'b0', 'b1');
+    await setupNamespace(BUSY_NS, 'b0', 'b1');
     const busyAdd = join(workDir, 'busy-add.txt');
     const busyDel = join(workDir, 'busy-del.txt');
     writeFileSync(
@@ -693,10 +695,11 @@ async function main() {
         .map((n) => `link del ${n}`)
         .join('\n') + '\n',
     );
-    busy = spawn('bash', ['-c', `while :; do ip -n ${BUSY_NS} -force -batch ${busyAdd}; ip -n ${BUSY_NS} -force -batch ${busyDel}; done`], {
-      detached: true,
-      stdio: 'ignore',
-    });
+    ({ pid: busy } = await spawner.do({
+      op: 'start',
+      file: 'bash',
+      args: ['-c', `while :; do ip -n ${BUSY_NS} -force -batch ${busyAdd}; ip -n ${BUSY_NS} -force -batch ${busyDel}; done`],
+    }));
     await sleep(500);
     for (let r = 0; r < cfg.runs; r++) {
       const stop = latenessProbe();
@@ -709,7 +712,7 @@ async function main() {
       await settle();
     }
     stopBusy();
-    ipSync(['netns', 'del', BUSY_NS]);
+    await ip(['netns', 'del', BUSY_NS]);
     await sleep(1000); // let the namespace's teardown finish before timing again
   }
 
@@ -771,7 +774,7 @@ async function main() {
   const memoryCheck = async (v8Flags, label = 'create/delete cycles', workload = [NS, lower]) => {
     log(`memory${v8Flags.length ? ` (${v8Flags.join(' ')})` : ''}: up to ${cfg.cycles} ${label} (at most ${cfg.cycleSeconds} s)`);
     const args = [...v8Flags, '--expose-gc', join(here, 'memory.mjs'), ...workload, cfg.cycles, cfg.cycleBatch, cfg.cycleSeconds];
-    return JSON.parse((await execFileP(process.execPath, args.map(String), { maxBuffer: 1 << 24 })).stdout);
+    return JSON.parse((await spawner.do({ op: 'run', file: process.execPath, args: args.map(String) })).stdout);
   };
   const memory = {};
   if (on('memory')) {

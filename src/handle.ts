@@ -306,21 +306,26 @@ export class Handle {
   }
 
   /** The one-link table of a GETLINK, or ENODEV said as such. */
-  async #getTable(ref: LinkRef, operation: string): Promise<LinkTable> {
+  async #getTable(ref: LinkRef, operation: string, probes: number): Promise<LinkTable> {
     const req = { ...refRequest(ref), ...SKIP_STATS };
-    const table = await this.#call(operation, (n) => n.link(LinkOp.get, req, undefined, Probe.all), notHere(req));
+    const table = await this.#call(operation, (n) => n.link(LinkOp.get, req, undefined, probes), notHere(req));
     if (table.count === 0) throw new NetlinkError(operation, ENODEV, { hint: `no link ${showRef(ref)} in this namespace` });
     return table;
   }
 
-  async #getNative(ref: LinkRef, operation: string): Promise<NativeLink> {
-    return rowsOf(await this.#getTable(ref, operation))[0]!;
+  /**
+   * The link as the kernel tells it. Without sysfs facts unless asked
+   * (`Probe`): a lookup that only needs its index, kind or MTU skips a
+   * sysfs read a macvtap.
+   */
+  async #getNative(ref: LinkRef, operation: string, probes: number = Probe.none): Promise<NativeLink> {
+    return rowsOf(await this.#getTable(ref, operation, probes))[0]!;
   }
 
   /** The link, or a NetlinkError with code 'ENODEV' when there is none. */
   async getLink(ref: LinkRef): Promise<Link> {
     const r = linkRef(ref, 'ref');
-    return linksOf(await this.#getTable(r, `getLink(${showRef(r)})`))[0]!;
+    return linksOf(await this.#getTable(r, `getLink(${showRef(r)})`, Probe.all))[0]!;
   }
 
   /** Every link, or those of one kind and/or on one lower. */
@@ -516,7 +521,7 @@ export class Handle {
       await this.#restore(before, req).catch(() => undefined);
       throw err;
     }
-    return toLink(await this.#getNative(before.index, what));
+    return toLink(await this.#getNative(before.index, what, Probe.all));
   }
 
   async #restore(before: NativeLink, req: NativeLinkRequest): Promise<void> {

@@ -3,7 +3,7 @@
 // pings 192.0.2.1, a veth peer in a second namespace that plays the host on
 // the wire. Missing QEMU or guest is a failure, never a skip: beforeAll
 // installs and builds them.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
@@ -43,10 +43,24 @@ afterEach(async () => {
   cleanups = [];
 });
 
-beforeAll(() => {
+// Not execFileSync: on a fresh machine the script's apt-get runs for minutes,
+// and a worker whose event loop is blocked that long misses vitest's RPC
+// deadline ("Timeout calling onTaskUpdate": the run fails though every test
+// passed).
+function buildGuest(script: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`build-guest.sh exited ${code}:\n${out}`))));
+  });
+}
+
+beforeAll(async () => {
   requireKernelAccess();
   const script = fileURLToPath(new URL('../scripts/build-guest.sh', import.meta.url));
-  const out = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = await buildGuest(script);
   const vars = new Map(
     out
       .trim()

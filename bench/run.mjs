@@ -21,7 +21,7 @@
 // Sections (BENCH_ONLY=a,b,... runs only those; default all):
 //   seq      sequential creates: C, C through an I/O thread (without, with the tap's device number), the Node floor, library
 //   batch    C batched / library concurrent creates; on C's links, dumps and one-at-a-time deletes
-//   ip       execFile('ip') per call and ip -batch, creates and deletes
+//   ip       execFile('ip') per call (from bench/spawner.mjs, a Node process) and ip -batch, creates and deletes
 //   handoff  GETLINK of lo (C, C through an I/O thread, library) and the C ping-pong
 //   loop     event-loop lateness (idle, concurrent creates, rtnl_lock busy)
 //   bigdump  dumps of BENCH_BIG_LINKS links
@@ -50,7 +50,7 @@
 //   BENCH_SEMI_SPACE_MB=1     --max-semi-space-size of the second memory check (0: no second check);
 //                             it runs the same cycles (and time limit) as the first
 //   BENCH_ONLY=               sections to run (see above), comma-separated
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stat as statP } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -265,9 +265,8 @@ async function ipBatch(netns, lines, file) {
 
 // Node's execFile('ip') and JSON.parse, timed in the spawner (a Node process
 // as well).
-async function execDump() {
-  const { seconds, count } = await spawner.do({ op: 'run', file: 'ip', args: ['-n', NS, '-d', '-j', 'link', 'show'], parse: true });
-  return { seconds, count };
+function execDump() {
+  return spawner.do({ op: 'run', file: 'ip', args: ['-n', NS, '-d', '-j', 'link', 'show'], parse: true });
 }
 
 // ---------------------------------------------------------------- setup

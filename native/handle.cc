@@ -243,7 +243,7 @@ class SubscribeRequest : public JsRequest {
 // handle's namespace.
 class TapOpenRequest : public JsRequest {
  public:
-  explicit TapOpenRequest(TapOpenParams params) : params_(std::move(params)) {}
+  explicit TapOpenRequest(TapOpenParams params) : params_(std::move(params)) { sleep_after = true; }
 
   int Prepare() override {
     result_ = OpenTap(params_);
@@ -254,6 +254,9 @@ class TapOpenRequest : public JsRequest {
 
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
+    o.Set("index", result_.ifindex);
+    o.Set("name", result_.ifname);
+    if (!result_.mac.empty()) o.Set("mac", result_.mac);
     o.Set("path", result_.path);
     o.Set("madeNode", result_.made_node);
     o.Set("major", result_.major);
@@ -587,8 +590,12 @@ Napi::Value NativeHandle::Subscribe(const Napi::CallbackInfo& info) {
 Napi::Value NativeHandle::OpenTap(const Napi::CallbackInfo& info) {
   Napi::Object o = info[1].As<Napi::Object>();
   TapOpenParams p;
-  p.ifname = o.Get("ifname").As<Napi::String>().Utf8Value();
-  p.ifindex = o.Get("ifindex").As<Napi::Number>().Int32Value();
+  Napi::Value ref = o.Get("ref");
+  if (ref.IsNumber()) {
+    p.ifindex = ref.As<Napi::Number>().Int32Value();
+  } else {
+    p.ifname = ref.As<Napi::String>().Utf8Value();
+  }
   p.queues = o.Get("queues").As<Napi::Number>().Int32Value();
   p.vnet_hdr = o.Get("vnetHdr").As<Napi::Boolean>().Value();
   p.vnet_hdr_size = o.Get("vnetHdrSize").As<Napi::Number>().Int32Value();

@@ -159,7 +159,9 @@ bool NetlinkSocket::WaitForWork() {
   // dump: the JS thread builds its links first, longer than the spin, and
   // the spinning vCPU takes CPU time it needs on these VMs (bench/RESULTS.md,
   // session 8).
-  auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_ ? kSpinMicros : 0);
+  auto until =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(spin_ && !sleep_now_ ? kSpinMicros : 0);
+  sleep_now_ = false;
   while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
     sched_yield();
   }
@@ -225,6 +227,8 @@ RequestList NetlinkSocket::TakeBatch() {
     queued_.store(queue_.size(), std::memory_order_release);
   }
   if (!immediate.empty()) {
+    sleep_now_ =
+        std::any_of(immediate.begin(), immediate.end(), [](const auto& r) { return r->sleep_after; });
     for (auto& r : immediate) r->Complete();
     listener_->OnCompleted(std::move(immediate));
   }

@@ -45,6 +45,10 @@ class Request {
   const char* ext_attr = nullptr;  // the request attribute NLMSGERR_ATTR_OFFS names
   int dump_restarts = 0;
   bool restart = false;  // a dump that raced a change goes out again
+  // The thread sleeps at once after this job, rather than look for the next
+  // request a while: what follows it is not ours (a tap open, whose close
+  // runs elsewhere and waits in synchronize_rcu() for a spinning CPU).
+  bool sleep_after = false;
 };
 
 using RequestList = std::vector<std::unique_ptr<Request>>;
@@ -107,6 +111,7 @@ class NetlinkSocket {
   std::atomic<size_t> queued_{0};  // queue_.size(), for the spin in WaitForWork
   bool sleeping_ = false;          // the thread waits on wake_fd_ for work
   bool spin_ = true;               // look for work a while before sleeping (not after a dump)
+  bool sleep_now_ = false;         // not after a job that asks so (Request::sleep_after) either
   bool stop_ = false;
   std::thread thread_;
 };

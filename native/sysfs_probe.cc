@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <unordered_map>
 
 #include "netns.h"
+#include "nlmsg.h"
 
 namespace macvlan {
 
@@ -56,13 +58,27 @@ int IndexByName(const std::string& ifname) {
   return ifr.ifr_ifindex;
 }
 
-std::string WirelessByIndex(int ifindex) {
+std::string NameByIndex(int ifindex) {
   ifreq ifr{};
   ifr.ifr_ifindex = ifindex;
   int sock = IoctlSocket();
   if (sock < 0 || ioctl(sock, SIOCGIFNAME, &ifr) != 0) return "";
-  std::string name = ifr.ifr_name;
-  return IsWirelessLink(ifindex, name) ? name : "";
+  return ifr.ifr_name;
+}
+
+std::string WirelessByIndex(int ifindex) {
+  std::string name = NameByIndex(ifindex);
+  return !name.empty() && IsWirelessLink(ifindex, name) ? name : "";
+}
+
+std::string MacByName(const std::string& ifname) {
+  ifreq ifr{};
+  if (ifname.empty() || ifname.size() >= sizeof ifr.ifr_name) return "";
+  std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+  int sock = IoctlSocket();
+  if (sock < 0 || ioctl(sock, SIOCGIFHWADDR, &ifr) != 0 || ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+    return "";
+  return FormatMac(reinterpret_cast<const uint8_t*>(ifr.ifr_hwaddr.sa_data), 6);
 }
 
 }  // namespace macvlan

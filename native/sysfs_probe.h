@@ -22,4 +22,12 @@ int IndexByName(const std::string& ifname);
 // renamed lower is reported by its new name).
 std::string WirelessByIndex(int ifindex);
 
+// The name of the link with this ifindex in the calling thread's namespace
+// (SIOCGIFNAME), or "" when there is none.
+std::string NameByIndex(int ifindex);
+
+// The link's hardware address (SIOCGIFHWADDR) as FormatMac writes it, or ""
+// when it has none of 6 bytes or is gone.
+std::string MacByName(const std::string& ifname);
+
 }  // namespace macvlan

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "netns.h"
+#include "sysfs_probe.h"
 
 namespace macvlan {
 
@@ -36,32 +37,41 @@ bool ReadTapDevt(const std::string& ifname, int ifindex, uint32_t* major, uint32
 
 namespace {
 
-bool IsNodeFor(const std::string& path, dev_t devt) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == devt;
+bool IsNodeFor(const std::string& path, dev_t devt, struct stat* st) {
+  return stat(path.c_str(), st) == 0 && S_ISCHR(st->st_mode) && st->st_rdev == devt;
 }
 
 // Our own node for `devt` in `dir` (made 0711 if missing: others may reach
 // a node but only its own owner and mode let them open it), named after the
 // device number so two namespaces' tap4 never share one.
 int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path) {
-  if (mkdir(p.node_dir.c_str(), 0711) != 0 && errno != EEXIST) return errno;
-  struct stat dir;
-  // A node for another user is no use in a directory that user cannot search.
-  if ((p.node_uid >= 0 || p.node_gid >= 0) && stat(p.node_dir.c_str(), &dir) == 0 &&
-      (dir.st_mode & 0011) != 0011 && chmod(p.node_dir.c_str(), (dir.st_mode & 07777) | 0011) != 0) {
-    return errno;
-  }
-  *path = p.node_dir + "/tap" + std::to_string(major(devt)) + "_" + std::to_string(minor(devt));
-  if (!IsNodeFor(*path, devt)) {
-    unlink(path->c_str());
-    if (mknod(path->c_str(), S_IFCHR | 0600, devt) != 0) return errno;
-  }
-  // Always set the owner: a node left by an earlier open may be another user's.
   uid_t uid = p.node_uid >= 0 ? static_cast<uid_t>(p.node_uid) : geteuid();
   gid_t gid = p.node_gid >= 0 ? static_cast<gid_t>(p.node_gid) : getegid();
-  if (chown(path->c_str(), uid, gid) != 0) return errno;
-  if (chmod(path->c_str(), static_cast<mode_t>(p.node_mode)) != 0) return errno;
+  mode_t mode = static_cast<mode_t>(p.node_mode);
+  *path = p.node_dir + "/tap" + std::to_string(major(devt)) + "_" + std::to_string(minor(devt));
+  struct stat st;
+  bool have = IsNodeFor(*path, devt, &st);
+  if (!have || p.node_uid >= 0 || p.node_gid >= 0) {
+    if (mkdir(p.node_dir.c_str(), 0711) != 0 && errno != EEXIST) return errno;
+    struct stat dir;
+    // A node for another user is no use in a directory that user cannot search.
+    if ((p.node_uid >= 0 || p.node_gid >= 0) && stat(p.node_dir.c_str(), &dir) == 0 &&
+        (dir.st_mode & 0011) != 0011 && chmod(p.node_dir.c_str(), (dir.st_mode & 07777) | 0011) != 0) {
+      return errno;
+    }
+  }
+  if (!have) {
+    if (unlink(path->c_str()) != 0 && errno != ENOENT) return errno;
+    if (mknod(path->c_str(), S_IFCHR | 0600, devt) != 0) return errno;
+  }
+  // A node left by an earlier open may be another user's: owner and mode
+  // are set unless it already has them.
+  if (!have || st.st_uid != uid || st.st_gid != gid) {
+    if (chown(path->c_str(), uid, gid) != 0) return errno;
+  }
+  if (!have || (st.st_mode & 07777) != mode) {
+    if (chmod(path->c_str(), mode) != 0) return errno;
+  }
   return 0;
 }
 
@@ -91,15 +101,33 @@ int Fail(TapOpenResult* r, int error, std::string message) {
 
 TapOpenResult OpenTap(const TapOpenParams& p) {
   TapOpenResult r;
-  if (!ReadTapDevt(p.ifname, p.ifindex, &r.major, &r.minor)) {
-    Fail(&r, ENODEV, "no macvtap device in sysfs for '" + p.ifname + "'");
+  if (p.ifindex > 0) {
+    r.ifindex = p.ifindex;
+    r.ifname = NameByIndex(p.ifindex);
+    if (r.ifname.empty()) {
+      Fail(&r, ENODEV, "no link #" + std::to_string(p.ifindex));
+      return r;
+    }
+  } else {
+    r.ifname = p.ifname;
+    r.ifindex = IndexByName(p.ifname);
+    if (r.ifindex < 0) {
+      Fail(&r, -r.ifindex, "no link '" + p.ifname + "'");
+      return r;
+    }
+  }
+  // Only a macvtap has the macvtap class device in sysfs.
+  if (!ReadTapDevt(r.ifname, r.ifindex, &r.major, &r.minor)) {
+    Fail(&r, EMEDIUMTYPE, "'" + r.ifname + "' has no macvtap device in sysfs");
     return r;
   }
+  r.mac = MacByName(r.ifname);
   dev_t devt = makedev(r.major, r.minor);
   // /dev is one devtmpfs for every namespace while ifindexes are per
   // namespace: /dev/tapN may be another namespace's macvtap, or missing.
-  std::string dev_path = "/dev/tap" + std::to_string(p.ifindex);
-  if (IsNodeFor(dev_path, devt) && p.node_uid < 0 && p.node_gid < 0) {
+  std::string dev_path = "/dev/tap" + std::to_string(r.ifindex);
+  struct stat st;
+  if (IsNodeFor(dev_path, devt, &st) && p.node_uid < 0 && p.node_gid < 0) {
     r.path = dev_path;
   } else {
     int err = MakeNode(p, devt, &r.path);
@@ -122,7 +150,7 @@ TapOpenResult OpenTap(const TapOpenParams& p) {
     r.fds.push_back(fd);
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_rdev != devt) {
-      Fail(&r, EXDEV, r.path + " is not the device of '" + p.ifname + "'");
+      Fail(&r, EXDEV, r.path + " is not the device of '" + r.ifname + "'");
       return r;
     }
     ifreq ifr{};
@@ -130,8 +158,8 @@ TapOpenResult OpenTap(const TapOpenParams& p) {
       Fail(&r, errno, "TUNGETIFF on " + r.path);
       return r;
     }
-    if (p.ifname != ifr.ifr_name) {
-      Fail(&r, EXDEV, r.path + " belongs to '" + ifr.ifr_name + "', not '" + p.ifname + "'");
+    if (r.ifname != ifr.ifr_name) {
+      Fail(&r, EXDEV, r.path + " belongs to '" + ifr.ifr_name + "', not '" + r.ifname + "'");
       return r;
     }
     // A new macvtap fd starts with IFF_VNET_HDR set: always say what we want.
@@ -163,6 +191,12 @@ TapOpenResult OpenTap(const TapOpenParams& p) {
     }
   }
   return r;
+}
+
+void CloseTap(const std::vector<int>& fds, const std::string& node, uint32_t major, uint32_t minor) {
+  for (int fd : fds) close(fd);
+  struct stat st;
+  if (!node.empty() && IsNodeFor(node, makedev(major, minor), &st)) unlink(node.c_str());
 }
 
 }  // namespace macvlan

@@ -26,8 +26,8 @@ namespace macvlan {
 bool ReadTapDevt(const std::string& ifname, int ifindex, uint32_t* major, uint32_t* minor);
 
 struct TapOpenParams {
-  std::string ifname;
-  int ifindex = 0;
+  std::string ifname;  // the link by name, or
+  int ifindex = 0;     // by ifindex (when above 0)
   int queues = 1;
   bool vnet_hdr = false;
   int vnet_hdr_size = 0;  // 0: the kernel's default (10)
@@ -39,8 +39,11 @@ struct TapOpenParams {
 };
 
 struct TapOpenResult {
-  int error = 0;           // positive errno
-  std::string message;     // what went wrong, in words
+  int error = 0;        // positive errno: ENODEV no such link, EMEDIUMTYPE not a macvtap
+  std::string message;  // what went wrong, in words
+  int ifindex = 0;      // the link opened
+  std::string ifname;
+  std::string mac;         // its MAC when opened ("" if it has none)
   std::string path;        // the node opened
   bool made_node = false;  // whether we made it
   uint32_t major = 0, minor = 0;
@@ -49,11 +52,17 @@ struct TapOpenResult {
   unsigned offload_supported = 0;  // TUN_F_* this kernel's macvtap accepts (probed)
 };
 
-// Opens `queues` fds O_RDWR|O_NONBLOCK|O_CLOEXEC on the macvtap's device,
+// Finds the link (SIOCGIFINDEX or SIOCGIFNAME: no netlink round trip), then
+// opens `queues` fds O_RDWR|O_NONBLOCK|O_CLOEXEC on the macvtap's device,
 // after checking that the node's dev_t is the link's (and making a node of
 // our own when /dev/tapN is missing or belongs to another device), and that
 // TUNGETIFF names the link. With vnet_hdr, probes which TUN_F_* offloads the
 // kernel accepts and sets `offload`. Every fd is closed again on failure.
 TapOpenResult OpenTap(const TapOpenParams& p);
+
+// Closes a tap's fds, then removes `node` (when not empty) if it is still
+// the character device major:minor: what a close needs, in one go off the
+// JS thread.
+void CloseTap(const std::vector<int>& fds, const std::string& node, uint32_t major, uint32_t minor);
 
 }  // namespace macvlan

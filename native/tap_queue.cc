@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <thread>
 
 #include <linux/if_tun.h>
 
 #include "settle_batch.h"
+#include "tap_device.h"
 #include "uv_handle.h"
 
 namespace macvlan {
@@ -29,17 +31,23 @@ constexpr int kReadBudget = 64;
 // A frame is at most 64 KiB (GSO) plus the virtio-net header.
 constexpr size_t kMaxFrame = 65536 + 64;
 
-// close() on a tap fd waits for the kernel to detach the queue (about 7.5 ms
-// here, an RCU grace period): do it off the JS thread, then call `done`.
+// close() on a tap fd may wait for the kernel to detach the queue (an RCU
+// grace period, 7.5 ms on kernel v595 here): off the JS thread, then `done`.
 class CloseWorker : public Napi::AsyncWorker {
  public:
-  CloseWorker(const Napi::Function& done, int fd) : Napi::AsyncWorker(done, "macvlan:tapclose"), fd_(fd) {}
-  void Execute() override {
-    if (fd_ >= 0) close(fd_);
-  }
+  CloseWorker(const Napi::Function& done, std::vector<int> fds, std::string node, uint32_t major,
+              uint32_t minor)
+      : Napi::AsyncWorker(done, "macvlan:tapclose"),
+        fds_(std::move(fds)),
+        node_(std::move(node)),
+        major_(major),
+        minor_(minor) {}
+  void Execute() override { CloseTap(fds_, node_, major_, minor_); }
 
  private:
-  int fd_;
+  std::vector<int> fds_;
+  std::string node_;
+  uint32_t major_, minor_;
 };
 
 }  // namespace
@@ -75,7 +83,7 @@ Napi::Function TapQueue::Define(Napi::Env env) {
                          InstanceMethod<&TapQueue::Read>("read"),
                          InstanceMethod<&TapQueue::SetSlab>("setSlab"),
                          InstanceMethod<&TapQueue::Write>("write"),
-                         InstanceMethod<&TapQueue::Close>("close"),
+                         InstanceMethod<&TapQueue::Release>("release"),
                      });
 }
 
@@ -284,21 +292,26 @@ Napi::Value TapQueue::Write(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, -1);
 }
 
-Napi::Value TapQueue::Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Function done = info[0].As<Napi::Function>();
-  if (closed_) {
-    done.Call({});
-    return env.Undefined();
-  }
+Napi::Value TapQueue::Release(const Napi::CallbackInfo& info) {
+  int fd = closed_ ? -1 : fd_;
   closed_ = true;
   readers_.clear();
   writers_.clear();
   StopPoll();
   if (!self_.IsEmpty()) self_.Reset();
-  (new CloseWorker(done, fd_))->Queue();
   fd_ = -1;
-  return env.Undefined();
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value CloseTapFds(const Napi::CallbackInfo& info) {
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  std::string node = info[1].As<Napi::String>().Utf8Value();
+  uint32_t major = info[2].As<Napi::Number>().Uint32Value();
+  uint32_t minor = info[3].As<Napi::Number>().Uint32Value();
+  (new CloseWorker(info[4].As<Napi::Function>(), std::move(fds), std::move(node), major, minor))->Queue();
+  return info.Env().Undefined();
 }
 
 }  // namespace macvlan

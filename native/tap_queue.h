@@ -37,9 +37,9 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   Napi::Value SetSlab(const Napi::CallbackInfo& info);
   // (id, frame) => 0 written, an errno, or -1: settled later.
   Napi::Value Write(const Napi::CallbackInfo& info);
-  // (done: () => void): pending reads and writes are dropped (JS rejects
-  // them); the fd is closed off the loop, then done() is called.
-  Napi::Value Close(const Napi::CallbackInfo& info);
+  // () => the fd, now the caller's to close (closeTap), or -1 if released
+  // before. Pending reads and writes are dropped (JS rejects them).
+  Napi::Value Release(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* poll, int status, int events);
   static void OnLivenessTimer(uv_timer_t* timer);
@@ -83,5 +83,10 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
 
   friend class LivenessCheck;
 };
+
+// closeTap(fds, node, major, minor, done): closes the fds off the JS thread,
+// removes `node` ('' for none) while it is still that device's node, then
+// calls done().
+Napi::Value CloseTapFds(const Napi::CallbackInfo& info);
 
 }  // namespace macvlan

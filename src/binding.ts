@@ -121,8 +121,8 @@ export interface NativeEventSocket {
 }
 
 export interface NativeTapOpenParams {
-  ifname: string;
-  ifindex: number;
+  /** The link by name or ifindex: looked up on the I/O thread, no netlink request. */
+  ref: string | number;
   queues: number;
   vnetHdr: boolean;
   /** 0: leave the kernel's default. */
@@ -137,6 +137,9 @@ export interface NativeTapOpenParams {
 }
 
 export interface NativeTapOpenResult {
+  index: number;
+  name: string;
+  mac?: string;
   path: string;
   madeNode: boolean;
   major: number;
@@ -182,8 +185,8 @@ export interface RawTapQueue {
   setSlab(slab: Buffer): void;
   /** 0: written; above 0: an errno; -1: settled later. */
   write(id: number, frame: Buffer): number;
-  /** Drops pending reads and writes (the caller rejects them), closes the fd off the loop, then calls done. */
-  close(done: () => void): void;
+  /** Drops pending reads and writes (the caller rejects them) and hands over the fd (closeTap closes it), or -1 if released before. */
+  release(): number;
 }
 
 /**
@@ -248,6 +251,8 @@ export interface NativeAddon {
   constants: Readonly<Record<ConstantName, number>>;
   NativeHandle: new (netnsPath: string, settle: (...batch: unknown[]) => void, openedId: number) => RawNativeHandle;
   TapQueue: new (fd: number, vnetHdrLen: number, settle: (...batch: unknown[]) => void) => RawTapQueue;
+  /** Closes the fds off the loop and removes `node` ('' for none) while it is the device major:minor, then calls done. */
+  closeTap(fds: number[], node: string, major: number, minor: number, done: () => void): void;
   /** onEvents(links, deleted) with one '1' (RTM_DELLINK) or '0' in `deleted` a link; onEvents(null, errno) on an error. */
   EventSocket: new (fd: number, onEvents: (links: LinkTable | null, deletedOrErrno: string | number) => void) => NativeEventSocket;
   /** The column names of a LinkTable. */

@@ -354,13 +354,13 @@ export class TapQueueCalls {
   readonly #calls: PendingCalls;
   readonly #raw: RawTapQueue;
   #closed: Promise<void> | undefined;
-  #slab: Buffer;
+  // Made by the first read: a tap opened only to hand its fds to QEMU
+  // never costs one.
+  #slab: Buffer | undefined;
 
   constructor(fd: number, vnetHdrLen: number, reasonOf: ReasonOf) {
     this.#calls = new PendingCalls(reasonOf);
     this.#raw = new native.TapQueue(fd, vnetHdrLen, this.#settle);
-    this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    this.#raw.setSlab(this.#slab);
   }
 
   // Frames are read into a slab and handed out as views of it, as
@@ -368,15 +368,19 @@ export class TapQueueCalls {
   // slab (16 KiB) alive. A new slab once too little room is left for a frame.
   #frameAt(place: number): Buffer {
     // Buffer.from(arrayBuffer, ...) skips subarray()'s species lookup.
-    return Buffer.from(this.#slab.buffer, (place / 65536) | 0, place & 0xffff);
+    return Buffer.from(this.#slab!.buffer, (place / 65536) | 0, place & 0xffff);
+  }
+
+  #newSlab(): void {
+    this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    this.#raw.setSlab(this.#slab);
   }
 
   // After the frames read so far (the last of them is `last`): a new slab
   // when too little room is left behind it.
   #renewSlabAfter(last: Buffer): void {
     if (SLAB_BYTES - last.byteOffset - last.length >= SLAB_MIN_ROOM) return;
-    this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    this.#raw.setSlab(this.#slab);
+    this.#newSlab();
   }
 
   readonly #settle = (...batch: unknown[]): void => {
@@ -390,6 +394,7 @@ export class TapQueueCalls {
   };
 
   read(): Promise<Buffer> {
+    if (this.#slab === undefined) this.#newSlab();
     const id = this.#calls.nextId();
     const now = this.#raw.read(id);
     if (now === undefined) return this.#calls.expect<Buffer>(id, TAP_READ);
@@ -407,11 +412,17 @@ export class TapQueueCalls {
     return now > 0 ? Promise.reject(this.#calls.reason(new NativeCallError(now), TAP_WRITE)) : this.#calls.expect<void>(id, TAP_WRITE);
   }
 
+  /** Pending reads and writes reject (ECANCELED) at once; the fd is the caller's to close (native.closeTap), or -1 if released before. */
+  release(): number {
+    this.#calls.cancelAll();
+    return this.#raw.release();
+  }
+
   /** Pending reads and writes reject (ECANCELED) at once; the fd closes off the loop. */
   close(): Promise<void> {
     if (!this.#closed) {
-      this.#calls.cancelAll();
-      this.#closed = new Promise<void>((resolve) => this.#raw.close(resolve));
+      const fd = this.release();
+      this.#closed = new Promise<void>((resolve) => native.closeTap(fd < 0 ? [] : [fd], '', 0, 0, resolve));
     }
     return this.#closed;
   }

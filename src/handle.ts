@@ -122,6 +122,8 @@ const MAX_QUEUES = 4096;
 /** Errno numbers we look at. */
 const ENODEV = 19;
 const EEXIST = 17;
+/** What the native openTap says of a link that is not a macvtap. */
+const EMEDIUMTYPE = 124;
 
 const SKIP_STATS = { extMask: c.RTEXT_FILTER_SKIP_STATS };
 
@@ -613,27 +615,31 @@ export class Handle {
     const offload = tapOffloads(o.offloads, vnetHdr);
 
     const what = `openTap(${showRef(r)})`;
-    const link = await this.#getNative(r, what);
-    if (link.kind !== 'macvtap') {
-      throw invalidValue('ref', `a macvtap link ('${link.name}' is ${link.kind ?? 'a link without a kind'})`, ref);
-    }
-    const owned = { index: link.index, name: link.name!, ...(link.address ? { mac: link.address } : {}) };
     const hdr = vnetHdr ? vnetHdrSize || VNET_HDR_SIZE : 0;
     let started: Promise<NativeTapOpenResult> | undefined;
+    let opened: NativeTapOpenResult;
     try {
-      const opened = await this.#call(what, (n) => {
-        started = n.openTap({ ifname: owned.name, ifindex: owned.index, queues, vnetHdr, vnetHdrSize, nodeDir, uid, gid, mode, offload });
+      opened = await this.#call(what, (n) => {
+        started = n.openTap({ ref: r, queues, vnetHdr, vnetHdrSize, nodeDir, uid, gid, mode, offload });
         return started;
       });
-      return new Tap(opened, owned, hdr, offload);
     } catch (err) {
       // Closed while the open was under way: its fds still arrive; close them.
       started?.then(
-        (r) => new Tap(r, owned, hdr).close(),
+        (o) => new Tap(o, hdr).close(),
         () => undefined,
       );
+      const errno = (err as { errno?: number }).errno;
+      if (errno === ENODEV || errno === EMEDIUMTYPE) {
+        // Not found, or not a macvtap: what the link is, in the words getLink uses.
+        const link = await this.#getNative(r, what);
+        if (link.kind !== 'macvtap') {
+          throw invalidValue('ref', `a macvtap link ('${link.name}' is ${link.kind ?? 'a link without a kind'})`, ref);
+        }
+      }
       throw err;
     }
+    return new Tap(opened, hdr, offload);
   }
 
   /** Resolves a link reference to its ifindex (a number is taken as is). */

@@ -1,6 +1,4 @@
 // The hypervisor side: an opened macvtap device, its frames and its fds.
-import { stat, unlink } from 'node:fs/promises';
-
 import { native, type NativeTapOpenResult } from './binding.js';
 import { openTapQueue, TAP_WRITE, type TapQueueCalls } from './calls.js';
 import { HandleClosedError, toNetlinkError } from './errors.js';
@@ -94,14 +92,14 @@ export class Tap {
   #closing: Promise<void> | undefined;
 
   /** @internal made by Handle.openTap. */
-  constructor(r: NativeTapOpenResult, link: { index: number; name: string; mac?: string }, vnetHdrSize: number, offload = 0) {
+  constructor(r: NativeTapOpenResult, vnetHdrSize: number, offload = 0) {
     this.device = r.path;
     this.madeNode = r.madeNode;
     this.major = r.major;
     this.minor = r.minor;
     this.features = r.features;
     this.offloads = { supported: offloadNames(r.offloadSupported), enabled: offloadNames(offload) };
-    this.link = link;
+    this.link = { index: r.index, name: r.name, ...(r.mac === undefined ? {} : { mac: r.mac }) };
     this.vnetHdrSize = vnetHdrSize;
     this.#fds = r.fds;
     const reasonOf = (e: unknown, tag: number): Error => this.#error(e, tag === TAP_WRITE ? 'writeFrame()' : 'readFrame()');
@@ -190,16 +188,10 @@ export class Tap {
   close(): Promise<void> {
     if (!this.#closing) {
       this.#closed = true;
-      this.#closing = Promise.all(this.#queues.map((q) => q.close())).then(() => this.#removeNode());
+      const fds = this.#queues.map((q) => q.release()).filter((fd) => fd >= 0);
+      const node = this.madeNode ? this.device : '';
+      this.#closing = new Promise<void>((resolve) => native.closeTap(fds, node, this.major, this.minor, resolve));
     }
     return this.#closing;
-  }
-
-  async #removeNode(): Promise<void> {
-    if (!this.madeNode) return;
-    const st = await stat(this.device).catch(() => undefined);
-    // Only while it is still this device's node: makedev() as glibc encodes it.
-    const rdev = ((this.minor & 0xfff00) << 12) | ((this.major & 0xfff) << 8) | (this.minor & 0xff);
-    if (st?.isCharacterDevice() && st.rdev === rdev) await unlink(this.device).catch(() => undefined);
   }
 }

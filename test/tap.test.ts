@@ -7,7 +7,19 @@
 // same fds afterwards as before (taps and handles closed).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, fstatSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -892,6 +904,24 @@ describe('device nodes', () => {
       mode: 0o600,
     });
   });
+
+  it('a node left behind for another user, with another mode, is re-owned before it is opened', async () => {
+    const ns = netns('owner-left');
+    const nl = await handle(ns);
+    const { link, dev } = await linkWithoutDevNode(ns, nl);
+    // As a process that died with the tap open would leave it.
+    const left = `${DEFAULT_NODE_DIR}/tap${dev.major}_${dev.minor}`;
+    mkdirSync(DEFAULT_NODE_DIR, { recursive: true });
+    rmSync(left, { force: true });
+    execFileSync('mknod', ['-m', '0666', left, 'c', String(dev.major), String(dev.minor)]);
+    chownSync(left, OWNER.uid, OWNER.gid);
+    const tap = await openTap(nl, link.name);
+    expect(tap.device).toBe(left);
+    const st = statSync(left);
+    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({ uid: 0, gid: 0, mode: 0o600 });
+    await tap.close();
+    expect(existsSync(left)).toBe(false);
+  });
 });
 
 describe('lifecycle and hygiene', () => {
@@ -998,6 +1028,23 @@ describe('lifecycle and hygiene', () => {
     }
     // Still usable afterwards.
     await expect(tap.writeFrame(ethFrame(BROADCAST, link.mac!, 'ok'))).resolves.toBeUndefined();
+  });
+
+  it('openTap() by name or ifindex names the link as ip does: index, name, MAC', async () => {
+    const ns = netns('tap-link');
+    const nl = await handle(ns);
+    const mac = randomMac();
+    ns.ip('link', 'add', 'link', 'v0', 'name', 'mref', 'address', mac, 'type', 'macvtap', 'mode', 'bridge');
+    const [shown] = JSON.parse(ns.ip('-j', 'link', 'show', 'mref')) as { ifindex: number; ifname: string; address: string }[];
+    expect(shown?.address).toBe(mac);
+    for (const ref of ['mref', shown!.ifindex]) {
+      const tap = await openTap(nl, ref);
+      expect(tap.link, `openTap(${String(ref)})`).toEqual({ index: shown!.ifindex, name: shown!.ifname, mac: shown!.address });
+    }
+    // Renamed since: the ifindex finds it under its new name, the old name nothing.
+    ns.ip('link', 'set', 'mref', 'name', 'mref2');
+    expect((await openTap(nl, shown!.ifindex)).link.name).toBe('mref2');
+    expect((await rejection(nl.openTap('mref'))).code).toBe('ENODEV');
   });
 
   it('openTap() refuses a macvlan, a veth and a missing link', async () => {

@@ -19,6 +19,9 @@
 //   dump-io      N SPIN_US              N dumps, each handed to an I/O thread
 //   pingpong     N SPIN_US WORK_US      empty requests through the I/O thread, which is busy WORK_US in each
 //   tap          NAME ITERATIONS NODEDIR open+close of the link's /dev/tapN
+//   tap-io       NAME ITERATIONS NODEDIR SPIN_US   what openTap does (find the link and its node, open,
+//                TUNGETIFF, TUNSETIFF, TUNGETFEATURES, SIOCGIFHWADDR) then close, each handed to
+//                an I/O thread (SPIN_US -1: on this thread); the mean of an open+close
 //   frames       NAMEA NAMEB SIZE COUNT INFLIGHT NODEDIR   A writes, B reads, INFLIGHT frames ahead
 //
 // Requests are byte for byte what the library sends (see native/rtnl_link.cc):
@@ -741,6 +744,43 @@ static void cmd_tap(const char *name, long iterations, const char *node_dir) {
   printf("]}\n");
 }
 
+// openTap's work, and its close (odd i), for tap-io.
+static struct {
+  const char *name, *node_dir;
+  int fd, sock;
+} tapio;
+
+static void op_tap(long i) {
+  if (i % 2) {
+    close(tapio.fd);
+    return;
+  }
+  char path[256];
+  tap_path(tapio.name, tapio.node_dir, path, sizeof path);
+  int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) die(path);
+  struct ifreq ifr = {0};
+  if (ioctl(fd, TUNGETIFF, &ifr) != 0 || strcmp(ifr.ifr_name, tapio.name)) die("TUNGETIFF");
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) die("TUNSETIFF");
+  unsigned features;
+  if (ioctl(fd, TUNGETFEATURES, &features) != 0) die("TUNGETFEATURES");
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, tapio.name, IFNAMSIZ - 1);
+  if (ioctl(tapio.sock, SIOCGIFHWADDR, &ifr) != 0) die("SIOCGIFHWADDR");
+  tapio.fd = fd;
+}
+
+static void cmd_tap_io(const char *name, long iterations, const char *node_dir, long spin_us) {
+  tapio.name = name;
+  tapio.node_dir = node_dir;
+  tapio.sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (tapio.sock < 0) die("socket");
+  run_seq(spin_us < 0 ? "tap-seq" : "tap-io", op_tap, 2 * iterations, spin_us, 0);
+  close(tapio.sock);
+}
+
 static int open_plain_tap(const char *name, const char *node_dir, unsigned char mac[6]) {
   char path[256], p[256], v[64];
   tap_path(name, node_dir, path, sizeof path);
@@ -824,6 +864,10 @@ int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : "";
   if (!strcmp(cmd, "tap") && argc == 5) {
     cmd_tap(argv[2], num(argv[3]), argv[4]);
+    return 0;
+  }
+  if (!strcmp(cmd, "tap-io") && argc == 6) {
+    cmd_tap_io(argv[2], num(argv[3]), argv[4], num(argv[5]));
     return 0;
   }
   if (!strcmp(cmd, "frames") && argc == 8) {

@@ -736,6 +736,8 @@ async function main() {
     for (let r = 0; r < cfg.runs; r++) {
       const c = await ref('tap', 'ta', cfg.tapIterations, nodeDir);
       push('cTap', median(c.seconds));
+      push('cTapSeq', (await ref('tap-io', 'ta', cfg.tapIterations, nodeDir, -1)).seconds / cfg.tapIterations);
+      push('cTapIo', (await ref('tap-io', 'ta', cfg.tapIterations, nodeDir, SPIN_US)).seconds / cfg.tapIterations);
       const times = [];
       for (let i = 0; i < cfg.tapIterations; i++) {
         const t0 = now();
@@ -923,8 +925,11 @@ function buildReport(raw, memory, mach, totalSeconds) {
     const wakes = stats(raw[`${r.key}IoWakes`]).median;
     r.detail = `the caller slept in epoll_wait on ${pct(sleeps)} of requests, the I/O thread was asleep and woken for ${pct(wakes)} (median of runs)`;
   }
-  row('tap', 'C: open+close /dev/tapN', 'cTap', 'ms/op', ms, 'cTap');
-  row('tap', 'library: openTap (1 queue) + close', 'libTap', 'ms/op', ms, 'cTap', 1.2);
+  row('tap', 'C: open+close /dev/tapN', 'cTap', 'us/op', us, 'cTap');
+  row('tap', "C: openTap's work (find the link, its node; TUNSETIFF...) + close, one thread (mean)", 'cTapSeq', 'us/op', us, 'cTap');
+  row('tap', 'C: the same, the open and the close each handed to an I/O thread (mean)', 'cTapIo', 'us/op', us, 'cTap');
+  row('tap', 'library: openTap (1 queue) + close', 'libTap', 'us/op', us, 'cTap', 1.2);
+  row('tap', 'library: openTap (1 queue) + close (vs C through an I/O thread)', 'libTap', 'us/op', us, 'cTapIo');
   for (const size of frameSizes.filter((size) => raw[`cFrames${size}`])) {
     const kpps = (v) => v / 1e3;
     row(

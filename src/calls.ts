@@ -137,6 +137,8 @@ class PendingCalls {
 
   /** Rejects every pending call with ECANCELED. */
   cancelAll(): void {
+    // An Error captures a stack: none for a close with nothing pending.
+    if (this.#pending.size === 0) return;
     const cancelled = new NativeCallError(ECANCELED);
     for (const pending of this.#pending.values()) pending.reject(this.reason(cancelled, pending.tag));
     this.#pending.clear();

@@ -108,6 +108,12 @@ static Napi::Value NumberBuffers(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// recycleNumbers(numbers: Float64Array) -> whether its buffer was a table's,
+// now detached and kept for the next dump.
+static Napi::Value RecycleNumbersJs(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), RecycleNumbers(info[0].As<Napi::TypedArray>().ArrayBuffer()));
+}
+
 // idleUeventsRead() -> the macvtap uevents read by idle I/O threads (tests).
 static Napi::Value IdleUevents(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(IdleUeventsRead()));
@@ -196,6 +202,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeTapUevent", Napi::Function::New<DecodeTapUevent>(env, "decodeTapUevent"));
   exports.Set("seqpacketPair", Napi::Function::New<SeqpacketPair>(env, "seqpacketPair"));
   exports.Set("numberBuffers", Napi::Function::New<NumberBuffers>(env, "numberBuffers"));
+  exports.Set("recycleNumbers", Napi::Function::New<RecycleNumbersJs>(env, "recycleNumbers"));
   exports.Set("idleUeventsRead", Napi::Function::New<IdleUevents>(env, "idleUeventsRead"));
   exports.Set("tapUeventFilterPasses",
               Napi::Function::New<TapUeventFilterPassesJs>(env, "tapUeventFilterPasses"));

@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace macvlan {
@@ -225,11 +226,14 @@ void AppendMac(std::string& out, const uint8_t* mac, size_t len) {
   }
 }
 
-// The numbers of the tables handed to JS, kept for the next tables once the
-// GC lets them go. Freed instead, glibc gave their pages back to the kernel
-// (heap trimming) and the next dump faulted each in again: 19 page faults a
-// 503-link listLinks, all in LinkTableBuilder::Add (perf -e page-faults);
-// kept, 0.06-0.1 ms less of the I/O thread's CPU a call on these VMs.
+// The numbers of the tables handed to JS, kept for the next tables. Freed
+// instead, glibc gave their pages back to the kernel (heap trimming) and the
+// next dump faulted each in again: 19 page faults a 503-link listLinks, all
+// in LinkTableBuilder::Add (perf -e page-faults); kept, 0.06-0.1 ms less of
+// the I/O thread's CPU a call on these VMs. A buffer comes back when JS says
+// it is done with its table (Recycle), or else when the GC lets it go: left
+// to the GC alone, a run of dumps between two scavenges took a fresh buffer
+// each, 36-40 page faults and 0.4-0.6 ms more a 503-link listLinks.
 class NumberBuffers {
  public:
   // A cleared buffer with room for `capacity` values.
@@ -256,6 +260,40 @@ class NumberBuffers {
     return {Kept().size(), reused_};
   }
 
+  // `v` now backs an ArrayBuffer; its finalizer calls Finalize(v).
+  static void Lend(std::vector<double>* v) {
+    std::lock_guard<std::mutex> lock(mu());
+    Lent()[v->data()] = v;
+  }
+
+  static void Finalize(std::vector<double>* v) {
+    {
+      std::lock_guard<std::mutex> lock(mu());
+      auto it = Lent().find(v->data());
+      if (it != Lent().end() && it->second == v) Lent().erase(it);
+    }
+    if (v->capacity() > 0) Give(std::move(*v));  // empty once recycled
+    delete v;
+  }
+
+  // JS is done with the table whose numbers are `buffer`: detached (its
+  // views read nothing from now on), its vector is kept at once. False for
+  // a buffer that is not a lent table's.
+  static bool Recycle(Napi::ArrayBuffer buffer) {
+    std::vector<double>* v;
+    {
+      std::lock_guard<std::mutex> lock(mu());
+      auto it = Lent().find(buffer.Data());
+      if (it == Lent().end()) return false;
+      v = it->second;
+      Lent().erase(it);
+    }
+    buffer.Detach();
+    Give(std::move(*v));
+    return true;
+  }
+
+ private:
   static void Give(std::vector<double>&& v) {
     v.clear();
     std::lock_guard<std::mutex> lock(mu());
@@ -265,7 +303,6 @@ class NumberBuffers {
     if (kept.size() < kMaxKept && bytes <= kMaxBytes) kept.push_back(std::move(v));
   }
 
- private:
   static inline size_t reused_ = 0;  // under mu()
   static constexpr size_t kMaxKept = 32;
   static constexpr size_t kMaxBytes = 4 << 20;  // a 5000-link dump in parts is 1.2 MB
@@ -278,11 +315,17 @@ class NumberBuffers {
     static auto* kept = new std::vector<std::vector<double>>;
     return *kept;
   }
+  static std::unordered_map<const void*, std::vector<double>*>& Lent() {
+    static auto* lent = new std::unordered_map<const void*, std::vector<double>*>;
+    return *lent;
+  }
 };
 
 }  // namespace
 
 std::pair<size_t, size_t> NumberBufferCounts() { return NumberBuffers::Counts(); }
+
+bool RecycleNumbers(Napi::ArrayBuffer buffer) { return NumberBuffers::Recycle(buffer); }
 
 void LinkTableBuilder::Reserve(size_t links) {
   size_t values = links * kNumberColumns;
@@ -459,12 +502,9 @@ Napi::Object LinkTableBuilder::Take(Napi::Env env) {
     auto owned = std::make_unique<std::vector<double>>(std::move(numbers_));
     auto buffer = Napi::ArrayBuffer::New(
         env, owned->data(), owned->size() * sizeof(double),
-        [](Napi::Env, void*, std::vector<double>* v) {
-          NumberBuffers::Give(std::move(*v));
-          delete v;
-        },
-        owned.get());
-    const std::vector<double>* kept = owned.release();  // the ArrayBuffer's finalizer deletes it
+        [](Napi::Env, void*, std::vector<double>* v) { NumberBuffers::Finalize(v); }, owned.get());
+    std::vector<double>* kept = owned.release();  // the ArrayBuffer's finalizer deletes it
+    NumberBuffers::Lend(kept);
     numbers = Napi::Float64Array::New(env, kept->size(), buffer, 0);
   }
   std::string kinds;

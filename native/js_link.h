@@ -84,6 +84,10 @@ Napi::Object LinkTableColumns(Napi::Env env);
 // the next tables, and how many tables have taken one so far (tests).
 std::pair<size_t, size_t> NumberBufferCounts();
 
+// JS is done with a table whose numbers are `buffer`: it is detached and its
+// memory kept for the next table. False (nothing done) for any other buffer.
+bool RecycleNumbers(Napi::ArrayBuffer buffer);
+
 // The JS function Take() makes a table object with:
 // (count, numbers, strings, macs, kinds, rare) => LinkTable. An
 // environment's instance data.

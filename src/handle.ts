@@ -348,8 +348,12 @@ export class Handle {
     const where = { kind, lower: lower?.index };
     let links: Link[] = [];
     const part = (table: LinkTable | null): void => {
-      if (table === null) links = [];
-      else linksOf(table, where, links);
+      if (table === null) {
+        links = [];
+        return;
+      }
+      linksOf(table, where, links);
+      native.recycleNumbers(table.numbers);
     };
     part(await this.#call(operation, (n) => n.dumpInParts(req, probes, part), notHere(req)));
     return links;
@@ -785,6 +789,7 @@ export class Handle {
 
     const table = await this.#call(what, (n) => n.link(LinkOp.dump, { ...SKIP_STATS }, undefined, Probe.none));
     const named = namedLinks(table, wanted);
+    native.recycleNumbers(table.numbers);
     if ('missing' in named) {
       throw new NetlinkError(what, ENODEV, { hint: `no link ${showRef(named.missing)} in this namespace; nothing was deleted` });
     }

@@ -91,8 +91,7 @@ TapQueue::TapQueue(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<TapQueue>(info),
       fd_(info[0].As<Napi::Number>().Int32Value()),
       hdr_len_(info[1].As<Napi::Number>().Uint32Value()),
-      settle_(Napi::Persistent(info[2].As<Napi::Function>())),
-      async_(std::make_unique<Napi::AsyncContext>(info.Env(), "macvlan:TapQueue")) {}
+      settle_(Napi::Persistent(info[2].As<Napi::Function>())) {}
 
 TapQueue::~TapQueue() {
   StopPoll();
@@ -132,6 +131,7 @@ void TapQueue::UpdatePoll(Napi::Env env, bool keep_readable) {
   UvHandleOf(env, poll_, this, true,
              [this](uv_loop_t* loop, uv_poll_t* poll) { uv_poll_init(loop, poll, fd_); });
   if (events_ == 0 && self_.IsEmpty()) self_ = Napi::Persistent(Value());
+  if (!async_) async_ = std::make_unique<Napi::AsyncContext>(env, "macvlan:TapQueue");
   uv_poll_start(poll_, want, OnPoll);
   events_ = want;
 }

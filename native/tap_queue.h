@@ -78,7 +78,8 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   Napi::ObjectReference self_;  // held while I/O is pending
   bool checking_ = false;       // a liveness check is on the thread pool
   // libuv callbacks settle promises: they need a callback scope (and so an
-  // async context) for the microtask queue to run afterwards.
+  // async context) for the microtask queue to run afterwards. Made by the
+  // first poll: a tap whose fds go to QEMU never needs one.
   std::unique_ptr<Napi::AsyncContext> async_;
 
   friend class LivenessCheck;

@@ -288,8 +288,11 @@ class NumberBuffers {
       v = it->second;
       Lent().erase(it);
     }
+    // Emptied first: a runtime that ran the finalizer inside Detach() would
+    // find nothing to give back (Node runs it later, from an immediate).
+    std::vector<double> storage = std::move(*v);
     buffer.Detach();
-    Give(std::move(*v));
+    Give(std::move(storage));
     return true;
   }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -31,21 +32,36 @@ constexpr int kReadBudget = 64;
 // A frame is at most 64 KiB (GSO) plus the virtio-net header.
 constexpr size_t kMaxFrame = 65536 + 64;
 
+// The close of one tap: done() once every worker of it has run.
+struct CloseGroup {
+  CloseGroup(const Napi::Function& done, size_t workers) : done(Napi::Persistent(done)), left(workers) {}
+  Napi::FunctionReference done;
+  size_t left;
+};
+
 // close() on a tap fd may wait for the kernel to detach the queue (an RCU
-// grace period, 7.5 ms on kernel v595 here): off the JS thread, then `done`.
+// grace period each, 7.5 ms on kernel v595 here): off the JS thread, one
+// worker an fd so that a multiqueue tap's closes wait side by side.
 class CloseWorker : public Napi::AsyncWorker {
  public:
-  CloseWorker(const Napi::Function& done, std::vector<int> fds, std::string node, uint32_t major,
+  CloseWorker(Napi::Env env, std::shared_ptr<CloseGroup> group, int fd, std::string node, uint32_t major,
               uint32_t minor)
-      : Napi::AsyncWorker(done, "macvlan:tapclose"),
-        fds_(std::move(fds)),
+      : Napi::AsyncWorker(env, "macvlan:tapclose"),
+        group_(std::move(group)),
+        fd_(fd),
         node_(std::move(node)),
         major_(major),
         minor_(minor) {}
-  void Execute() override { CloseTap(fds_, node_, major_, minor_); }
+  void Execute() override {
+    CloseTap(fd_ < 0 ? std::vector<int>{} : std::vector<int>{fd_}, node_, major_, minor_);
+  }
+  void OnOK() override {
+    if (--group_->left == 0) group_->done.Call({});
+  }
 
  private:
-  std::vector<int> fds_;
+  std::shared_ptr<CloseGroup> group_;
+  int fd_;
   std::string node_;
   uint32_t major_, minor_;
 };
@@ -304,14 +320,25 @@ Napi::Value TapQueue::Release(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CloseTapFds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   Napi::Array list = info[0].As<Napi::Array>();
-  std::vector<int> fds;
-  for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
   std::string node = info[1].As<Napi::String>().Utf8Value();
   uint32_t major = info[2].As<Napi::Number>().Uint32Value();
   uint32_t minor = info[3].As<Napi::Number>().Uint32Value();
-  (new CloseWorker(info[4].As<Napi::Function>(), std::move(fds), std::move(node), major, minor))->Queue();
-  return info.Env().Undefined();
+  Napi::Function done = info[4].As<Napi::Function>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  // The node goes with the first fd (or alone): an open fd never needs it.
+  if (fds.empty() && !node.empty()) fds.push_back(-1);
+  if (fds.empty()) {
+    done.Call({});
+    return env.Undefined();
+  }
+  auto group = std::make_shared<CloseGroup>(done, fds.size());
+  for (size_t i = 0; i < fds.size(); i++) {
+    (new CloseWorker(env, group, fds[i], i == 0 ? node : std::string(), major, minor))->Queue();
+  }
+  return env.Undefined();
 }
 
 }  // namespace macvlan

@@ -677,6 +677,20 @@ describe('multiqueue', () => {
       args: ['-netdev', 'tap,id=n1,fd=7', '-device', `virtio-net-pci,netdev=n1,mac=${sib.mac!}`],
       stdio: tsib.fds,
     });
+
+    // Every queue's fd is closed once close() resolves (each on its own worker).
+    const fds = tap.fds;
+    await tap.close();
+    expect(tap.fds).toEqual([]);
+    for (const fd of fds) {
+      let target = 'closed';
+      try {
+        target = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        // ENOENT: the fd is closed
+      }
+      expect(target === tap.device ? `fd ${fd} still open on ${target}` : 'not the tap').toBe('not the tap');
+    }
   });
 });
 

@@ -44,7 +44,7 @@ bool IsNodeFor(const std::string& path, dev_t devt, struct stat* st) {
 // Our own node for `devt` in `dir` (made 0711 if missing: others may reach
 // a node but only its own owner and mode let them open it), named after the
 // device number so two namespaces' tap4 never share one.
-int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path) {
+int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path, bool* created) {
   uid_t uid = p.node_uid >= 0 ? static_cast<uid_t>(p.node_uid) : geteuid();
   gid_t gid = p.node_gid >= 0 ? static_cast<gid_t>(p.node_gid) : getegid();
   mode_t mode = static_cast<mode_t>(p.node_mode);
@@ -63,6 +63,7 @@ int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path) {
   if (!have) {
     if (unlink(path->c_str()) != 0 && errno != ENOENT) return errno;
     if (mknod(path->c_str(), S_IFCHR | 0600, devt) != 0) return errno;
+    *created = true;
   }
   // A node left by an earlier open may be another user's: owner and mode
   // are set unless it already has them.
@@ -92,6 +93,8 @@ unsigned ProbeOffloads(int fd) {
 int Fail(TapOpenResult* r, int error, std::string message) {
   for (int fd : r->fds) close(fd);
   r->fds.clear();
+  // Nothing half-made stays behind: a node this open made goes with it.
+  if (r->node_is_new) unlink(r->path.c_str());
   r->error = error;
   r->message = std::move(message);
   return error;
@@ -130,7 +133,7 @@ TapOpenResult OpenTap(const TapOpenParams& p) {
   if (IsNodeFor(dev_path, devt, &st) && p.node_uid < 0 && p.node_gid < 0) {
     r.path = dev_path;
   } else {
-    int err = MakeNode(p, devt, &r.path);
+    int err = MakeNode(p, devt, &r.path, &r.node_is_new);
     if (err) {
       Fail(&r, err, "cannot make a device node in " + p.node_dir);
       return r;

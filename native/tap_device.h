@@ -43,9 +43,10 @@ struct TapOpenResult {
   std::string message;  // what went wrong, in words
   int ifindex = 0;      // the link opened
   std::string ifname;
-  std::string mac;         // its MAC when opened ("" if it has none)
-  std::string path;        // the node opened
-  bool made_node = false;  // whether we made it
+  std::string mac;           // its MAC when opened ("" if it has none)
+  std::string path;          // the node opened
+  bool made_node = false;    // whether we made it
+  bool node_is_new = false;  // made by this open (mknod): removed again if the open fails
   uint32_t major = 0, minor = 0;
   std::vector<int> fds;
   unsigned features = 0;           // TUNGETFEATURES

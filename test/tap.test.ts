@@ -859,6 +859,25 @@ describe('device nodes', () => {
     expect(existsSync(tap.device), tap.device).toBe(false);
   });
 
+  it('an open that fails removes the node it made and keeps no fd', async () => {
+    const ns = netns('node-fail');
+    const nl = await handle(ns);
+    const { link } = await linkWithoutDevNode(ns, nl);
+    // A macvtap takes at most 256 queues (MAX_TAP_QUEUES): with 250 open,
+    // the 7th fd of the next open fails with EBUSY, after its node is made.
+    const first = await openTap(nl, link.name, { queues: 250 });
+    expect(first.madeNode).toBe(true);
+    rmSync(first.device);
+    const err = await rejection(nl.openTap(link.name, { queues: 10 }));
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err.code).toBe('EBUSY');
+    expect(existsSync(first.device), `${first.device} after the failed open`).toBe(false);
+    // The queues of the first are untouched; a smaller open still works.
+    expect(first.fds).toHaveLength(250);
+    const second = await openTap(nl, link.name, { queues: 6 });
+    expect(second.fds).toHaveLength(6);
+  });
+
   const OWNER = { uid: 1234, gid: 1234, mode: 0o660 };
 
   it('gives a made node the requested owner and mode, and leaves /dev/tapN alone', async () => {

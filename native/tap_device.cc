@@ -196,8 +196,8 @@ TapOpenResult OpenTap(const TapOpenParams& p) {
   return r;
 }
 
-void CloseTap(const std::vector<int>& fds, const std::string& node, uint32_t major, uint32_t minor) {
-  for (int fd : fds) close(fd);
+void CloseTap(int fd, const std::string& node, uint32_t major, uint32_t minor) {
+  if (fd >= 0) close(fd);
   struct stat st;
   if (!node.empty() && IsNodeFor(node, makedev(major, minor), &st)) unlink(node.c_str());
 }

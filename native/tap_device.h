@@ -61,9 +61,9 @@ struct TapOpenResult {
 // kernel accepts and sets `offload`. Every fd is closed again on failure.
 TapOpenResult OpenTap(const TapOpenParams& p);
 
-// Closes a tap's fds, then removes `node` (when not empty) if it is still
-// the character device major:minor: what a close needs, in one go off the
-// JS thread.
-void CloseTap(const std::vector<int>& fds, const std::string& node, uint32_t major, uint32_t minor);
+// Closes one of a tap's fds (none when below 0), then removes `node` (when
+// not empty) if it is still the character device major:minor: what a close
+// needs, off the JS thread.
+void CloseTap(int fd, const std::string& node, uint32_t major, uint32_t minor);
 
 }  // namespace macvlan

@@ -52,9 +52,7 @@ class CloseWorker : public Napi::AsyncWorker {
         node_(std::move(node)),
         major_(major),
         minor_(minor) {}
-  void Execute() override {
-    CloseTap(fd_ < 0 ? std::vector<int>{} : std::vector<int>{fd_}, node_, major_, minor_);
-  }
+  void Execute() override { CloseTap(fd_, node_, major_, minor_); }
   void OnOK() override {
     if (--group_->left == 0) group_->done.Call({});
   }

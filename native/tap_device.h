@@ -58,7 +58,8 @@ struct TapOpenResult {
 // after checking that the node's dev_t is the link's (and making a node of
 // our own when /dev/tapN is missing or belongs to another device), and that
 // TUNGETIFF names the link. With vnet_hdr, probes which TUN_F_* offloads the
-// kernel accepts and sets `offload`. Every fd is closed again on failure.
+// kernel accepts and sets `offload`. On failure every fd is closed again and
+// a node this open made is removed.
 TapOpenResult OpenTap(const TapOpenParams& p);
 
 // Closes one of a tap's fds (none when below 0), then removes `node` (when

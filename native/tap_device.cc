@@ -129,8 +129,8 @@ TapOpenResult OpenTap(const TapOpenParams& p) {
   // /dev is one devtmpfs for every namespace while ifindexes are per
   // namespace: /dev/tapN may be another namespace's macvtap, or missing.
   std::string dev_path = "/dev/tap" + std::to_string(r.ifindex);
-  struct stat st;
-  if (IsNodeFor(dev_path, devt, &st) && p.node_uid < 0 && p.node_gid < 0) {
+  struct stat dev_st;
+  if (IsNodeFor(dev_path, devt, &dev_st) && p.node_uid < 0 && p.node_gid < 0) {
     r.path = dev_path;
   } else {
     int err = MakeNode(p, devt, &r.path, &r.node_is_new);

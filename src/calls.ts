@@ -343,6 +343,14 @@ export const TAP_READ = 0;
 export const TAP_WRITE = 1;
 
 /**
+ * Closes tap fds off the event loop (one thread-pool job an fd) and removes
+ * `node` ('' for none) while it is still the device major:minor.
+ */
+export function closeTapFds(fds: number[], node: string, major: number, minor: number): Promise<void> {
+  return new Promise<void>((resolve) => native.closeTap(fds, node, major, minor, resolve));
+}
+
+/**
  * A tap queue over an open tap fd (`vnetHdrLen` 0 without IFF_VNET_HDR). Its
  * failures reject with what `reasonOf` makes of them: a frame costs one
  * promise, with no wrapper around it to translate the error.
@@ -424,7 +432,7 @@ export class TapQueueCalls {
   close(): Promise<void> {
     if (!this.#closed) {
       const fd = this.release();
-      this.#closed = new Promise<void>((resolve) => native.closeTap(fd < 0 ? [] : [fd], '', 0, 0, resolve));
+      this.#closed = closeTapFds(fd < 0 ? [] : [fd], '', 0, 0);
     }
     return this.#closed;
   }

@@ -1,6 +1,6 @@
 // The hypervisor side: an opened macvtap device, its frames and its fds.
 import { native, type NativeTapOpenResult } from './binding.js';
-import { openTapQueue, TAP_WRITE, type TapQueueCalls } from './calls.js';
+import { closeTapFds, openTapQueue, TAP_WRITE, type TapQueueCalls } from './calls.js';
 import { HandleClosedError, toNetlinkError } from './errors.js';
 
 const ENOLINK = 67;
@@ -190,7 +190,7 @@ export class Tap {
       this.#closed = true;
       const fds = this.#queues.map((q) => q.release()).filter((fd) => fd >= 0);
       const node = this.madeNode ? this.device : '';
-      this.#closing = new Promise<void>((resolve) => native.closeTap(fds, node, this.major, this.minor, resolve));
+      this.#closing = closeTapFds(fds, node, this.major, this.minor);
     }
     return this.#closing;
   }

@@ -534,7 +534,7 @@ describe('listLinks of many links', () => {
       expect(again.find((l) => l.name === `rb${round}`)?.mtu).toBe(1400 + round);
     }
     expect(kept).toStrictEqual(snapshot);
-    // Only a buffer the addon lent, and only once: after that its views read nothing.
+    // A buffer the addon did not lend is left as it is.
     const own = new Float64Array(1024);
     expect(native.recycleNumbers(own)).toBe(false);
     expect(own.length).toBe(1024);

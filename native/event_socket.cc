@@ -100,6 +100,9 @@ Napi::Value EventSocket::Close(const Napi::CallbackInfo& info) {
     close(fd_);
     fd_ = -1;
     closed_ = true;
+    // The callback closes over the JS stream that holds this object: kept,
+    // it would keep both alive for ever.
+    on_events_.Reset();
   }
   return info.Env().Undefined();
 }

@@ -105,7 +105,7 @@ TapQueue::TapQueue(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<TapQueue>(info),
       fd_(info[0].As<Napi::Number>().Int32Value()),
       hdr_len_(info[1].As<Napi::Number>().Uint32Value()),
-      settle_(Napi::Persistent(info[2].As<Napi::Function>())) {}
+      settle_(Napi::Weak(info[2].As<Napi::Function>())) {}
 
 TapQueue::~TapQueue() {
   StopPoll();
@@ -139,15 +139,27 @@ void TapQueue::UpdatePoll(Napi::Env env, bool keep_readable) {
   if (want == 0) {
     if (poll_) uv_poll_stop(poll_);
     events_ = 0;
-    if (!self_.IsEmpty()) self_.Reset();
+    Unpin();
     return;
   }
   UvHandleOf(env, poll_, this, true,
              [this](uv_loop_t* loop, uv_poll_t* poll) { uv_poll_init(loop, poll, fd_); });
-  if (events_ == 0 && self_.IsEmpty()) self_ = Napi::Persistent(Value());
+  if (events_ == 0) Pin();
   if (!async_) async_ = std::make_unique<Napi::AsyncContext>(env, "macvlan:TapQueue");
   uv_poll_start(poll_, want, OnPoll);
   events_ = want;
+}
+
+void TapQueue::Pin() {
+  if (!self_.IsEmpty()) return;
+  self_ = Napi::Persistent(Value());
+  settle_.Ref();
+}
+
+void TapQueue::Unpin() {
+  if (self_.IsEmpty()) return;
+  self_.Reset();
+  settle_.Unref();
 }
 
 void TapQueue::OnPoll(uv_poll_t* poll, int status, int events) {
@@ -170,16 +182,18 @@ void TapQueue::OnLivenessTimer(uv_timer_t* timer) {
 }
 
 void TapQueue::OnLinkGone(Napi::Env env) {
-  if (closed_) return;
+  if (closed_ || (readers_.empty() && writers_.empty())) return;
+  Napi::Function settle = settle_.Value();  // before UpdatePoll() unpins it
   SettleBatch out(env);
   RejectAll(ENOLINK, out);  // the link was deleted
   UpdatePoll(env);
-  out.Deliver(settle_.Value());
+  out.Deliver(settle);
 }
 
 void TapQueue::Service(Napi::Env env, int status, int events) {
   // Readable with nobody waiting: now stop watching (see UpdatePoll).
   bool idle = (events & UV_READABLE) && readers_.empty();
+  Napi::Function settle = settle_.Value();  // before UpdatePoll() may unpin it
   SettleBatch out(env);
   if (status < 0) {
     RejectAll(-status, out);
@@ -188,7 +202,7 @@ void TapQueue::Service(Napi::Env env, int status, int events) {
     if (events & UV_READABLE) ReadReady(env, out);
   }
   if (!closed_) UpdatePoll(env, !idle);
-  out.Deliver(settle_.Value());
+  out.Deliver(settle);
 }
 
 ssize_t TapQueue::ReadOne() {
@@ -312,7 +326,11 @@ Napi::Value TapQueue::Release(const Napi::CallbackInfo& info) {
   readers_.clear();
   writers_.clear();
   StopPoll();
-  if (!self_.IsEmpty()) self_.Reset();
+  Unpin();
+  settle_.Reset();
+  slab_.Reset();
+  slab_data_ = nullptr;
+  slab_size_ = slab_used_ = 0;
   fd_ = -1;
   return Napi::Number::New(info.Env(), fd);
 }

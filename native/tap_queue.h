@@ -56,6 +56,12 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   // Returns 0, EAGAIN, or an errno.
   int TryWrite(const uint8_t* data, size_t len);
   void UpdatePoll(Napi::Env env, bool keep_readable = false);
+  // While I/O is pending the queue holds itself and `settle` (self_), so a
+  // pending promise settles even if JS drops the tap. Otherwise `settle` is
+  // weak: it closes over the JS object that holds this one, and a strong
+  // reference from here would keep both alive for ever.
+  void Pin();
+  void Unpin();
   void StopPoll();
   void RejectAll(int error, SettleBatch& out);
 
@@ -67,7 +73,7 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   bool closed_ = false;
   std::deque<double> readers_;  // ids of the reads waiting for a frame
   std::deque<PendingWrite> writers_;
-  Napi::FunctionReference settle_;
+  Napi::FunctionReference settle_;  // weak unless pinned
   std::vector<uint8_t> scratch_;
   // The JS-allocated buffer frames are read into, handed out as views
   // (src/calls.ts TapQueueCalls): no allocation and no copy a frame.

@@ -24,6 +24,7 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { DEFAULT_NODE_DIR, NetlinkError, open, qemuNetdevArgs, type Handle, type Link, type Tap, type TapOptions } from '../src/index.js';
+import { collected } from './helpers/gc.js';
 import { ip, makeNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
 
 /** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
@@ -1030,6 +1031,26 @@ describe('lifecycle and hygiene', () => {
     expect(await rejection(tap.readFrame())).toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
     expect(await rejection(tap.writeFrame(ethFrame(BROADCAST, randomMac(), 'x')))).toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
     expect(() => qemuNetdevArgs(tap, { id: 'n0', firstFd: 3 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
+  it('a tap that read, wrote and closed is collected once dropped (its native queue held nothing back)', async () => {
+    const ns = netns('gc');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mgc', mode: 'bridge', up: true });
+    const ref = await (async () => {
+      const tap = await nl.openTap(link.name, { queues: 2 });
+      // Only the rejection's code is kept: until its stack is formatted, an
+      // Error holds the receivers of its frames, this tap among them.
+      const pending = tap.readFrame().then(
+        () => 'resolved',
+        (e: { code?: string }) => e.code,
+      );
+      await tap.writeFrame(ethFrame(BROADCAST, randomMac(), 'gc'));
+      await tap.close();
+      expect(await pending).toBe('ERR_HANDLE_CLOSED');
+      return new WeakRef(tap);
+    })();
+    expect(await collected(ref)).toBe(true);
   });
 
   it('close() rejects a pending read with ERR_HANDLE_CLOSED', async () => {

@@ -671,9 +671,11 @@ async function main() {
       await sleep(300);
       pushLate('lateIdle', stop());
       stop = latenessProbe();
+      const faults0 = process.resourceUsage().minorPageFault;
       const t0 = now();
       const calls = names('el', N).map((name) => nl.createMacvtap({ lower, name, mode: 'bridge' }));
       push('lateIssueMs', now() - t0); // the caller's own synchronous loop of N calls
+      push('lateIssueFaults', process.resourceUsage().minorPageFault - faults0); // V8's pages, as in libDumpMean
       await Promise.all(calls);
       const took = (now() - t0) / 1000;
       pushLate('lateCreate', stop());
@@ -1082,6 +1084,9 @@ function buildReport(raw, memory, mach, totalSeconds) {
     raw.lateBusySeconds &&
     `  ${N} concurrent creates took ${fmt(stats(raw.lateCreateSeconds).median * 1e3)} ms idle, ${fmt(stats(raw.lateBusySeconds).median * 1e3)} ms with rtnl_lock busy (median); ` +
       `the caller's synchronous loop issuing the ${N} calls alone took ${fmt(stats(raw.lateIssueMs).median)} ms [${fmt(stats(raw.lateIssueMs).min)}..${fmt(stats(raw.lateIssueMs).max)}]` +
+      (raw.lateIssueFaults
+        ? ` with ${fmt(stats(raw.lateIssueFaults).median)} minor page faults [${fmt(stats(raw.lateIssueFaults).min)}..${fmt(stats(raw.lateIssueFaults).max)}]`
+        : '') +
       (raw.lateFsIssueMs
         ? `; issuing ${N} fs.promises.stat() calls took ${fmt(stats(raw.lateFsIssueMs).median)} ms [${fmt(stats(raw.lateFsIssueMs).min)}..${fmt(stats(raw.lateFsIssueMs).max)}]`
         : '');

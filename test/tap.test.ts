@@ -1053,6 +1053,28 @@ describe('lifecycle and hygiene', () => {
     expect(await collected(ref)).toBe(true);
   });
 
+  it('a tap dropped while open is collected, and its fds are closed', async () => {
+    const ns = netns('gc-open');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mgco', mode: 'bridge', up: true });
+    const { ref, fds, device } = await (async () => {
+      const tap = await nl.openTap(link.name, { queues: 2 });
+      return { ref: new WeakRef(tap), fds: tap.fds, device: tap.device };
+    })();
+    for (const fd of fds) expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(device);
+    expect(await collected(ref)).toBe(true);
+    const target = (fd: number): string | undefined => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return undefined;
+      }
+    };
+    // The addon's finalizers run in a later task than the GC.
+    for (let i = 0; i < 5 && fds.some((fd) => target(fd) === device); i++) await new Promise((r) => setImmediate(r));
+    for (const fd of fds) expect(target(fd), `fd ${fd}`).not.toBe(device);
+  });
+
   it('close() rejects a pending read with ERR_HANDLE_CLOSED', async () => {
     const ns = netns('close-pending');
     const nl = await handle(ns);

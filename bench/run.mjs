@@ -316,11 +316,9 @@ async function libCreateConcurrent(nl, lower, list) {
   return (now() - t0) / 1000;
 }
 
-// Also the minor page faults a call: each page of V8's young generation
-// that a dump's Links land on faults when V8 has given it back, which it
-// does after each scavenge while the process allocates little
-// (Heap::ShouldResizeNewSpace, below 1000 bytes/ms), as this one does
-// between dumps. No C contender allocates that way.
+// Also the minor page faults a call: V8's young-generation pages the Links
+// land on after V8 gave them back (why: bench/idle-dump.mjs). No C
+// contender allocates that way.
 async function libDumpMean(nl, expect) {
   const first = await nl.listLinks();
   if (first.length < expect) throw new Error(`listLinks() gave ${first.length} links, expected >= ${expect}`);

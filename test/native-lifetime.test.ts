@@ -2,21 +2,13 @@
 // socket hands its settle callback to the addon, and that callback closes
 // over the JS object that holds the native one. On SOCK_SEQPACKET pairs: no
 // kernel links, no privileges.
-import { closeSync, readlinkSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { native, type NativeEventSocket } from '../src/binding.js';
 import { openTapQueue, type TapQueueCalls } from '../src/calls.js';
-import { collected } from './helpers/gc.js';
-
-/** What /proc/self/fd/N points at, or undefined once N is closed. */
-function fdTarget(fd: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    return undefined;
-  }
-}
+import { fdTarget } from './helpers/fds.js';
+import { afterFinalizers, collected } from './helpers/gc.js';
 
 const writers: number[] = [];
 afterEach(() => {
@@ -50,8 +42,7 @@ describe('a tap queue', () => {
     expect(target).toMatch(/^socket:/);
     const ref = new WeakRef(openTapQueue(reader, 0, (e) => e));
     expect(await collected(ref)).toBe(true);
-    // The addon's finalizer runs in a later task than the GC.
-    for (let i = 0; i < 5 && fdTarget(reader) === target; i++) await new Promise((resolve) => setImmediate(resolve));
+    await afterFinalizers(() => fdTarget(reader) !== target);
     expect(fdTarget(reader)).not.toBe(target);
   });
 

@@ -24,7 +24,8 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { DEFAULT_NODE_DIR, NetlinkError, open, qemuNetdevArgs, type Handle, type Link, type Tap, type TapOptions } from '../src/index.js';
-import { collected } from './helpers/gc.js';
+import { fdTarget } from './helpers/fds.js';
+import { afterFinalizers, collected } from './helpers/gc.js';
 import { ip, makeNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
 
 /** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
@@ -684,12 +685,7 @@ describe('multiqueue', () => {
     await tap.close();
     expect(tap.fds).toEqual([]);
     for (const fd of fds) {
-      let target = 'closed';
-      try {
-        target = readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        // ENOENT: the fd is closed
-      }
+      const target = fdTarget(fd) ?? 'closed';
       expect(target === tap.device ? `fd ${fd} still open on ${target}` : 'not the tap').toBe('not the tap');
     }
   });
@@ -1019,15 +1015,7 @@ describe('lifecycle and hygiene', () => {
     await Promise.all([tap.close(), tap.close()]);
     expect(tap.closed).toBe(true);
     expect(tap.fds).toEqual([]);
-    for (const fd of fds) {
-      let target: string | undefined;
-      try {
-        target = readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        target = undefined;
-      }
-      expect(target, `fd ${fd} after close()`).not.toBe(tap.device);
-    }
+    for (const fd of fds) expect(fdTarget(fd), `fd ${fd} after close()`).not.toBe(tap.device);
     expect(await rejection(tap.readFrame())).toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
     expect(await rejection(tap.writeFrame(ethFrame(BROADCAST, randomMac(), 'x')))).toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
     expect(() => qemuNetdevArgs(tap, { id: 'n0', firstFd: 3 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
@@ -1063,16 +1051,8 @@ describe('lifecycle and hygiene', () => {
     })();
     for (const fd of fds) expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(device);
     expect(await collected(ref)).toBe(true);
-    const target = (fd: number): string | undefined => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return undefined;
-      }
-    };
-    // The addon's finalizers run in a later task than the GC.
-    for (let i = 0; i < 5 && fds.some((fd) => target(fd) === device); i++) await new Promise((r) => setImmediate(r));
-    for (const fd of fds) expect(target(fd), `fd ${fd}`).not.toBe(device);
+    await afterFinalizers(() => fds.every((fd) => fdTarget(fd) !== device));
+    for (const fd of fds) expect(fdTarget(fd), `fd ${fd}`).not.toBe(device);
   });
 
   it('close() rejects a pending read with ERR_HANDLE_CLOSED', async () => {

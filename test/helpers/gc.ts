@@ -18,3 +18,8 @@ export async function collected(ref: WeakRef<object>): Promise<boolean> {
   }
   return false;
 }
+
+/** Waits a few tasks until `done()` holds: the addon's finalizers run in a later task than the GC. */
+export async function afterFinalizers(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 5 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -12,7 +12,7 @@ import {
   type NativeRoute,
   type NativeTapOpenResult,
 } from './binding.js';
-import { openNative, type HandleCalls } from './calls.js';
+import { openNative, type Answer, type HandleCalls, type LinkCall } from './calls.js';
 import { HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
 import {
   parseCidr,
@@ -144,8 +144,16 @@ function showRef(ref: LinkRef): string {
   return typeof ref === 'number' ? `#${ref}` : `'${ref}'`;
 }
 
-/** A validated create: the request and what the create then needs to know. */
-class CreatePlan {
+/**
+ * A validated create: the request and what the create then needs to know.
+ * On the common path it is also the call that the I/O thread gets and the
+ * Answer that turns the kernel's echo into the Link: one object a create.
+ */
+class CreatePlan implements LinkCall, Answer {
+  error: unknown = undefined;
+  /** What finds the new link when the kernel does not echo it (set with the call). */
+  findCreated: ((plan: CreatePlan) => Promise<Link>) | undefined = undefined;
+
   constructor(
     readonly kind: 'macvlan' | 'macvtap',
     readonly req: NativeLinkRequest,
@@ -156,6 +164,20 @@ class CreatePlan {
     readonly lookup: boolean,
     readonly target: NetnsTarget | undefined,
   ) {}
+
+  get op(): typeof LinkOp.create {
+    return LinkOp.create;
+  }
+  get netnsPath(): undefined {
+    return undefined;
+  }
+  get probes(): number {
+    return Probe.all;
+  }
+
+  result(table: unknown): Link | Promise<Link> {
+    return linksOf(table as LinkTable)[0] ?? this.findCreated!(this);
+  }
 
   /** The operation as errors name it: made only when one is. */
   get what(): string {
@@ -170,7 +192,15 @@ function planCreate(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): CreatePlan 
   const lowerRef = linkRef(s.lower, 'spec.lower');
   const name = s.name === undefined ? undefined : linkName(s.name, 'spec.name', true);
   const mode = s.mode === undefined ? 'bridge' : oneOf(s.mode, 'spec.mode', MODES);
-  const req: NativeLinkRequest = { kind, name: name ?? `${kind}%d`, macvlan: { mode: modeValue[mode] } };
+  // The lower's keys are in the literal: added later, they would cost the
+  // object a property array of its own.
+  const req: NativeLinkRequest = {
+    kind,
+    name: name ?? `${kind}%d`,
+    macvlan: { mode: modeValue[mode] },
+    link: undefined,
+    linkName: undefined,
+  };
   const m = req.macvlan!;
   if (s.mac !== undefined) req.address = unicastMac(s.mac, 'spec.mac');
   if (s.mac !== undefined && mode === 'passthru') {
@@ -223,6 +253,13 @@ function lowerMissing(plan: CreatePlan, e: unknown): unknown {
     return new NetlinkError(plan.what, ENODEV, { hint: `the lower ${showRef(plan.lowerRef)} does not exist` });
   }
   return e;
+}
+
+/** A create's promise: the plan's Answer, or its failure said as the create's (made here, for the caller's async stack). */
+function createRejected(reason: unknown): never {
+  if (!(reason instanceof CreatePlan)) throw reason; // from findCreated, said already
+  const e = reason.error;
+  throw createFailed(reason, toNetlinkError(e, reason.what, undefined, notHere(reason.req)(e)));
 }
 
 function createFailed(plan: CreatePlan, e: unknown): unknown {
@@ -369,15 +406,35 @@ export class Handle {
     return this.#createLink('macvtap', spec);
   }
 
-  async #createLink(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): Promise<Link> {
-    // Validation is its own (synchronous) function, and so are the rare
-    // paths: what an async function keeps alive across its awaits is its
-    // own frame, and 500 creates in flight each keep one. The common path
-    // calls the I/O thread itself (not through #call): one async frame a
-    // create, not two.
-    const plan = planCreate(kind, spec);
+  #createLink(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): Promise<Link> {
+    // No async function on the common path: 500 creates issued in one
+    // loop each allocate their frame and promises there, and those pages
+    // are what a burst's caller waits on (bench/RESULTS.md). The plan is
+    // the call and its answer; one reaction turns a failure into the
+    // create's error.
+    let plan: CreatePlan;
+    try {
+      plan = planCreate(kind, spec);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (plan.lookup) return this.#createChecked(plan);
+    if (this.#closed) return Promise.reject(new HandleClosedError(plan.what));
+    return this.#createAnswered(plan);
+  }
+
+  /** The create itself: the plan goes to the I/O thread and makes the Link of its answer. */
+  #createAnswered(plan: CreatePlan): Promise<Link> {
+    plan.findCreated = this.#findCreatedFor;
+    return this.#native.linkAnswered<Link>(plan).then(undefined, createRejected);
+  }
+
+  readonly #findCreatedFor = (plan: CreatePlan): Promise<Link> => this.#findCreated(plan);
+
+  /** A create whose lower is looked up first (CreatePlan.lookup). */
+  async #createChecked(plan: CreatePlan): Promise<Link> {
     const { req } = plan;
-    if (plan.lookup) req.link = await this.#lowerIndex(plan);
+    req.link = await this.#lowerIndex(plan);
     if (plan.target !== undefined) {
       try {
         return await this.#createInto(plan.what, req, plan.target);
@@ -386,13 +443,7 @@ export class Handle {
       }
     }
     if (this.#closed) throw new HandleClosedError(plan.what);
-    let table: LinkTable;
-    try {
-      table = await this.#native.link(LinkOp.create, req, undefined, Probe.all);
-    } catch (e) {
-      throw createFailed(plan, toNetlinkError(e, plan.what, undefined, notHere(req)(e)));
-    }
-    return linksOf(table)[0] ?? this.#findCreated(kind, plan);
+    return await this.#createAnswered(plan);
   }
 
   /** The lower's ifindex, when it is looked up first (CreatePlan.lookup). */
@@ -414,9 +465,9 @@ export class Handle {
    * instead; for a kernel-picked name, the newest link of this kind on this
    * lower (ifindexes are allocated cyclically upwards).
    */
-  async #findCreated(kind: 'macvlan' | 'macvtap', plan: CreatePlan): Promise<Link> {
+  async #findCreated(plan: CreatePlan): Promise<Link> {
     if (plan.name !== undefined && !plan.name.includes('%')) return this.getLink(plan.name);
-    const mine = (await this.listLinks({ kind, lower: plan.req.link ?? plan.lowerRef })).sort((a, b) => b.index - a.index);
+    const mine = (await this.listLinks({ kind: plan.kind, lower: plan.req.link ?? plan.lowerRef })).sort((a, b) => b.index - a.index);
     if (!mine[0]) throw new NetlinkError(plan.what, ENODEV, { hint: 'the new link was not found' });
     return mine[0];
   }

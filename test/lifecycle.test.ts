@@ -607,6 +607,23 @@ describe('bad input leaves nothing behind', () => {
       expect((await nl.getLink('v0')).name).toBe('v0');
     });
   }
+
+  it.each([
+    { what: 'a create', call: (nl: Handle) => nl.createMacvtap({ lower: 'v0', name: 'taken0' }) },
+    { what: 'a create that checks its MTU first', call: (nl: Handle) => nl.createMacvlan({ lower: 'v0', name: 'taken0', mtu: 1400 }) },
+    { what: 'a rename', call: (nl: Handle) => nl.setLink('v1', { name: 'taken0' }) },
+  ])("the kernel's error of $what carries the caller's async frames", async ({ call }) => {
+    const nl = await openIn(netns('stack'));
+    await nl.createMacvtap({ lower: 'v0', name: 'taken0' });
+    async function callerOfTheCall(): Promise<unknown> {
+      return await call(nl);
+    }
+    const err = await rejection(callerOfTheCall());
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err.code).toBe('EEXIST');
+    // vitest maps the stack to the sources and drops the "async" of its frames.
+    expect(err.stack).toMatch(/\n\s+at (async )?callerOfTheCall \(/u);
+  });
 });
 
 describe('close()', () => {

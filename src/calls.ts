@@ -20,7 +20,7 @@ import {
   type RawTapQueue,
 } from './binding.js';
 import { errnoName } from './errors.js';
-import { packLinkRequest } from './link_request.js';
+import { packedLinkNumbers, packLinkStrings } from './link_request.js';
 
 const { ECANCELED } = constants.errno;
 
@@ -342,8 +342,8 @@ export class HandleCalls {
 
   readonly #startLink = (id: number, arg: unknown): boolean => {
     const call = arg as LinkCall;
-    const [numbers, strings] = packLinkRequest(call.req);
-    return this.#raw.link(id, call.op, numbers, strings, call.netnsPath, call.probes);
+    const strings = packLinkStrings(call.req);
+    return this.#raw.link(id, call.op, packedLinkNumbers, strings, call.netnsPath, call.probes);
   };
 
   /**
@@ -363,8 +363,8 @@ export class HandleCalls {
     const list = Int32Array.from(indexes);
     return this.#submit(
       (first) => {
-        const [numbers, strings] = packLinkRequest(req);
-        return this.#raw.link(first, op, numbers, strings, undefined, undefined, undefined, list);
+        const strings = packLinkStrings(req);
+        return this.#raw.link(first, op, packedLinkNumbers, strings, undefined, undefined, undefined, list);
       },
       undefined,
       undefined,
@@ -380,8 +380,8 @@ export class HandleCalls {
   dumpInParts(req: NativeLinkRequest, probes: number, part: (table: LinkTable | null) => void): Promise<LinkTable> {
     return this.#submit(
       (id) => {
-        const [numbers, strings] = packLinkRequest(req);
-        return this.#raw.link(id, LinkOp.dump, numbers, strings, undefined, probes, true);
+        const strings = packLinkStrings(req);
+        return this.#raw.link(id, LinkOp.dump, packedLinkNumbers, strings, undefined, probes, true);
       },
       undefined,
       part as (value: unknown) => void,

@@ -28,7 +28,19 @@ import {
 } from './addr_route.js';
 import { watchLinks, type LinkEventStream, type WatchOptions } from './events.js';
 import { offloadBit, Tap, TAP_OFFLOADS, type TapOptions } from './tap.js';
-import { MODES, linksOf, modeValue, namedLinks, rowsOf, toLink, type Link, type LinkRef, type MacvlanSpec, type Mode } from './link.js';
+import {
+  MODES,
+  firstLinkOf,
+  linksOf,
+  modeValue,
+  namedLinks,
+  rowsOf,
+  toLink,
+  type Link,
+  type LinkRef,
+  type MacvlanSpec,
+  type Mode,
+} from './link.js';
 import {
   boolean,
   integer,
@@ -176,7 +188,7 @@ class CreatePlan implements LinkCall, Answer {
   }
 
   result(table: unknown): Link | Promise<Link> {
-    return linksOf(table as LinkTable)[0] ?? this.findCreated!(this);
+    return firstLinkOf(table as LinkTable) ?? this.findCreated!(this);
   }
 
   /** The operation as errors name it: made only when one is. */
@@ -364,7 +376,7 @@ export class Handle {
   /** The link, or a NetlinkError with code 'ENODEV' when there is none. */
   async getLink(ref: LinkRef): Promise<Link> {
     const r = linkRef(ref, 'ref');
-    return linksOf(await this.#getTable(r, `getLink(${showRef(r)})`, Probe.all))[0]!;
+    return firstLinkOf(await this.#getTable(r, `getLink(${showRef(r)})`, Probe.all))!;
   }
 
   /** Every link, or those of one kind and/or on one lower. */

@@ -501,6 +501,18 @@ export function linksOf(table: LinkTable, where: LinkWhere = ALL_LINKS, links: L
   return links;
 }
 
+// What firstLinkOf reads a table into: a new array grew a 17-slot backing
+// store for one Link, and pop() keeps this one's.
+const scratch: Link[] = [];
+
+/** The first link of a table (a create's echo, a get's one link), as linksOf makes it. */
+export function firstLinkOf(table: LinkTable): Link | undefined {
+  linksOf(table, ALL_LINKS, scratch);
+  const first = scratch[0];
+  while (scratch.length > 0) scratch.pop();
+  return first;
+}
+
 /** The links a deleteLinks names, as read from a dump's table. */
 export interface NamedLinks {
   /** Their ifindexes, each once, in the order first named. */

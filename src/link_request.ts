@@ -48,13 +48,23 @@ function put(o: object, numberSlots: Map<string, number>, stringSlots: Map<strin
 
 /**
  * Packs `req` into the shared row; returns the row's numbers (valid until the
- * next call) and its strings.
+ * next call) and its strings. Callers that run for every request take the
+ * strings from packLinkStrings(): a returned pair, destructured, cost an
+ * array and an iterator a call.
  */
 export function packLinkRequest(req: NativeLinkRequest): [Float64Array, string] {
+  return [numbers, packLinkStrings(req)];
+}
+
+/** The numbers of the row packLinkStrings() packed last. */
+export const packedLinkNumbers: Float64Array = numbers;
+
+/** Packs `req` into the shared row (its numbers: packedLinkNumbers); returns its strings. */
+export function packLinkStrings(req: NativeLinkRequest): string {
   for (let i = 0; i < numbers.length; i++) numbers[i] = NaN;
   for (let i = 0; i < strings.length; i++) strings[i] = '';
   put(req, linkNumbers, linkStrings);
   let joined = strings[0]!;
   for (let i = 1; i < strings.length; i++) joined += '\0' + strings[i]!;
-  return [numbers, joined];
+  return joined;
 }

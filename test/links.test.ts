@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../src/binding.js';
-import { NetlinkError, open, type Handle, type Link, type MacvlanSpec, type Mode } from '../src/index.js';
+import { Handle, NetlinkError, open, type Link, type MacvlanSpec, type Mode } from '../src/index.js';
 import { ip, ipJson, makeNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
 
 const MODES: readonly Mode[] = ['private', 'vepa', 'bridge', 'passthru', 'source'];
@@ -566,6 +566,43 @@ describe('kernel-picked names', () => {
       expect(ipLink(ns, l.name).ifindex).toBe(l.index);
     }
     await expectListAgreesWithIp(ns, await nl.listLinks({ tapDevices: true, kind: 'macvtap' }), (l) => l.kind === 'macvtap');
+  });
+});
+
+describe.each(KINDS)('creating a %s on a kernel that does not echo RTM_NEWLINK (before 6.3)', (kind) => {
+  afterEach(() => {
+    Handle.ignoreCreateEcho = false;
+  });
+
+  it('named, kernel-named and by a pattern: each resolves to the link it made, as getLink and ip show it', async () => {
+    const { ns, nl } = await fresh();
+    Handle.ignoreCreateEcho = true;
+    // Another link of the kind on the same lower first: the lookup must not take it.
+    await create(nl, kind, { lower: 'v0', name: 'other0' });
+    const named = await create(nl, kind, { lower: 'v0', name: 'named0', mode: 'vepa' });
+    const picked = await create(nl, kind, { lower: 'v0', mode: 'private' });
+    const pattern = await create(nl, kind, { lower: ipLink(ns, 'v0').ifindex, name: 'vm%d' });
+    expect([named.name, picked.name, pattern.name]).toStrictEqual(['named0', `${kind}0`, 'vm0']);
+    Handle.ignoreCreateEcho = false;
+    for (const link of [named, picked, pattern]) {
+      expect(link).toStrictEqual(await nl.getLink(link.index));
+      await expectAgreesWithIp(ns, link);
+    }
+    expect(named.macvlan?.mode).toBe('vepa');
+    expect(picked.macvlan?.mode).toBe('private');
+    if (kind === 'macvtap') expect(pattern.tap?.device).toBe(`/dev/tap${pattern.index}`);
+  });
+
+  it("a refusal is still the create's NetlinkError", async () => {
+    const { nl } = await fresh();
+    Handle.ignoreCreateEcho = true;
+    await create(nl, kind, { lower: 'v0', name: 'taken0' });
+    const err = await rejection(create(nl, kind, { lower: 'v1', name: 'taken0' }));
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err.code).toBe('EEXIST');
+    expect(err.message).toMatch(
+      new RegExp(`^create${kind === 'macvlan' ? 'Macvlan' : 'Macvtap'}\\(name 'taken0', lower 'v1'\\) failed: EEXIST`, 'u'),
+    );
   });
 });
 

@@ -6,47 +6,23 @@
 // `npm run bench` (section loop), after 3000 warm-up creates, with a pause
 // before each burst.
 //   bash bench/with-macvtaps.sh 0 node bench/burst-lateness.mjs [bursts] [links] [pauseMs]
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { latenessProbe } from './lateness-probe.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { open } = await import(pathToFileURL(join(here, '..', 'dist', 'index.js')).href);
 const [bursts = 12, links = 500, pauseMs = 300] = process.argv.slice(2).map(Number);
 
 const now = () => performance.now();
-/** The JS thread's time on a CPU and runnable waiting for one, ms. */
-function schedstat() {
-  const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
-  return { run: run / 1e6, wait: wait / 1e6 };
-}
 
 let start = 0;
 let gcs = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) gcs.push(`${e.detail?.kind}:${e.duration.toFixed(2)}@${(e.startTime - start).toFixed(1)}`);
 }).observe({ entryTypes: ['gc'] });
-
-function latenessProbe() {
-  let last = now();
-  let lastSched = schedstat();
-  let worst = { late: 0, at: 0, ran: 0, waited: 0 };
-  const tick = () => {
-    const t = now();
-    const s = schedstat();
-    const late = t - last - 1;
-    if (late > worst.late) worst = { late, at: last - start, ran: s.run - lastSched.run, waited: s.wait - lastSched.wait };
-    last = t;
-    lastSched = s;
-  };
-  const timer = setInterval(tick, 1);
-  return () => {
-    clearInterval(timer);
-    tick();
-    return worst;
-  };
-}
 
 const names = (prefix) => Array.from({ length: links }, (_, i) => `${prefix}${i}`);
 const nl = await open();
@@ -67,7 +43,7 @@ for (let b = 0; b < bursts; b++) {
   const took = now() - start;
   const w = stop();
   console.log(
-    `burst ${b}: worst gap ${w.late.toFixed(2)} ms at ${w.at.toFixed(1)} (ran ${w.ran.toFixed(2)}, waited ${w.waited.toFixed(2)}); ` +
+    `burst ${b}: worst gap ${w.worst.toFixed(2)} ms at ${(w.at - start).toFixed(1)} (ran ${w.ran.toFixed(2)}, waited ${w.waited.toFixed(2)}); ` +
       `issuing loop ${issued.toFixed(2)} ms, ${faults} faults; all ${took.toFixed(1)} ms; gc ${gcs.join(' ') || '-'}`,
   );
   await nl.deleteLinks(names('bl'));

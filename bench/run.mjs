@@ -60,6 +60,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { open } from '../dist/index.js';
+import { latenessProbe } from './lateness-probe.mjs';
 import { Spawner } from './spawner.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -224,38 +225,6 @@ function stats(samples) {
   const mid = s.length >> 1;
   const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
   return { median, min: s[0], max: s[s.length - 1], n: s.length };
-}
-
-/** The JS thread's own time on a CPU and time runnable but waiting for one (ms). */
-function schedstat() {
-  const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
-  return { run: run / 1e6, wait: wait / 1e6 };
-}
-
-/**
- * Worst lateness of a 1 ms setInterval while it runs; stop() returns it in
- * ms, split by the thread's scheduler counters over that gap: `ran` (the JS
- * thread was busy: the loop was blocked by work) and `waited` (runnable but
- * no CPU free: the machine was busy).
- */
-function latenessProbe() {
-  let last = now();
-  let lastSched = schedstat();
-  let worst = { worst: 0, ran: 0, waited: 0 };
-  const tick = () => {
-    const t = now();
-    const sc = schedstat();
-    const late = t - last - 1;
-    if (late > worst.worst) worst = { worst: late, ran: sc.run - lastSched.run, waited: sc.wait - lastSched.wait };
-    last = t;
-    lastSched = sc;
-  };
-  const timer = setInterval(tick, 1);
-  return () => {
-    clearInterval(timer);
-    tick();
-    return worst;
-  };
 }
 
 async function ipBatch(netns, lines, file) {

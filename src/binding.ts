@@ -259,7 +259,7 @@ export interface NativeAddon {
   linkColumns: { numbers: string[]; strings: string[]; rare: string[] };
   /** The column names of a link request row ('macvlan' marks the block present). */
   linkRequestColumns: { numbers: string[]; strings: string[] };
-  /** The request bytes for a row made by packLinkRequest (src/link_request.ts). */
+  /** The request bytes for a row made by packLinkStrings (src/link_request.ts). */
   encodeLink(
     op: LinkOp,
     numbers: Float64Array,

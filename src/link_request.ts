@@ -46,20 +46,14 @@ function put(o: object, numberSlots: Map<string, number>, stringSlots: Map<strin
   }
 }
 
-/**
- * Packs `req` into the shared row; returns the row's numbers (valid until the
- * next call) and its strings. Callers that run for every request take the
- * strings from packLinkStrings(): a returned pair, destructured, cost an
- * array and an iterator a call.
- */
-export function packLinkRequest(req: NativeLinkRequest): [Float64Array, string] {
-  return [numbers, packLinkStrings(req)];
-}
-
-/** The numbers of the row packLinkStrings() packed last. */
+/** The numbers of the row packLinkStrings() packed last (valid until the next call). */
 export const packedLinkNumbers: Float64Array = numbers;
 
-/** Packs `req` into the shared row (its numbers: packedLinkNumbers); returns its strings. */
+/**
+ * Packs `req` into the shared row; returns its strings. The numbers are
+ * read from packedLinkNumbers: a returned pair, destructured, cost an array
+ * and an iterator a call.
+ */
 export function packLinkStrings(req: NativeLinkRequest): string {
   for (let i = 0; i < numbers.length; i++) numbers[i] = NaN;
   for (let i = 0; i < strings.length; i++) strings[i] = '';

@@ -7,10 +7,16 @@ import { describe, expect, it } from 'vitest';
 
 import { LinkOp, native, type LinkTable, type NativeLink, type NativeLinkRequest } from '../src/binding.js';
 import { decodeMessages, linksOf, rowsOf, toLink, type DecodedMessage, type Link } from '../src/link.js';
-import { packLinkRequest } from '../src/link_request.js';
+import { packedLinkNumbers, packLinkStrings } from '../src/link_request.js';
 import { NetlinkError } from '../src/errors.js';
 import { Handle } from '../src/handle.js';
 import type { HandleCalls } from '../src/calls.js';
+
+/** The row the handle's link calls hand the addon: the shared numbers (valid until the next pack) and the strings. */
+function packLinkRequest(req: NativeLinkRequest): [Float64Array, string] {
+  const strings = packLinkStrings(req);
+  return [packedLinkNumbers, strings];
+}
 
 const encodeLink = (op: LinkOp, req: NativeLinkRequest): ReturnType<typeof native.encodeLink> =>
   native.encodeLink(op, ...packLinkRequest(req));

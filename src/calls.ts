@@ -262,8 +262,10 @@ export class HandleCalls {
   #submit<T>(start: Start, arg?: unknown, part?: (value: unknown) => void, each = 0, answer?: Answer): Promise<T> {
     const n = each || 1;
     const first = this.#calls.nextIds(n);
+    // Registered before the start (which does not wake the I/O thread): a
+    // refused start settles it, whether the call waited in the queue or not.
+    const promise = this.#expect<T>(first, part, each, answer);
     if (this.#inStretch || this.#queuedEnd > 0) {
-      const promise = this.#expect<T>(first, part, each, answer);
       const queued = this.#queued;
       const end = this.#queuedEnd;
       queued[end] = first;
@@ -273,22 +275,27 @@ export class HandleCalls {
       this.#queuedEnd = end + 4;
       return promise;
     }
-    let refused: unknown;
-    try {
-      if (!start(first, arg)) refused = new NativeCallError(ECANCELED);
-    } catch (e) {
-      refused = e; // a rejection, as from a call that waited in the queue
-    }
-    if (refused !== undefined) {
-      if (!answer) return Promise.reject(refused);
-      answer.error = refused;
-      return Promise.reject(answer);
-    }
-    const promise = this.#expect<T>(first, part, each, answer);
+    if (!this.#start(first, n, start, arg)) return promise;
     this.#raw.flush();
     this.#inStretch = true;
     queueMicrotask(this.#endStretch);
     return promise;
+  }
+
+  /**
+   * Hands a call to the addon; false when it refused (closing: ECANCELED)
+   * or threw, with its `n` ids rejected with that reason.
+   */
+  #start(first: number, n: number, start: Start, arg: unknown): boolean {
+    let reason: unknown;
+    try {
+      if (start(first, arg)) return true;
+      reason = new NativeCallError(ECANCELED);
+    } catch (e) {
+      reason = e; // a rejection, the same whether the call waited or not
+    }
+    for (let id = first; id < first + n; id++) this.#calls.reject(id, reason);
+    return false;
   }
 
   #expect<T>(first: number, part: ((value: unknown) => void) | undefined, each: number, answer: Answer | undefined): Promise<T> {
@@ -300,18 +307,10 @@ export class HandleCalls {
     if (this.#queuedEnd === 0) return;
     const end = Math.min(this.#queuedEnd, this.#queuedAt + 4 * SUBMIT_SLICE);
     for (let i = this.#queuedAt; i < end; i += 4) {
-      const first = queued[i] as number;
       const start = queued[i + 2] as Start;
       const arg = queued[i + 3];
       queued[i + 2] = queued[i + 3] = undefined;
-      let reason: unknown;
-      try {
-        if (start(first, arg)) continue;
-        reason = new NativeCallError(ECANCELED); // closed since the call was made
-      } catch (e) {
-        reason = e; // as the call would have thrown, had it gone at once
-      }
-      for (let id = first; id < first + (queued[i + 1] as number); id++) this.#calls.reject(id, reason);
+      this.#start(queued[i] as number, queued[i + 1] as number, start, arg);
     }
     this.#raw.flush();
     if (end < this.#queuedEnd) {

@@ -430,13 +430,12 @@ export class Handle {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (plan.lookup) return this.#createChecked(plan);
-    if (this.#closed) return Promise.reject(new HandleClosedError(plan.what));
-    return this.#createAnswered(plan);
+    return plan.lookup ? this.#createChecked(plan) : this.#createAnswered(plan);
   }
 
   /** The create itself: the plan goes to the I/O thread and makes the Link of its answer. */
   #createAnswered(plan: CreatePlan): Promise<Link> {
+    if (this.#closed) return Promise.reject(new HandleClosedError(plan.what));
     plan.findCreated = this.#findCreatedFor;
     return this.#native.linkAnswered<Link>(plan).then(undefined, createRejected);
   }
@@ -454,7 +453,6 @@ export class Handle {
         throw createFailed(plan, e);
       }
     }
-    if (this.#closed) throw new HandleClosedError(plan.what);
     return await this.#createAnswered(plan);
   }
 

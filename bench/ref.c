@@ -23,6 +23,9 @@
 //                TUNGETIFF, TUNSETIFF, TUNGETFEATURES, SIOCGIFHWADDR) then close, each handed to
 //                an I/O thread (SPIN_US -1: on this thread); the mean of an open+close
 //   frames       NAMEA NAMEB SIZE COUNT INFLIGHT NODEDIR   A writes, B reads, INFLIGHT frames ahead
+//   pagefault    PAGES                  the first write to each page of a fresh anonymous mapping:
+//                what a minor page fault costs on this machine (V8 meets it on young-generation
+//                pages it gave back; listLinks' Links land there)
 //
 // Requests are byte for byte what the library sends (see native/rtnl_link.cc):
 // a create is NLM_F_REQUEST|ACK|CREATE|EXCL|ECHO with IFLA_LINK, IFLA_IFNAME,
@@ -42,6 +45,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -377,6 +381,16 @@ static void cmd_dump(long runs) {
   printf("],\"links\":%ld}\n", count);
 }
 
+static void cmd_pagefault(long pages) {
+  long size = sysconf(_SC_PAGESIZE);
+  volatile char *p = mmap(NULL, (size_t)(pages * size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) die("mmap");
+  double t0 = now();
+  for (long i = 0; i < pages; i++) p[i * size] = 1;
+  double seconds = now() - t0;
+  munmap((void *)p, (size_t)(pages * size));
+  printf("{\"op\":\"pagefault\",\"seconds\":%.9f,\"pages\":%ld}\n", seconds / (double)pages, pages);
+}
 
 // ---------------------------------------------------------------- the library's thread structure
 //
@@ -872,6 +886,10 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "frames") && argc == 8) {
     cmd_frames(argv[2], argv[3], num(argv[4]), num(argv[5]), num(argv[6]), argv[7]);
+    return 0;
+  }
+  if (!strcmp(cmd, "pagefault") && argc == 3) {
+    cmd_pagefault(num(argv[2]));
     return 0;
   }
   if (!strcmp(cmd, "pingpong") && argc == 5) {

@@ -21,6 +21,8 @@
 // Sections (BENCH_ONLY=a,b,... runs only those; default all):
 //   seq      sequential creates: C, C through an I/O thread (without, with the tap's device number), the Node floor, library
 //   batch    C batched / library concurrent creates; on C's links, dumps and one-at-a-time deletes
+//            (the dumps also: the library's calls without a page fault, the library in a process
+//            with the young generation capped, and what one page fault costs here)
 //   ip       execFile('ip') per call (from bench/spawner.mjs, a Node process) and ip -batch, creates and deletes
 //   handoff  GETLINK of lo (C, C through an I/O thread, library) and the C ping-pong
 //   loop     event-loop lateness (idle, concurrent creates, rtnl_lock busy)
@@ -47,8 +49,9 @@
 //   BENCH_SETTLE_MS=250       pause after bulk deletes before the next timed step
 //   BENCH_HANDOFF_OPS=2000    requests per run in each handoff figure
 //   BENCH_HANDOFF_WORK_US=200 the ping-pong's I/O thread is busy this long per request in one figure
-//   BENCH_SEMI_SPACE_MB=1     --max-semi-space-size of the second memory check (0: no second check);
-//                             it runs the same cycles (and time limit) as the first
+//   BENCH_SEMI_SPACE_MB=1     --max-semi-space-size of the second memory check and of the capped
+//                             listLinks process (0: neither); the check runs the same cycles (and
+//                             time limit) as the first
 //   BENCH_ONLY=               sections to run (see above), comma-separated
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -287,18 +290,26 @@ async function libCreateConcurrent(nl, lower, list) {
 
 // Also the minor page faults a call: V8's young-generation pages the Links
 // land on after V8 gave them back (why: bench/idle-dump.mjs). No C
-// contender allocates that way.
+// contender allocates that way. `noFault`: the times of the calls during
+// which the process took none (the fault counter is read outside the
+// timed part).
 async function libDumpMean(nl, expect) {
   const first = await nl.listLinks();
   if (first.length < expect) throw new Error(`listLinks() gave ${first.length} links, expected >= ${expect}`);
   const times = [];
-  const faults0 = process.resourceUsage().minorPageFault;
+  const noFault = [];
+  let faults = 0;
   for (let i = 0; i < dumpRepeats; i++) {
+    const faults0 = process.resourceUsage().minorPageFault;
     const t0 = now();
     await nl.listLinks();
-    times.push((now() - t0) / 1000);
+    const seconds = (now() - t0) / 1000;
+    const took = process.resourceUsage().minorPageFault - faults0;
+    times.push(seconds);
+    faults += took;
+    if (took === 0) noFault.push(seconds);
   }
-  return { seconds: mean(times), faults: (process.resourceUsage().minorPageFault - faults0) / dumpRepeats };
+  return { seconds: mean(times), faults: faults / dumpRepeats, noFault };
 }
 
 async function cDumpMean(expect) {
@@ -321,15 +332,26 @@ async function floorDumpMean(expect) {
   return (await floorSeconds('dump', dumpRepeats, { expect })) / dumpRepeats;
 }
 
+// The library in a process of its own with the young generation capped
+// (bench/dump-capped.mjs), warmed by 300 calls: { seconds, faults }.
+async function cappedDumpMean(expect) {
+  const args = [`--max-semi-space-size=${cfg.semiSpaceMb}`, join(here, 'dump-capped.mjs'), `/run/netns/${NS}`, expect, 300, dumpRepeats];
+  return JSON.parse((await spawner.do({ op: 'run', file: process.execPath, args: args.map(String) })).stdout);
+}
+
 // C, C through an I/O thread, the Node floor, library, and again: the
-// host's load drifts within a run, and this way all see the same drift.
-// Returns the four means.
-async function dumpsInTurn(nl, expect) {
+// host's load drifts within a run, and this way all see the same drift;
+// then with `capped`, twice the library with the young generation capped. Returns
+// the means, the library's faults a call and the times of its calls
+// without a fault.
+async function dumpsInTurn(nl, expect, capped) {
   const c = [];
   const cIo = [];
   const fl = [];
   const lib = [];
   const faults = [];
+  const noFault = [];
+  const cap = [];
   for (let i = 0; i < 2; i++) {
     c.push(await cDumpMean(expect));
     cIo.push(await cDumpIoMean());
@@ -337,20 +359,38 @@ async function dumpsInTurn(nl, expect) {
     const l = await libDumpMean(nl, expect);
     lib.push(l.seconds);
     faults.push(l.faults);
+    noFault.push(...l.noFault);
   }
-  return [mean(c), mean(cIo), mean(fl), mean(lib), mean(faults)];
+  // After the library's rounds: a Node process starting and working in
+  // between made this one's next calls fault more.
+  for (let i = 0; capped && i < 2; i++) cap.push(await cappedDumpMean(expect));
+  const libCapped = capped ? { seconds: mean(cap.map((k) => k.seconds)), faults: mean(cap.map((k) => k.faults)) } : undefined;
+  return [mean(c), mean(cIo), mean(fl), mean(lib), mean(faults), noFault, libCapped];
 }
 
 // One run's dumps of `expect` links: C and the library in turn, then
 // `ip -d -j link show`; push()ed as cDump<suffix>, cDumpIo<suffix>,
-// floorDump<suffix>, libDump<suffix>, execDump<suffix>.
-async function measureDumps(push, nl, expect, suffix) {
-  const [cDump, cDumpIo, floorDump, libDump, libFaults] = await dumpsInTurn(nl, expect);
+// floorDump<suffix>, libDump<suffix>, execDump<suffix>. The library's calls
+// without a page fault, when the run had any, as libDump<suffix>NoFault
+// with that run's C time as cDump<suffix>NoFaultRef (a ratio per run), and
+// their share as libDump<suffix>NoFaultShare; with `capped`, the library
+// with the young generation capped as libDump<suffix>Capped (and its faults).
+async function measureDumps(push, nl, expect, suffix, { capped = false } = {}) {
+  const [cDump, cDumpIo, floorDump, libDump, libFaults, noFault, libCapped] = await dumpsInTurn(nl, expect, capped);
   push(`cDump${suffix}`, cDump);
   push(`cDumpIo${suffix}`, cDumpIo);
   push(`floorDump${suffix}`, floorDump);
   push(`libDump${suffix}`, libDump);
   push(`libDump${suffix}Faults`, libFaults);
+  push(`libDump${suffix}NoFaultShare`, noFault.length / (2 * dumpRepeats));
+  if (noFault.length > 0) {
+    push(`libDump${suffix}NoFault`, mean(noFault));
+    push(`cDump${suffix}NoFaultRef`, cDump);
+  }
+  if (libCapped) {
+    push(`libDump${suffix}Capped`, libCapped.seconds);
+    push(`libDump${suffix}CappedFaults`, libCapped.faults);
+  }
   const x = await execDump();
   if (x.count < expect) throw new Error(`ip -j link show gave ${x.count} links`);
   push(`execDump${suffix}`, x.seconds);
@@ -570,7 +610,8 @@ async function main() {
           const cb = await ref('create-batch', lower, 'cb', 0, N);
           push('cCreateBatch', cb.seconds / N);
           await settle();
-          await measureDumps(push, nl, N, '');
+          await measureDumps(push, nl, N, '', { capped: cfg.semiSpaceMb > 0 });
+          push('pageFault', (await ref('pagefault', 256)).seconds);
           await inTurn(
             async () => push('cDelOne', (await ref('delete-seq', 'cb', 0, D)).seconds / D),
             async () => {
@@ -874,17 +915,32 @@ function buildReport(raw, memory, mach, totalSeconds) {
   row('dump', FLOOR_DUMP, 'floorDump', 'ms', ms, 'cDump');
   row('dump', `library: listLinks(), ${N}+3 links`, 'libDump', 'ms', ms, 'cDump', 1.5);
   row('dump', `library: listLinks(), ${N}+3 links (vs the Node floor)`, 'libDump', 'ms', ms, 'floorDump');
+  row('dump', `library: listLinks(), ${N}+3 links, only the calls without a page fault`, 'libDumpNoFault', 'ms', ms, 'cDumpNoFaultRef');
+  row(
+    'dump',
+    `library: listLinks(), ${N}+3 links, in a process with the young generation capped (node --max-semi-space-size=${cfg.semiSpaceMb})`,
+    'libDumpCapped',
+    'ms',
+    ms,
+    'cDump',
+  );
+  row('dump', 'C: the first write to a page of a fresh mapping (one minor page fault on this machine)', 'pageFault', 'us/page', us);
   row('dump', `execFile('ip -d -j link show') + JSON.parse, ${N}+3 links`, 'execDump', 'ms', ms, 'cDump');
   row('dump', `C: dump, ${cfg.bigLinks}+3 links`, 'cDumpBig', 'ms', ms, 'cDumpBig');
   row('dump', `C: the same dump, handed to an I/O thread each time`, 'cDumpIoBig', 'ms', ms, 'cDumpBig');
   row('dump', FLOOR_DUMP, 'floorDumpBig', 'ms', ms, 'cDumpBig');
   row('dump', `library: listLinks(), ${cfg.bigLinks}+3 links`, 'libDumpBig', 'ms', ms, 'cDumpBig', 1.5);
   row('dump', `library: listLinks(), ${cfg.bigLinks}+3 links (vs the Node floor)`, 'libDumpBig', 'ms', ms, 'floorDumpBig');
-  for (const key of ['libDump', 'libDumpBig']) {
+  for (const key of ['libDump', 'libDumpBig', 'libDumpCapped']) {
     const r = rows.find((r) => r.key === key);
     if (!r || !raw[`${key}Faults`]) continue;
     const faults = stats(raw[`${key}Faults`]);
     r.detail = `${fmt(faults.median)} minor page faults a call (median of runs; min ${fmt(faults.min)}, max ${fmt(faults.max)}): pages of V8's young generation the Links land on`;
+  }
+  const noFault = rows.find((r) => r.key === 'libDumpNoFault');
+  if (noFault && raw.libDumpNoFaultShare) {
+    const share = stats(raw.libDumpNoFaultShare);
+    noFault.detail = `${fmt(100 * share.median)}% of a run's timed calls took no page fault (median of runs; min ${fmt(100 * share.min)}%, max ${fmt(100 * share.max)}%); ${noFault.n} of ${raw.libDump.length} runs had such calls, each the mean of them against that run's C dump`;
   }
   row('dump', `execFile('ip -d -j link show') + JSON.parse, ${cfg.bigLinks}+3 links`, 'execDumpBig', 'ms', ms, 'cDumpBig');
   const H = cfg.handoffOps;

@@ -101,6 +101,9 @@ class NativeCallError extends Error implements NativeError {
 /** The calls in flight of one native object, by id. */
 class PendingCalls {
   readonly #pending = new Map<number, Pending>();
+  // What disposes of a call's value (fds) should it arrive after cancelAll()
+  // rejected the call: the I/O thread finishes what it began.
+  readonly #disposers = new Map<number, (value: unknown) => void>();
   readonly #reasonOf: ReasonOf | undefined;
   #nextId = 0;
 
@@ -151,6 +154,11 @@ class PendingCalls {
     });
   }
 
+  /** Has `dispose` take call `id`'s value should it succeed after cancelAll() rejected it. */
+  disposeIfCancelled(id: number, dispose: (value: unknown) => void): void {
+    this.#disposers.set(id, dispose);
+  }
+
   /** What the addon calls with (id, errno, value) triples as its arguments. */
   readonly settle = (...batch: unknown[]): void => this.settleBatch(batch);
 
@@ -158,13 +166,18 @@ class PendingCalls {
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i] as number;
       const pending = this.#pending.get(id);
-      if (!pending) continue; // rejected by cancelAll() already
       const errno = batch[i + 1] as number;
+      if (!pending) {
+        // Rejected by cancelAll() already.
+        if (errno >= 0 && this.#disposers.size !== 0) this.#disposeLate(id, errno, batch[i + 2]);
+        continue;
+      }
       if (errno < 0) {
         pending.part?.(errno === PART ? batch[i + 2] : null);
         continue;
       }
       this.#pending.delete(id);
+      if (this.#disposers.size !== 0) this.#disposers.delete(id);
       if (errno === 0) pending.fulfil(batch[i + 2]);
       else {
         const ext = batch[i + 2] as [string | undefined, string | undefined] | undefined;
@@ -173,11 +186,19 @@ class PendingCalls {
     }
   }
 
-  /** Rejects one pending call with `reason` as it is. */
+  #disposeLate(id: number, errno: number, value: unknown): void {
+    const dispose = this.#disposers.get(id);
+    if (!dispose) return;
+    this.#disposers.delete(id);
+    if (errno === 0) dispose(value);
+  }
+
+  /** Rejects one pending call with `reason` as it is (one that was never started). */
   reject(id: number, reason: unknown): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#pending.delete(id);
+    this.#disposers.delete(id);
     pending.fail(reason);
   }
 
@@ -399,12 +420,23 @@ export class HandleCalls {
     return this.#submit((id) => this.#raw.route(id, op, req));
   }
 
+  /** An event socket's fd; closed if it comes after close(). */
   subscribe(groups: number[], rcvbuf: number): Promise<number> {
-    return this.#submit((id) => this.#raw.subscribe(id, groups, rcvbuf));
+    return this.#submit((id) => {
+      this.#calls.disposeIfCancelled(id, (fd) => void closeTapFds([fd as number], '', 0, 0));
+      return this.#raw.subscribe(id, groups, rcvbuf);
+    });
   }
 
+  /** A tap's fds (and node); closed (removed) if they come after close(). */
   openTap(params: NativeTapOpenParams): Promise<NativeTapOpenResult> {
-    return this.#submit((id) => this.#raw.openTap(id, params));
+    return this.#submit((id) => {
+      this.#calls.disposeIfCancelled(id, (value) => {
+        const o = value as NativeTapOpenResult;
+        void closeTapFds(o.fds, o.madeNode ? o.path : '', o.major, o.minor);
+      });
+      return this.#raw.openTap(id, params);
+    });
   }
 
   /** Rejects every pending call (ECANCELED) at once, then stops the I/O thread. */

@@ -685,19 +685,11 @@ export class Handle {
 
     const what = `openTap(${showRef(r)})`;
     const hdr = vnetHdr ? vnetHdrSize || VNET_HDR_SIZE : 0;
-    let started: Promise<NativeTapOpenResult> | undefined;
     let opened: NativeTapOpenResult;
     try {
-      opened = await this.#call(what, (n) => {
-        started = n.openTap({ ref: r, queues, vnetHdr, vnetHdrSize, nodeDir, uid, gid, mode, offload });
-        return started;
-      });
+      // Closed while the open is under way: its fds are closed as they arrive (HandleCalls.openTap).
+      opened = await this.#call(what, (n) => n.openTap({ ref: r, queues, vnetHdr, vnetHdrSize, nodeDir, uid, gid, mode, offload }));
     } catch (err) {
-      // Closed while the open was under way: its fds still arrive; close them.
-      started?.then(
-        (o) => new Tap(o, hdr).close(),
-        () => undefined,
-      );
       const errno = (err as { errno?: number }).errno;
       if (errno === ENODEV || errno === EMEDIUMTYPE) {
         // Not found, or not a macvtap: what the link is, in the words getLink uses.

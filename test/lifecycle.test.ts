@@ -4,14 +4,17 @@
 // exit with an open handle, and a 500-request burst. Every test works in its
 // own namespaces (test/helpers/netns.ts) and removes them, pass or fail.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readlinkSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Handle, HandleClosedError, NetlinkError, open, type Link } from '../src/index.js';
+import { fdTarget } from './helpers/fds.js';
 import { ipJson, makeNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -722,6 +725,36 @@ describe('close()', () => {
     // The process is fine: a new handle works.
     const again = await openIn(a);
     expect((await again.getLink('v0')).name).toBe('v0');
+  });
+
+  it('an openTap and a watchLinks under way at close(): their fds are closed, and the node made removed, as they arrive', async () => {
+    const a = netns('closetapa');
+    const b = netns('closetapb');
+    // The same ifindex in both: /dev/tap700 is a's macvtap, so b's open makes a node of its own.
+    a.ip('link', 'add', 'mt', 'index', '700', 'link', 'v0', 'type', 'macvtap');
+    b.ip('link', 'add', 'mt', 'index', '700', 'link', 'v0', 'type', 'macvtap');
+    const nodeDir = mkdtempSync(join(tmpdir(), 'mvt-nodes-'));
+    const fds = (): string[] => readdirSync('/proc/self/fd').map((fd) => `${fd} ${fdTarget(Number(fd)) ?? ''}`);
+    const before = new Set(fds());
+    const ours = (): string[] => fds().filter((f) => !before.has(f) && (f.includes(nodeDir) || f.includes('socket:')));
+    let cancelled = 0;
+    for (let round = 0; round < 3; round++) {
+      const nl = await openIn(b);
+      const tap = nl.openTap('mt', { queues: 2, nodeDir });
+      const event = nl.watchLinks()[Symbol.asyncIterator]().next();
+      await nl.close();
+      const [t, e] = await Promise.allSettled([tap, event]);
+      if (t.status === 'fulfilled') await t.value.close();
+      else expect((t.reason as { code?: string }).code).toBe('ERR_HANDLE_CLOSED');
+      if (e.status === 'rejected') expect((e.reason as { code?: string }).code).toBe('ERR_HANDLE_CLOSED');
+      if (t.status === 'rejected' && e.status === 'rejected') cancelled++;
+    }
+    expect(cancelled).toBeGreaterThan(0);
+    // The late fds close on the thread pool.
+    for (let i = 0; i < 100 && (ours().length > 0 || readdirSync(nodeDir).length > 0); i++) await sleep(20);
+    expect(ours()).toEqual([]);
+    expect(readdirSync(nodeDir)).toEqual([]);
+    rmSync(nodeDir, { recursive: true });
   });
 
   it('close() of an idle handle, then calls reject with ERR_HANDLE_CLOSED', async () => {

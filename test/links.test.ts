@@ -541,6 +541,25 @@ describe('listLinks of many links', () => {
   });
 });
 
+describe('a create the kernel refuses with a bare EINVAL', () => {
+  it.each(KINDS)('%s: the hint names passthru conflicts and a lower that is not Ethernet; nothing is left', async (kind) => {
+    const { ns, nl } = await fresh();
+    await create(nl, kind, { lower: 'v0', name: 'pt0', mode: 'passthru' });
+    const cases: MacvlanSpec[] = [
+      { lower: 'v0', name: 'joins0', mode: 'bridge' }, // a lower that has a passthru link
+      { lower: 'lo', name: 'onlo0' }, // not Ethernet
+    ];
+    for (const spec of cases) {
+      const err = await rejection(create(nl, kind, spec));
+      expect(err).toBeInstanceOf(NetlinkError);
+      expect(err.code).toBe('EINVAL');
+      expect(err.message).toMatch(/passthru link must be the only/);
+      expect(err.message).toMatch(/must be an Ethernet device/);
+      expect(ipHas(ns, spec.name!)).toBe(false);
+    }
+  });
+});
+
 describe('kernel-picked names', () => {
   it.each(KINDS)('%s without a name gets <kind>0, then <kind>1, as ip shows', async (kind) => {
     const { ns, nl } = await fresh();

@@ -743,9 +743,12 @@ describe('close()', () => {
       const tap = Promise.allSettled([nl.openTap('mt', { queues: 2, nodeDir })]); // handled before it settles
       await nl.close();
       const [t] = await tap;
-      if (t.status === 'fulfilled') await t.value.close();
-      else expect((t.reason as { code?: string }).code).toBe('ERR_HANDLE_CLOSED');
-      if (t.status === 'rejected') cancelled++;
+      if (t.status === 'fulfilled') {
+        await t.value.close();
+      } else {
+        expect((t.reason as { code?: string }).code).toBe('ERR_HANDLE_CLOSED');
+        cancelled++;
+      }
     }
     expect(cancelled).toBeGreaterThan(0);
     // The late fds close on the thread pool.

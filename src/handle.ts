@@ -277,14 +277,12 @@ function createRejected(reason: unknown): never {
 function createFailed(plan: CreatePlan, e: unknown): unknown {
   // macvlan_common_newlink() answers a bare EINVAL when a passthru link
   // would share its lower, or a link would join a passthru lower; and when
-  // the lower is not Ethernet (macvlan_port_create), or dev_valid_name()
-  // refuses a name (isspace() of a UTF-8 byte such as 0xA0).
+  // the lower is not Ethernet (macvlan_port_create).
   if (e instanceof NetlinkError && e.code === 'EINVAL' && !e.kernelMessage) {
     return new NetlinkError(plan.what, e.errno, {
       hint:
         'the kernel gave no reason; the usual ones: a passthru link must be the only macvlan/macvtap on its lower, ' +
-        'and no link can join a lower that has one; the lower must be an Ethernet device (not lo, not a tun); ' +
-        'the kernel refuses names with bytes it takes for whitespace',
+        'and no link can join a lower that has one; the lower must be an Ethernet device (not lo, not a tun)',
     });
   }
   return plan.lookup ? e : lowerMissing(plan, e);

@@ -84,6 +84,9 @@ export const IFNAMSIZ = 16;
 /**
  * A kernel interface name (dev_valid_name): 1..15 bytes, not '.' or '..',
  * no '/', ':' or whitespace. `pattern` allows one '%d' for the kernel to fill.
+ * dev_valid_name() tests each byte with the kernel's isspace(), which takes
+ * 0xA0 (Latin-1's no-break space) for whitespace: a name whose UTF-8 holds
+ * that byte ('à' is C3 A0) gets a bare EINVAL, so it is refused here.
  */
 export function linkName(v: unknown, field: string, pattern = false): string {
   if (typeof v !== 'string') throw invalidType(field, 'a string', v);
@@ -104,6 +107,15 @@ export function linkName(v: unknown, field: string, pattern = false): string {
     throw outOfRange(field, `an interface name of 1 to ${IFNAMSIZ - 1} bytes`, v);
   }
   if (!ascii) {
+    // A lone surrogate has no UTF-8: the kernel would get U+FFFD instead.
+    if (!v.isWellFormed()) throw invalidValue(field, 'an interface name in well-formed Unicode (no lone surrogate)', v);
+    if (Buffer.from(v).includes(0xa0)) {
+      throw invalidValue(
+        field,
+        "an interface name without the byte 0xA0 in its UTF-8, which the kernel takes for whitespace (as in 'à')",
+        v,
+      );
+    }
     bad = /[/:\s\0]/u.test(v);
     percent = v.split('%').length - 1;
   }

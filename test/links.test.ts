@@ -560,6 +560,17 @@ describe('a create the kernel refuses with a bare EINVAL', () => {
   });
 });
 
+describe('names the library refuses before the kernel', () => {
+  it("the kernel refuses 'mvà' (UTF-8 C3 A0) with a bare EINVAL, as ip shows; the library says why, and makes nothing", async () => {
+    const { ns, nl } = await fresh();
+    expect(() => ns.ip('link', 'add', 'mvà', 'link', 'v0', 'type', 'macvlan')).toThrow(/Invalid argument/);
+    const err = await rejection(nl.createMacvlan({ lower: 'v0', name: 'mvà' }));
+    expect(err.code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(err.message).toMatch(/0xA0/);
+    expect(ns.links().map((l) => l.ifname)).toStrictEqual(['lo', 'v1', 'v0']);
+  });
+});
+
 describe('kernel-picked names', () => {
   it.each(KINDS)('%s without a name gets <kind>0, then <kind>1, as ip shows', async (kind) => {
     const { ns, nl } = await fresh();

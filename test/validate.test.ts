@@ -99,6 +99,20 @@ describe('linkName', () => {
     },
   );
 
+  it('refuses names with a lone surrogate, which have no UTF-8', () => {
+    for (const name of ['mv\ud800', 'mv\udc00x', '\udbff']) {
+      throwsArg(() => linkName(name, 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name', 'no lone surrogate');
+    }
+    expect(linkName('mv\u{1f600}', 'n')).toBe('mv\u{1f600}');
+  });
+
+  it("refuses names whose UTF-8 holds 0xA0, which the kernel's isspace() takes for whitespace", () => {
+    // 'à' is C3 A0, U+2020 is E2 80 A0; 'é' (C3 A9) is fine.
+    for (const name of ['mvà', '\u2020', 'à%d']) {
+      throwsArg(() => linkName(name, 'spec.name', true), 'ERR_INVALID_ARG_VALUE', 'spec.name', 'the byte 0xA0');
+    }
+  });
+
   it("allows one '%d' only where the kernel fills it in", () => {
     expect(linkName('é%d', 'spec.name', true)).toBe('é%d');
     throwsArg(() => linkName('mv%d', 'change.name'), 'ERR_INVALID_ARG_VALUE', 'change.name', "without '%'");

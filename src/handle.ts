@@ -8,6 +8,7 @@ import {
   native,
   type LinkTable,
   type NativeLink,
+  type NativeError,
   type NativeLinkRequest,
   type NativeRoute,
   type NativeTapOpenResult,
@@ -134,6 +135,7 @@ const MAX_QUEUES = 4096;
 /** Errno numbers we look at. */
 const ENODEV = 19;
 const EEXIST = 17;
+const EINVAL = 22;
 /** What the native openTap says of a link that is not a macvtap. */
 const EMEDIUMTYPE = 124;
 
@@ -278,7 +280,7 @@ function createFailed(plan: CreatePlan, e: unknown): unknown {
   // macvlan_common_newlink() answers a bare EINVAL when a passthru link
   // would share its lower, or a link would join a passthru lower; and when
   // the lower is not Ethernet (macvlan_port_create).
-  if (e instanceof NetlinkError && e.code === 'EINVAL' && !e.kernelMessage) {
+  if (e instanceof NetlinkError && e.code === 'EINVAL' && !e.kernelMessage && e.operation === plan.what) {
     return new NetlinkError(plan.what, e.errno, {
       hint:
         'the kernel gave no reason; the usual ones: a passthru link must be the only macvlan/macvtap on its lower, ' +
@@ -286,6 +288,21 @@ function createFailed(plan: CreatePlan, e: unknown): unknown {
     });
   }
   return plan.lookup ? e : lowerMissing(plan, e);
+}
+
+/** setns() refuses a file that is not a network namespace with EINVAL. */
+function notNetns(err: unknown, path: string): string | undefined {
+  const errno = (err as { errno?: unknown } | null)?.errno;
+  if (errno !== EINVAL || !path) return undefined;
+  return `'${path}' is not a network namespace (a name under /run/netns, or an nsfs file such as /proc/PID/ns/net)`;
+}
+
+/** A handle in the namespace a create or a move goes to. */
+async function openTarget(target: NetnsTarget, what: string): Promise<Handle> {
+  const path = netnsPath(target);
+  return open({ netns: path }).catch((e: unknown) => {
+    throw toNetlinkError(e, `${what}: open the target namespace`, undefined, notNetns(e, path));
+  });
 }
 
 /** Opens a handle on a network namespace (default: the caller's). */
@@ -296,7 +313,7 @@ export async function open(options: OpenOptions = {}): Promise<Handle> {
   try {
     await handle.opened;
   } catch (err) {
-    throw toNetlinkError(err, path ? `open({ netns: '${path}' })` : 'open()');
+    throw toNetlinkError(err, path ? `open({ netns: '${path}' })` : 'open()', undefined, notNetns(err, path));
   }
   return new Handle(handle, path || undefined);
 }
@@ -495,9 +512,7 @@ export class Handle {
    * by name, or by its MAC when the kernel picked the name.
    */
   async #createInto(what: string, req: NativeLinkRequest, target: NetnsTarget): Promise<Link> {
-    const there = await open({ netns: netnsPath(target) }).catch((e: unknown) => {
-      throw toNetlinkError(e, `${what}: open the target namespace`);
-    });
+    const there = await openTarget(target, what);
     try {
       const named = !req.name!.includes('%');
       if (!named && req.address === undefined) req.address = randomLocalMac();
@@ -576,26 +591,108 @@ export class Handle {
       req.kind = before.kind;
       req.macvlan = { mode: modeValue[mode] };
     }
-    if (mtu !== undefined && before.link !== undefined && before.linkNetnsid === undefined) {
+    const macvlan = before.kind === 'macvlan' || before.kind === 'macvtap';
+    if (mtu !== undefined && macvlan && before.link !== undefined && before.linkNetnsid === undefined) {
       const lower = await this.#getNative(before.link, what).catch(() => undefined);
-      if (lower?.mtu !== undefined && mtu > lower.mtu && (before.kind === 'macvlan' || before.kind === 'macvtap')) {
+      if (lower?.mtu !== undefined && mtu > lower.mtu) {
         throw outOfRange('change.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, mtu);
       }
     }
+    // A lower in another namespace cannot be read from here, and
+    // macvlan_change_mtu() refuses an MTU above its own with a bare EINVAL.
+    const lowerElsewhere =
+      mtu !== undefined && macvlan && before.linkNetnsid !== undefined
+        ? (e: unknown) =>
+            (e as NativeError).errno === EINVAL && !(e as NativeError).extack
+              ? "the MTU of a macvlan/macvtap cannot be above its lower's, which is in another namespace"
+              : undefined
+        : undefined;
     req.index = before.index;
-    if (target !== undefined) {
-      if ('pid' in target) req.netnsPid = target.pid;
-      await this.#call(what, (n) => n.link(LinkOp.change, req, 'path' in target ? target.path : undefined));
-      return;
-    }
+    if (target !== undefined) return this.#move(before, req, target, what, lowerElsewhere);
+    await this.#changeOrRestore(before, req, what, lowerElsewhere);
+    return toLink(await this.#getNative(before.index, what, Probe.all));
+  }
+
+  async #changeOrRestore(
+    before: NativeLink,
+    req: NativeLinkRequest,
+    what: string,
+    hint?: (e: unknown) => string | undefined,
+  ): Promise<void> {
     try {
-      await this.#call(what, (n) => n.link(LinkOp.change, req));
+      await this.#call(what, (n) => n.link(LinkOp.change, req), hint);
     } catch (err) {
       // do_setlink applies attributes one by one: put back what went through.
       await this.#restore(before, req).catch(() => undefined);
       throw err;
     }
-    return toLink(await this.#getNative(before.index, what, Probe.all));
+  }
+
+  /**
+   * A move, with the other changes asked. do_setlink() moves the link first
+   * and applies the rest in the target, so a refusal there (a name taken, a
+   * MAC busy on the lower when it comes up) would leave it moved. The
+   * changes a macvlan checks the same in any namespace (MTU, MAC, queue
+   * length, mode) go first, here; the name is looked up in the target; and a
+   * move the kernel refuses after it moved is moved back.
+   */
+  async #move(
+    before: NativeLink,
+    req: NativeLinkRequest,
+    target: NetnsTarget,
+    what: string,
+    hint?: (e: unknown) => string | undefined,
+  ): Promise<Link | void> {
+    const { index, name, change, flags, ...local } = req;
+    const move: NativeLinkRequest = { index, ...('pid' in target ? { netnsPid: target.pid } : {}) };
+    if (name !== undefined) move.name = name;
+    if (change !== undefined) Object.assign(move, { change, flags });
+    const there = await openTarget(target, what);
+    try {
+      const taken = name === undefined ? undefined : await there.#getNative(name, what).catch(() => undefined);
+      if (taken && !(taken.index === before.index && taken.address === before.address)) {
+        throw new NetlinkError(what, EEXIST, { hint: `the target namespace has a link '${name}'` });
+      }
+      const changedHere = Object.keys(local).length > 0;
+      if (changedHere) await this.#changeOrRestore(before, { index, ...local }, what, hint);
+      try {
+        await this.#call(what, (n) => n.link(LinkOp.change, move, 'path' in target ? target.path : undefined));
+      } catch (err) {
+        const mac = req.address ?? before.address;
+        const stayed = await this.#getNative(index!, what).then(
+          (l) => l.address === mac,
+          () => false,
+        );
+        if (!stayed) await there.#moveBack(before, mac, this.netns ?? '/proc/self/ns/net').catch(() => undefined);
+        if (changedHere) await this.#restore(before, { index, ...local }).catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await there.close();
+    }
+    // Moving a link into the namespace it is in does nothing (net_eq() in
+    // __dev_change_net_namespace), and then it is still here.
+    const here = await this.#getNative(index!, what, Probe.all).catch(() => undefined);
+    return here && here.address === (req.address ?? before.address) ? toLink(here) : undefined;
+  }
+
+  /**
+   * Called on the target's handle: moves a link that arrived here from
+   * `home` back there, under its old name and up if it was. The kernel
+   * keeps the ifindex when it is free in the target, so the link is looked
+   * for by index, then among all, by its kind and MAC.
+   */
+  async #moveBack(before: NativeLink, mac: string | undefined, home: string): Promise<void> {
+    const arrivedAs = (l: NativeLink | undefined): boolean =>
+      l !== undefined && l.kind === before.kind && l.address === mac && l.linkNetnsid !== undefined;
+    const byIndex = await this.#getNative(before.index, 'moveBack').catch(() => undefined);
+    const arrived = arrivedAs(byIndex)
+      ? byIndex
+      : rowsOf(await this.#native.link(LinkOp.dump, { ...SKIP_STATS }, undefined, Probe.none)).find(arrivedAs);
+    if (arrived === undefined) return;
+    const back: NativeLinkRequest = { index: arrived.index, change: c.IFF_UP, flags: before.flags & c.IFF_UP };
+    if (before.name !== undefined) back.name = before.name;
+    await this.#native.link(LinkOp.change, back, home);
   }
 
   async #restore(before: NativeLink, req: NativeLinkRequest): Promise<void> {

@@ -441,6 +441,91 @@ describe('setLink(ref, { netns })', () => {
     expect(gone).toBeInstanceOf(NetlinkError);
     expect(gone.code).toBe('ENODEV');
   });
+
+  it('moves with a new name, MTU, MAC and up; each as ip then shows in B', async () => {
+    const a = netns('mwa');
+    const b = netns('mwb', { veth: false });
+    const nl = await openIn(a);
+    const link = await nl.createMacvlan({ lower: 'v0', name: 'mw0', mac: mac(8, 1) });
+    expect(await nl.setLink('mw0', { netns: b.name, name: 'mw1', mtu: 1280, mac: mac(8, 2), txQueueLen: 7, up: true })).toBeUndefined();
+    expect(names(links(a))).toEqual(['lo', 'v0', 'v1']);
+    const j = linkNamed(b, 'mw1');
+    expect([j.address, j.mtu, j.txqlen, j.flags.includes('UP')]).toEqual([mac(8, 2), 1280, 7, true]);
+    expect(j.link_index).toBe(linkNamed(a, 'v0').ifindex);
+    expect(j.ifindex).toBe(link.index);
+
+    // From B, its lower (in A) cannot be read: the kernel's bare EINVAL for
+    // an MTU above the lower's gets said.
+    const nlB = await openIn(b);
+    const beforeB = snapshot(b);
+    const err = await rejection(nlB.setLink('mw1', { mtu: 9000 }));
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err.code).toBe('EINVAL');
+    expect(err.message).toContain("cannot be above its lower's, which is in another namespace");
+    expect(snapshot(b)).toEqual(beforeB);
+    expect((await nlB.setLink('mw1', { mtu: 1500 }))?.mtu).toBe(1500);
+    expect(linkNamed(b, 'mw1').mtu).toBe(1500);
+  });
+
+  // do_setlink() moves the link first, then renames it, sets the rest and
+  // opens it, in the target: a refusal there used to leave it moved.
+  it('a move the target refuses (its name taken there; the link cannot come up there) leaves both namespaces as they were', async () => {
+    const a = netns('mra');
+    const b = netns('mrb', { veth: false });
+    b.ip('link', 'add', 'taken', 'type', 'veth', 'peer', 'name', 'taken1');
+    const nl = await openIn(a);
+    await nl.createMacvlan({ lower: 'v0', name: 'mr0', mac: mac(9, 1), mtu: 1400 });
+    // A MAC equal to the lower's is accepted while down; macvlan_open() then
+    // refuses it (EADDRINUSE), after the move.
+    const busy = await nl.createMacvlan({ lower: 'v0', name: 'mr1', mac: linkNamed(a, 'v0').address });
+    const beforeA = snapshot(a);
+    const beforeB = snapshot(b);
+
+    const named = await rejection(nl.setLink('mr0', { netns: b.name, name: 'taken', mtu: 1300, mac: mac(9, 2) }));
+    expect(named).toBeInstanceOf(NetlinkError);
+    expect(named.code).toBe('EEXIST');
+    expect(named.message).toContain("the target namespace has a link 'taken'");
+    expect(snapshot(a)).toEqual(beforeA);
+    expect(snapshot(b)).toEqual(beforeB);
+
+    const opened = await rejection(nl.setLink(busy.index, { netns: b.name, up: true, mtu: 1300 }));
+    expect(opened).toBeInstanceOf(NetlinkError);
+    expect(opened.code).toBe('EADDRINUSE');
+    expect(snapshot(a)).toEqual(beforeA);
+    expect(snapshot(b)).toEqual(beforeB);
+    expect(linkNamed(a, 'mr1').ifindex).toBe(busy.index);
+  });
+
+  it('a move into the namespace the link is in resolves to the link, changed as asked', async () => {
+    const a = netns('msa');
+    const nl = await openIn(a);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'ms0', mac: mac(10, 1) });
+    const same = await nl.setLink('ms0', { netns: a.name, name: 'ms1' });
+    expect(same).toBeDefined();
+    expect([same!.index, same!.name]).toEqual([link.index, 'ms1']);
+    expectMatchesIp(same!, linkNamed(a, 'ms1'), links(a));
+  });
+
+  it('a netns that is not a network namespace is said as such, for setLink and create; nothing changes', async () => {
+    const a = netns('mna');
+    const nl = await openIn(a);
+    await nl.createMacvlan({ lower: 'v0', name: 'mn0', mac: mac(11, 1) });
+    const before = snapshot(a);
+    for (const call of [
+      () => nl.setLink('mn0', { netns: '/etc/hostname', mtu: 1300 }),
+      () => nl.createMacvlan({ lower: 'v0', name: 'mn1', netns: '/etc/hostname' }),
+      () => nl.createMacvtap({ lower: 'v0', netns: '/proc/self/ns/uts' }),
+    ]) {
+      const err = await rejection(call());
+      expect(err).toBeInstanceOf(NetlinkError);
+      expect(err.code).toBe('EINVAL');
+      expect(err.message).toMatch(
+        /: open the target namespace failed: EINVAL; '\/(etc\/hostname|proc\/self\/ns\/uts)' is not a network namespace/,
+      );
+      expect(err.message).not.toContain('passthru');
+    }
+    expect(snapshot(a)).toEqual(before);
+  });
 });
 
 describe('deleteLinks', () => {

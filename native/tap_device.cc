@@ -147,7 +147,10 @@ TapOpenResult OpenTap(const TapOpenParams& p) {
   for (int q = 0; q < p.queues; q++) {
     int fd = open(r.path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-      Fail(&r, errno, "cannot open " + r.path);
+      // tap_open() refuses with EBUSY past MAX_TAP_QUEUES (256) fds a macvtap.
+      Fail(&r, errno,
+           "cannot open " + r.path + " for queue " + std::to_string(q + 1) + " of " +
+               std::to_string(p.queues));
       return r;
     }
     r.fds.push_back(fd);

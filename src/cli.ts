@@ -436,10 +436,16 @@ const commands: Record<string, Command> = {
         try {
           const { args } = qemuNetdevArgs(tap, { id, firstFd: 3 });
           const fds = Array.from({ length: queues }, (_, i) => 3 + i);
+          // A node openTap made (no /dev/tapN of this link here) goes with tap.close().
+          const node = tap.madeNode
+            ? `a node of char device ${tap.major}:${tap.minor} (/dev/tap${tap.link.index} is not this link's here: make one with mknod)`
+            : tap.device;
           const note =
-            `the fds must be passed by the caller: open ${tap.device} ${queues === 1 ? 'once' : `${queues} times`} ` +
+            `the fds must be passed by the caller: open ${node} ${queues === 1 ? 'once' : `${queues} times`} ` +
             `(O_RDWR) and give QEMU the fd${queues === 1 ? '' : 's'} as ${fds.join(', ')}`;
-          if (ctx.json) return printJson({ args, line: args.map(shellQuote).join(' '), device: tap.device, fds, note });
+          const device = tap.madeNode ? undefined : tap.device;
+          const { major, minor } = tap;
+          if (ctx.json) return printJson({ args, line: args.map(shellQuote).join(' '), device, major, minor, fds, note });
           out(args.map(shellQuote).join(' '));
           process.stderr.write(`macvlan: note: ${note}\n`);
         } finally {

@@ -798,6 +798,8 @@ export class Handle {
           throw invalidValue('ref', `a macvtap link ('${link.name}' is ${link.kind ?? 'a link without a kind'})`, ref);
         }
       }
+      // The native open's text is ours (which step failed), not the kernel's.
+      if (err instanceof NetlinkError && err.kernelMessage) throw new NetlinkError(what, err.errno, { hint: err.kernelMessage });
       throw err;
     }
     return new Tap(opened, hdr, offload);

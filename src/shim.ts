@@ -3,7 +3,7 @@
 import { parseCidr, parseDst } from './addr_route.js';
 import type { Handle } from './handle.js';
 import type { Link, LinkRef } from './link.js';
-import { invalidType, linkName, linkRef, plainObject, unicastMac } from './validate.js';
+import { invalidType, invalidValue, linkName, linkRef, plainObject, unicastMac } from './validate.js';
 
 /** What `hostShim` takes. */
 export interface HostShimOptions {
@@ -53,7 +53,9 @@ export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Li
 
 /** Removes a shim made by hostShim: deleting the link takes its address and routes with it. */
 export async function removeHostShim(nl: Handle, ref: LinkRef): Promise<void> {
-  const link = await nl.getLink(linkRef(ref, 'ref'));
-  if (link.kind !== 'macvlan') throw invalidType('ref', 'a macvlan host shim', link.kind);
+  const r = linkRef(ref, 'ref');
+  const link = await nl.getLink(r);
+  if (link.kind !== 'macvlan')
+    throw invalidValue('ref', `a macvlan host shim ('${link.name}' is ${link.kind ?? 'a link without a kind'})`, r);
   await nl.deleteLink(link.index);
 }

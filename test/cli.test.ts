@@ -3,7 +3,8 @@
 // (v0 <-> v1, both up), its output cross-checked with `ip -d -j`, `ip -j
 // addr`/`route` and sysfs inside the namespace.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -334,6 +335,20 @@ describe('qemu-args', () => {
       'virtio-net-pci,netdev=net0,mac=02:00:00:00:00:55,mq=on,vectors=6',
     ]);
     expect(json.fds).toEqual([3, 4]);
+
+    // Without this link's /dev/tapN here, the node openTap makes is gone
+    // when the command ends: the note names the device number instead.
+    const index = 100000 + randomBytes(3).readUIntBE(0, 3);
+    ns.ip('link', 'add', 'link', 'v0', 'name', 'vt1', 'index', String(index), 'type', 'macvtap');
+    rmSync(`/dev/tap${index}`, { force: true });
+    const dev = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', `/sys/class/net/vt1/macvtap/tap${index}/dev`], {
+      encoding: 'utf8',
+    }).trim();
+    const noNode = await okJson<{ device?: string; major: number; minor: number; note: string }>('qemu-args', 'vt1');
+    expect(noNode.device).toBeUndefined();
+    expect(`${noNode.major}:${noNode.minor}`).toBe(dev);
+    expect(noNode.note).toContain(`open a node of char device ${dev} (/dev/tap${index} is not this link's here: make one with mknod) once`);
+    expect(existsSync(`/dev/tap${index}`)).toBe(false);
 
     const bad = await cli('qemu-args', 'vt0', '--id', '0bad id');
     expect(bad.code).toBe(2);

@@ -868,6 +868,9 @@ describe('device nodes', () => {
     const err = await rejection(nl.openTap(link.name, { queues: 10 }));
     expect(err).toBeInstanceOf(NetlinkError);
     expect(err.code).toBe('EBUSY');
+    // Which step failed, in the library's words (not as the kernel's).
+    expect(err.message).toMatch(/^openTap\('\w+'\) failed: EBUSY; cannot open \/\S+ for queue 7 of 10$/);
+    expect((err as NetlinkError).kernelMessage).toBeUndefined();
     expect(existsSync(first.device), `${first.device} after the failed open`).toBe(false);
     // The queues of the first are untouched; a smaller open still works.
     expect(first.fds).toHaveLength(250);

@@ -1,7 +1,7 @@
 // Link events: an async iterable over RTNLGRP_LINK notifications, with an
 // initial listing that leaves no gap and a resync when the kernel overruns.
 import { native, type NativeLink } from './binding.js';
-import { errnoName } from './errors.js';
+import { HandleClosedError, errnoName } from './errors.js';
 import { rowsOf, toLink, type Link } from './link.js';
 import { boolean, integer, invalidType, plainObject } from './validate.js';
 
@@ -81,6 +81,13 @@ export function watchLinks(handle: Lister, options: WatchOptions, hooks: Hooks):
 
   async function* run(): AsyncGenerator<LinkEvent, void, undefined> {
     if (signal?.aborted) return;
+    // A watch on a closed handle rejects, as any call; one whose handle
+    // closes while it starts (subscribing, listing) ends, as it does later.
+    const closedBefore = handle.closed;
+    const endOnClose = (err: unknown): undefined => {
+      if (closedBefore || !(err instanceof HandleClosedError)) throw err;
+      return undefined;
+    };
     let raw: { deleted: boolean; link: NativeLink }[] = [];
     let overrun = false;
     let failure: Error | undefined;
@@ -95,7 +102,8 @@ export function watchLinks(handle: Lister, options: WatchOptions, hooks: Hooks):
 
     // Subscribe before listing: a change during the listing is then also a
     // notification, and the diff against `known` drops the duplicate.
-    const fd = await hooks.subscribe([c.RTNLGRP_LINK], rcvbuf);
+    const fd = await hooks.subscribe([c.RTNLGRP_LINK], rcvbuf).catch(endOnClose);
+    if (fd === undefined) return;
     const socket = new native.EventSocket(fd, (links, deletedOrErrno) => {
       if (links) {
         const deleted = String(deletedOrErrno);
@@ -121,7 +129,9 @@ export function watchLinks(handle: Lister, options: WatchOptions, hooks: Hooks):
     const out: LinkEvent[] = [];
 
     try {
-      for (const link of await handle.listLinks()) {
+      const listed = await handle.listLinks().catch(endOnClose);
+      if (listed === undefined) return;
+      for (const link of listed) {
         known.set(link.index, link);
         if (existing) out.push({ type: 'new', link, existing: true });
       }
@@ -133,7 +143,9 @@ export function watchLinks(handle: Lister, options: WatchOptions, hooks: Hooks):
           overrun = false;
           raw = [];
           stream.resyncs++;
-          const now = new Map((await handle.listLinks()).map((l) => [l.index, l]));
+          const relisted = await handle.listLinks().catch(endOnClose);
+          if (relisted === undefined) return;
+          const now = new Map(relisted.map((l) => [l.index, l]));
           for (const [index, link] of known) {
             if (!now.has(index)) out.push({ type: 'del', link, resync: true });
           }

@@ -382,13 +382,42 @@ describe('watchLinks', () => {
     // The handle's own socket and thread are gone too.
     await until(() => openFds() === before, `the fd count to return to ${before} (now ${openFds()})`, 2000);
 
-    // A watch on a closed handle ends at once (or rejects), leaving nothing open.
+    // A watch on a closed handle rejects, as any call, leaving nothing open.
     const again: LinkEvent[] = [];
-    await (async () => {
+    const err = await (async () => {
       for await (const ev of nl.watchLinks()) again.push(ev);
-    })().catch(() => undefined);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as { code?: string } | undefined)?.code).toBe('ERR_HANDLE_CLOSED');
     expect(again).toEqual([]);
     expect(openFds()).toBe(before);
+  });
+
+  // close() can come while the watch subscribes (its socket is then closed
+  // as it arrives: HandleCalls.subscribe) or while it lists the links.
+  it('ends, without an error, on a close() while it is still starting; no fd is left', async () => {
+    const ns = netns();
+    const before = openFds();
+    const outcomes = new Set<string>();
+    for (let round = 0; round < 20; round++) {
+      const nl = await open({ netns: ns.name });
+      const seen: LinkEvent[] = [];
+      const loop = (async () => {
+        for await (const ev of nl.watchLinks({ existing: true })) seen.push(ev);
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Let the watch get as far as this round allows before the close.
+      for (let i = 0; i < round % 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      await nl.close();
+      expect(await loop).toBeUndefined();
+      outcomes.add(seen.length === 0 ? 'none' : 'some');
+    }
+    await until(() => openFds() === before, `the fd count to return to ${before} (now ${openFds()})`, 2000);
+    expect(outcomes.has('none')).toBe(true);
   });
 
   it('on a handle opened with { netns } sees that namespace only', async () => {

@@ -101,9 +101,6 @@ class NativeCallError extends Error implements NativeError {
 /** The calls in flight of one native object, by id. */
 class PendingCalls {
   readonly #pending = new Map<number, Pending>();
-  // What disposes of a call's value (fds) should it arrive after cancelAll()
-  // rejected the call: the I/O thread finishes what it began.
-  readonly #disposers = new Map<number, (value: unknown) => void>();
   readonly #reasonOf: ReasonOf | undefined;
   #nextId = 0;
 
@@ -154,11 +151,6 @@ class PendingCalls {
     });
   }
 
-  /** Has `dispose` take call `id`'s value should it succeed after cancelAll() rejected it. */
-  disposeIfCancelled(id: number, dispose: (value: unknown) => void): void {
-    this.#disposers.set(id, dispose);
-  }
-
   /** What the addon calls with (id, errno, value) triples as its arguments. */
   readonly settle = (...batch: unknown[]): void => this.settleBatch(batch);
 
@@ -167,17 +159,12 @@ class PendingCalls {
       const id = batch[i] as number;
       const pending = this.#pending.get(id);
       const errno = batch[i + 1] as number;
-      if (!pending) {
-        // Rejected by cancelAll() already.
-        if (errno >= 0 && this.#disposers.size !== 0) this.#disposeLate(id, errno, batch[i + 2]);
-        continue;
-      }
+      if (!pending) continue; // rejected by cancelAll() already
       if (errno < 0) {
         pending.part?.(errno === PART ? batch[i + 2] : null);
         continue;
       }
       this.#pending.delete(id);
-      if (this.#disposers.size !== 0) this.#disposers.delete(id);
       if (errno === 0) pending.fulfil(batch[i + 2]);
       else {
         const ext = batch[i + 2] as [string | undefined, string | undefined] | undefined;
@@ -186,19 +173,11 @@ class PendingCalls {
     }
   }
 
-  #disposeLate(id: number, errno: number, value: unknown): void {
-    const dispose = this.#disposers.get(id);
-    if (!dispose) return;
-    this.#disposers.delete(id);
-    if (errno === 0) dispose(value);
-  }
-
   /** Rejects one pending call with `reason` as it is (one that was never started). */
   reject(id: number, reason: unknown): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#pending.delete(id);
-    this.#disposers.delete(id);
     pending.fail(reason);
   }
 
@@ -422,31 +401,35 @@ export class HandleCalls {
 
   /** An event socket's fd; closed if it comes after close(). */
   subscribe(groups: number[], rcvbuf: number): Promise<number> {
-    return this.#submit((id) => {
-      this.#calls.disposeIfCancelled(id, (fd) => void closeTapFds([fd as number], '', 0, 0));
-      return this.#raw.subscribe(id, groups, rcvbuf);
-    });
+    return this.#submit((id) => this.#raw.subscribe(id, groups, rcvbuf));
   }
 
-  /** A tap's fds (and node); closed (removed) if they come after close(). */
   openTap(params: NativeTapOpenParams): Promise<NativeTapOpenResult> {
-    return this.#submit((id) => {
-      this.#calls.disposeIfCancelled(id, (value) => {
-        const o = value as NativeTapOpenResult;
-        void closeTapFds(o.fds, o.madeNode ? o.path : '', o.major, o.minor);
-      });
-      return this.#raw.openTap(id, params);
-    });
+    return this.#submit((id) => this.#raw.openTap(id, params));
   }
 
-  /** Rejects every pending call (ECANCELED) at once, then stops the I/O thread. */
+  /**
+   * Stops the I/O thread. The calls still queued here reject (ECANCELED) at
+   * once, and so do those the I/O thread has not sent when it stops; those
+   * it sent settle with the kernel's answer: rtnetlink carries a request out
+   * inside sendmsg() (netlink_rcv_skb), so a create sent is a link made, and
+   * its promise says so. Only a dump can be cut short. Resolves when the
+   * thread has exited, after every call of this handle has settled.
+   */
   close(): Promise<void> {
     if (!this.#closed) {
-      this.#calls.cancelAll();
-      this.#queued.length = 0;
+      const queued = this.#queued;
+      const cancelled = this.#queuedEnd > this.#queuedAt ? new NativeCallError(ECANCELED) : undefined;
+      for (let i = this.#queuedAt; i < this.#queuedEnd; i += 4) {
+        const first = queued[i] as number;
+        for (let id = first; id < first + (queued[i + 1] as number); id++) this.#calls.reject(id, cancelled);
+      }
+      queued.length = 0;
       this.#queuedAt = this.#queuedEnd = 0;
       const id = this.#calls.nextId();
-      this.#closed = this.#raw.close(id) ? this.#calls.expect<void>(id) : Promise.resolve();
+      const exited = this.#raw.close(id) ? this.#calls.expect<void>(id) : Promise.resolve();
+      // Nothing settles after the thread has exited; this is only a guard.
+      this.#closed = exited.finally(() => this.#calls.cancelAll());
     }
     return this.#closed;
   }

@@ -45,7 +45,7 @@ export class NetlinkError extends Error {
   }
 }
 
-/** Raised for calls on a closed handle, and for calls pending when it closed. */
+/** Raised for calls on a closed handle, and for calls pending at close() that the kernel was not sent. */
 export class HandleClosedError extends Error {
   /** Always 'ERR_HANDLE_CLOSED'. */
   readonly code = 'ERR_HANDLE_CLOSED';

@@ -340,7 +340,11 @@ export class Handle {
     return this.#closed;
   }
 
-  /** Stops the I/O thread and closes the socket. Idempotent; pending calls reject. */
+  /**
+   * Stops the I/O thread and closes the socket. Idempotent. Pending calls the
+   * kernel has not been sent reject (ERR_HANDLE_CLOSED); those it has settle
+   * with its answer (HandleCalls.close).
+   */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;

@@ -21,8 +21,9 @@
 // Sections (BENCH_ONLY=a,b,... runs only those; default all):
 //   seq      sequential creates: C, C through an I/O thread (without, with the tap's device number), the Node floor, library
 //   batch    C batched / library concurrent creates; on C's links, dumps and one-at-a-time deletes
-//            (the dumps also: the library's calls without a page fault, the library in a process
-//            with the young generation capped, and what one page fault costs here)
+//            (the dumps also: the Node floor followed by objects of a Link's size made in JS, the
+//            library's calls without a page fault, the library in a process with the young
+//            generation capped, and what one page fault costs here)
 //   ip       execFile('ip') per call (from bench/spawner.mjs, a Node process) and ip -batch, creates and deletes
 //   handoff  GETLINK of lo (C, C through an I/O thread, library) and the C ping-pong
 //   loop     event-loop lateness (idle, concurrent creates, rtnl_lock busy)
@@ -64,6 +65,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { open } from '../dist/index.js';
 import { latenessProbe } from './lateness-probe.mjs';
+import { linkShaped } from './link-shaped.mjs';
 import { Spawner } from './spawner.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -203,13 +205,14 @@ function nodeHeaders() {
  * the library's I/O thread); `expect`: what each call must resolve to at
  * least (a dump's link count).
  */
-async function floorSeconds(op, n, { lower = 0, prefix = '', spinUs = 0, expect = 1 } = {}) {
+async function floorSeconds(op, n, { lower = 0, prefix = '', spinUs = 0, expect = 1, each } = {}) {
   floor.open(`/run/netns/${NS}`, op, n, lower, prefix, spinUs);
   try {
     const t0 = now();
     for (let i = 0; i < n; i++) {
       const v = await floor.call();
       if (v < expect) throw new Error(`floor ${op} ${i}: ${v}, expected >= ${expect}`);
+      each?.(v);
     }
     return (now() - t0) / 1000;
   } finally {
@@ -332,6 +335,21 @@ async function floorDumpMean(expect) {
   return (await floorSeconds('dump', dumpRepeats, { expect })) / dumpRepeats;
 }
 
+// The Node floor's dump, each answer followed by as many objects of a
+// listed Link's shape and size made in JS (bench/link-shaped.mjs): what any
+// library returning Link objects pays, decoding aside. { seconds, faults }.
+let shapedSink;
+async function floorObjectsDumpMean(expect) {
+  const each = (count) => {
+    shapedSink = linkShaped(count);
+  };
+  await floorSeconds('dump', 1, { expect, each });
+  const faults0 = process.resourceUsage().minorPageFault;
+  const seconds = (await floorSeconds('dump', dumpRepeats, { expect, each })) / dumpRepeats;
+  shapedSink = undefined;
+  return { seconds, faults: (process.resourceUsage().minorPageFault - faults0) / dumpRepeats };
+}
+
 // The library in a process of its own with the young generation capped
 // (bench/dump-capped.mjs), warmed by 300 calls: { seconds, faults }.
 async function cappedDumpMean(expect) {
@@ -348,6 +366,7 @@ async function dumpsInTurn(nl, expect, capped) {
   const c = [];
   const cIo = [];
   const fl = [];
+  const flObj = [];
   const lib = [];
   const faults = [];
   const noFault = [];
@@ -356,6 +375,7 @@ async function dumpsInTurn(nl, expect, capped) {
     c.push(await cDumpMean(expect));
     cIo.push(await cDumpIoMean());
     fl.push(await floorDumpMean(expect));
+    flObj.push(await floorObjectsDumpMean(expect));
     const l = await libDumpMean(nl, expect);
     lib.push(l.seconds);
     faults.push(l.faults);
@@ -365,7 +385,8 @@ async function dumpsInTurn(nl, expect, capped) {
   // between made this one's next calls fault more.
   for (let i = 0; capped && i < 2; i++) cap.push(await cappedDumpMean(expect));
   const libCapped = capped ? { seconds: mean(cap.map((k) => k.seconds)), faults: mean(cap.map((k) => k.faults)) } : undefined;
-  return [mean(c), mean(cIo), mean(fl), mean(lib), mean(faults), noFault, libCapped];
+  const floorObjects = { seconds: mean(flObj.map((k) => k.seconds)), faults: mean(flObj.map((k) => k.faults)) };
+  return [mean(c), mean(cIo), mean(fl), mean(lib), mean(faults), noFault, libCapped, floorObjects];
 }
 
 // One run's dumps of `expect` links: C and the library in turn, then
@@ -376,10 +397,12 @@ async function dumpsInTurn(nl, expect, capped) {
 // their share as libDump<suffix>NoFaultShare; with `capped`, the library
 // with the young generation capped as libDump<suffix>Capped (and its faults).
 async function measureDumps(push, nl, expect, suffix, { capped = false } = {}) {
-  const [cDump, cDumpIo, floorDump, libDump, libFaults, noFault, libCapped] = await dumpsInTurn(nl, expect, capped);
+  const [cDump, cDumpIo, floorDump, libDump, libFaults, noFault, libCapped, floorObjects] = await dumpsInTurn(nl, expect, capped);
   push(`cDump${suffix}`, cDump);
   push(`cDumpIo${suffix}`, cDumpIo);
   push(`floorDump${suffix}`, floorDump);
+  push(`floorObjDump${suffix}`, floorObjects.seconds);
+  push(`floorObjDump${suffix}Faults`, floorObjects.faults);
   push(`libDump${suffix}`, libDump);
   push(`libDump${suffix}Faults`, libFaults);
   push(`libDump${suffix}NoFaultShare`, noFault.length / (2 * dumpRepeats));
@@ -825,6 +848,8 @@ async function main() {
 const FLOOR_CREATE =
   'Node floor: the same + uevent through a bare N-API addon, a promise awaited each (no validation, no Link; bench/floor.c)';
 const FLOOR_DUMP = 'Node floor: the same dump through an I/O thread, a promise awaited each (a count, no Link objects)';
+const FLOOR_OBJ_DUMP =
+  "Node floor + objects: the same, each answer followed by as many objects of a Link's shape and size made in JS (no decoding; bench/link-shaped.mjs)";
 
 const growthText = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
@@ -913,6 +938,7 @@ function buildReport(raw, memory, mach, totalSeconds) {
   row('dump', `C: RTM_GETLINK dump, ${N}+3 links, parsed to count`, 'cDump', 'ms', ms, 'cDump');
   row('dump', `C: the same dump, handed to an I/O thread each time (as the library)`, 'cDumpIo', 'ms', ms, 'cDump');
   row('dump', FLOOR_DUMP, 'floorDump', 'ms', ms, 'cDump');
+  row('dump', FLOOR_OBJ_DUMP, 'floorObjDump', 'ms', ms, 'cDump');
   row('dump', `library: listLinks(), ${N}+3 links`, 'libDump', 'ms', ms, 'cDump', 1.5);
   row('dump', `library: listLinks(), ${N}+3 links (vs the Node floor)`, 'libDump', 'ms', ms, 'floorDump');
   row('dump', `library: listLinks(), ${N}+3 links, only the calls without a page fault`, 'libDumpNoFault', 'ms', ms, 'cDumpNoFaultRef');
@@ -929,13 +955,15 @@ function buildReport(raw, memory, mach, totalSeconds) {
   row('dump', `C: dump, ${cfg.bigLinks}+3 links`, 'cDumpBig', 'ms', ms, 'cDumpBig');
   row('dump', `C: the same dump, handed to an I/O thread each time`, 'cDumpIoBig', 'ms', ms, 'cDumpBig');
   row('dump', FLOOR_DUMP, 'floorDumpBig', 'ms', ms, 'cDumpBig');
+  row('dump', FLOOR_OBJ_DUMP, 'floorObjDumpBig', 'ms', ms, 'cDumpBig');
   row('dump', `library: listLinks(), ${cfg.bigLinks}+3 links`, 'libDumpBig', 'ms', ms, 'cDumpBig', 1.5);
   row('dump', `library: listLinks(), ${cfg.bigLinks}+3 links (vs the Node floor)`, 'libDumpBig', 'ms', ms, 'floorDumpBig');
-  for (const key of ['libDump', 'libDumpBig', 'libDumpCapped']) {
+  for (const key of ['libDump', 'libDumpBig', 'libDumpCapped', 'floorObjDump', 'floorObjDumpBig']) {
     const r = rows.find((r) => r.key === key);
     if (!r || !raw[`${key}Faults`]) continue;
     const faults = stats(raw[`${key}Faults`]);
-    r.detail = `${fmt(faults.median)} minor page faults a call (median of runs; min ${fmt(faults.min)}, max ${fmt(faults.max)}): pages of V8's young generation the Links land on`;
+    const what = key.startsWith('floor') ? 'objects' : 'Links';
+    r.detail = `${fmt(faults.median)} minor page faults a call (median of runs; min ${fmt(faults.min)}, max ${fmt(faults.max)}): pages of V8's young generation the ${what} land on`;
   }
   const noFault = rows.find((r) => r.key === 'libDumpNoFault');
   if (noFault && raw.libDumpNoFaultShare) {

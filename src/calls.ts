@@ -399,7 +399,7 @@ export class HandleCalls {
     return this.#submit((id) => this.#raw.route(id, op, req));
   }
 
-  /** An event socket's fd; closed if it comes after close(). */
+  /** An event socket's fd. */
   subscribe(groups: number[], rcvbuf: number): Promise<number> {
     return this.#submit((id) => this.#raw.subscribe(id, groups, rcvbuf));
   }

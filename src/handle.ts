@@ -369,6 +369,28 @@ export class Handle {
     }
   }
 
+  /**
+   * Puts back what a call's first steps did, whatever comes of it. A call
+   * that close() cuts short (its next step is refused) is undone on a
+   * native handle of its own in the same namespace: the call rejects, and
+   * leaves nothing half-made.
+   */
+  async #undo(steps: (n: HandleCalls) => Promise<unknown>): Promise<void> {
+    if (!this.#closed) {
+      await steps(this.#native).catch(() => undefined);
+      return;
+    }
+    const own = openNative(this.netns ?? '');
+    try {
+      await own.opened;
+      await steps(own);
+    } catch {
+      // nothing more can be done
+    } finally {
+      await own.close();
+    }
+  }
+
   /** A create, get or dump, its links decoded into rows. */
   async #linkRows(
     op: typeof LinkOp.create | typeof LinkOp.get | typeof LinkOp.dump,
@@ -544,7 +566,7 @@ export class Handle {
         const move: NativeLinkRequest = { index: temp.index, name: req.name!, ...moveTo };
         if (change !== undefined) Object.assign(move, { flags, change });
         await this.#call(what, (n) => n.link(LinkOp.change, move, nsPath)).catch(async (moveErr: unknown) => {
-          await this.#native.link(LinkOp.delete, { index: temp.index }).catch(() => undefined);
+          await this.#undo((n) => n.link(LinkOp.delete, { index: temp.index }));
           throw moveErr;
         });
       }
@@ -627,7 +649,7 @@ export class Handle {
       await this.#call(what, (n) => n.link(LinkOp.change, req), hint);
     } catch (err) {
       // do_setlink applies attributes one by one: put back what went through.
-      await this.#restore(before, req).catch(() => undefined);
+      await this.#restore(before, req);
       throw err;
     }
   }
@@ -668,7 +690,7 @@ export class Handle {
           () => false,
         );
         if (!stayed) await there.#moveBack(before, mac, this.netns ?? '/proc/self/ns/net').catch(() => undefined);
-        if (changedHere) await this.#restore(before, { index, ...local }).catch(() => undefined);
+        if (changedHere) await this.#restore(before, { index, ...local });
         throw err;
       }
     } finally {
@@ -699,6 +721,7 @@ export class Handle {
     await this.#native.link(LinkOp.change, back, home);
   }
 
+  /** Puts back what `req` changed of the link `before` describes. */
   async #restore(before: NativeLink, req: NativeLinkRequest): Promise<void> {
     const back: NativeLinkRequest = { index: before.index };
     if (req.change !== undefined) {
@@ -713,7 +736,7 @@ export class Handle {
       back.kind = before.kind;
       back.macvlan = { mode: before.macvlan.mode };
     }
-    await this.#native.link(LinkOp.change, back);
+    await this.#undo((n) => n.link(LinkOp.change, back));
   }
 
   /**
@@ -751,10 +774,9 @@ export class Handle {
     if (failed) {
       // All or nothing: undo the ones that went through.
       const undo = o === 'add' ? c.MACVLAN_MACADDR_DEL : c.MACVLAN_MACADDR_ADD;
-      await Promise.allSettled(
-        list
-          .filter((_, i) => results[i]!.status === 'fulfilled')
-          .map((macaddr) => this.#native.link(LinkOp.change, { ...base, macvlan: { macaddrMode: undo, macaddr } })),
+      const done = list.filter((_, i) => results[i]!.status === 'fulfilled');
+      await this.#undo((n) =>
+        Promise.allSettled(done.map((macaddr) => n.link(LinkOp.change, { ...base, macvlan: { macaddrMode: undo, macaddr } }))),
       );
       throw failed.reason;
     }
@@ -971,7 +993,7 @@ export class Handle {
         if (list) list.push(indexes[i]!);
         else byGroup.set(groups[i]!, [indexes[i]!]);
       }
-      return Promise.all([...byGroup].map(([g, list]) => this.#native.linkEach(LinkOp.change, { group: g }, list))).catch(() => undefined);
+      return this.#undo((n) => Promise.all([...byGroup].map(([g, list]) => n.linkEach(LinkOp.change, { group: g }, list))));
     };
     const outcomes = await this.#call(what, (n) => n.linkEach(LinkOp.change, { group }, indexes));
     const failed = outcomes.find((x) => x !== undefined);

@@ -1,7 +1,7 @@
 // The host shim: why a host cannot reach its own macvlan/macvtap guests, and
 // the one-call fix (a bridge-mode macvlan with an address and routes).
 import { parseCidr, parseDst } from './addr_route.js';
-import type { Handle } from './handle.js';
+import { open, type Handle } from './handle.js';
 import type { Link, LinkRef } from './link.js';
 import { invalidType, invalidValue, linkName, linkRef, plainObject, unicastMac } from './validate.js';
 
@@ -46,7 +46,10 @@ export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Li
     for (const dst of routes) await nl.addRoute({ dst, dev: shim.index });
     return await nl.getLink(shim.index);
   } catch (err) {
-    await nl.deleteLink(shim.index).catch(() => undefined);
+    // After a close() that cut this short, on a handle of its own.
+    const undo = nl.closed ? await open({ netns: nl.netns }).catch(() => undefined) : nl;
+    await undo?.deleteLink(shim.index).catch(() => undefined);
+    if (undo !== nl) await undo?.close();
     throw err;
   }
 }

@@ -815,6 +815,41 @@ describe('close()', () => {
     expect((await again.getLink('v0')).name).toBe('v0');
   });
 
+  // close() from another call's continuation, some microtask hops after
+  // deleteLinks' dump is answered: across the rounds it comes before the
+  // tagging, between the tagging and the group delete (the delete is then
+  // refused, and the tagging undone on a handle of its own), and after.
+  it('a deleteLinks that close() cuts short deletes all or nothing, and leaves every group as it was', async () => {
+    const a = netns('closedel');
+    const seen = new Set<string>();
+    for (let hops = 0; hops < 12; hops++) {
+      const nl = await openIn(a);
+      const made = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => nl.createMacvlan({ lower: 'v0', name: `cd${i}`, mac: mac(12, i) })),
+      );
+      a.ip('link', 'set', 'cd1', 'group', '7');
+      const before = snapshot(a);
+      const deleting = Promise.allSettled([nl.deleteLinks(made.map((l) => l.name))]);
+      void nl.getLink('v0').then(async () => {
+        for (let i = 0; i < hops; i++) await null;
+        await nl.close();
+      });
+      const [outcome] = await deleting;
+      await nl.close();
+      const left = names(links(a)).filter((n) => n.startsWith('cd'));
+      if (outcome!.status === 'fulfilled') {
+        expect(left).toEqual([]);
+        seen.add('deleted');
+      } else {
+        expect((outcome!.reason as { code?: string }).code).toBe('ERR_HANDLE_CLOSED');
+        expect(snapshot(a)).toEqual(before);
+        seen.add('kept');
+        for (const l of made) a.ip('link', 'del', l.name);
+      }
+    }
+    expect(seen.has('kept')).toBe(true);
+  });
+
   it('an openTap under way at close() resolves to a Tap or rejects; no fd or node is left either way', async () => {
     const a = netns('closetapa');
     const b = netns('closetapb');

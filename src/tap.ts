@@ -48,10 +48,15 @@ export interface TapOptions {
     mode?: number;
   };
   /**
-   * Offloads to enable (TUNSETOFFLOAD; needs vnetHdr): the reader then gets
-   * unchecksummed and unsegmented frames, with what to finish in the virtio-net
-   * header. Segmentation needs 'csum', 'tso_ecn' a TSO. Default: none. Which
-   * ones the kernel supports is probed: see Tap.offloads.
+   * Offloads to enable (TUNSETOFFLOAD; needs vnetHdr), for fds handed to a
+   * reader of the virtio-net header such as QEMU: it then gets frames with
+   * checksums and segmentation left to finish, as the header says.
+   * readFrame() strips that header, so it refuses on such a tap.
+   * Segmentation needs 'csum', 'tso_ecn' a TSO. Default: none. Offloads
+   * belong to the link's device, not to one fd: every vnetHdr open sets
+   * them (to none without this option) for all the link's fds, those of a
+   * running QEMU too. Which ones the kernel supports is probed: see
+   * Tap.offloads.
    */
   offloads?: TapOffload[];
 }
@@ -79,7 +84,11 @@ export class Tap {
   readonly vnetHdrSize: number;
   /** TUNGETFEATURES: the IFF_* flags this kernel's tap supports. */
   readonly features: number;
-  /** Offloads this kernel accepts (probed with TUNSETOFFLOAD; empty without vnetHdr) and those enabled. */
+  /**
+   * Offloads this kernel accepts (probed with TUNSETOFFLOAD; empty without
+   * vnetHdr) and those this open enabled (a later vnetHdr open of the same
+   * link sets the device's again).
+   */
   readonly offloads: {
     /** Offloads this kernel accepts. */
     supported: TapOffload[];
@@ -138,6 +147,15 @@ export class Tap {
    */
   readFrame(queue = 0): Promise<Buffer> {
     try {
+      if (this.offloads.enabled.length > 0) {
+        throw Object.assign(
+          new Error(
+            `readFrame() on ${this.device}: the tap was opened with offloads (${this.offloads.enabled.join(', ')}), and its frames need ` +
+              'the virtio-net header readFrame() strips; open it without offloads to read frames here',
+          ),
+          { code: 'ERR_INVALID_STATE' },
+        );
+      }
       return this.#queue(queue, 'readFrame()').read();
     } catch (e) {
       return Promise.reject(e as Error);

@@ -1132,6 +1132,10 @@ describe('lifecycle and hygiene', () => {
     // Linux 6.18's macvtap accepts every TUN_F_* bit (USO since 6.2).
     expect(tap.offloads.supported).toEqual(['csum', 'tso4', 'tso6', 'tso_ecn', 'ufo', 'uso4', 'uso6']);
     expect(tap.offloads.enabled).toEqual(['csum', 'tso4', 'tso6']);
+    // Its frames need the header readFrame() strips: refused, with why.
+    const refused = await rejection(tap.readFrame());
+    expect(refused.code).toBe('ERR_INVALID_STATE');
+    expect(refused.message).toContain('opened with offloads (csum, tso4, tso6)');
     const none = await openTap(nl, link.name, { vnetHdr: true });
     expect(none.offloads.enabled).toEqual([]);
     for (const [options, text] of [

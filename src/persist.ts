@@ -94,18 +94,20 @@ function checkLink(link: unknown, lower: unknown): Checked {
   return out;
 }
 
-// [Match] Name= is a whitespace-separated list of fnmatch(3) globs
-// (systemd.network(5), [MATCH] SECTION OPTIONS), and '%' starts a specifier
-// in systemd files; the kernel allows all of these in a name. Such names are
-// refused rather than quoted: systemd's own quoting differs between keys.
+// [Match] Name= is a whitespace-separated list of fnmatch(3) globs, and a
+// leading '!' inverts it (systemd.network(5), [MATCH] SECTION OPTIONS): a
+// .network for '!vm0' would match every interface but vm0. '%' starts a
+// specifier in systemd files. The kernel allows all of these in a name.
+// Such names are refused rather than quoted: systemd's own quoting differs
+// between keys.
 // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-const SYSTEMD_UNSAFE = /[*?[\]\\"'%\x00-\x1f\x7f]/u;
+const SYSTEMD_UNSAFE = /^!|[*?[\]\\"'%\x00-\x1f\x7f]/u;
 
 function systemdName(v: string, field: string): string {
   if (SYSTEMD_UNSAFE.test(v)) {
     throw invalidValue(
       field,
-      "an interface name systemd-networkd can match literally (no glob characters, quotes, '\\', '%' or control characters)",
+      "an interface name systemd-networkd can match literally (no leading '!', no glob characters, quotes, '\\', '%' or control characters)",
       v,
     );
   }
@@ -179,6 +181,18 @@ export function toSystemdNetworkd(link: Link, lower: Link | string, options: Sys
   if (m.nopromisc)
     warnings.push(`link '${l.name}': nopromisc (MACVLAN_FLAG_NOPROMISC) has no systemd-networkd setting; it is not persisted`);
   if (m.nodst) warnings.push(`link '${l.name}': nodst (MACVLAN_FLAG_NODST) has no systemd-networkd setting; it is not persisted`);
+  // The kernel's defaults: txqueuelen 1000 for a macvlan (ether_setup), 500
+  // for a macvtap (TUN_READQ_SIZE), one queue each way.
+  const lk = link as Link;
+  const defaultTxQueueLen = l.kind === 'macvtap' ? 500 : 1000;
+  if (lk.txQueueLen !== undefined && lk.txQueueLen !== defaultTxQueueLen) {
+    warnings.push(`link '${l.name}': txQueueLen ${lk.txQueueLen} has no systemd-networkd .netdev setting; it is not persisted`);
+  }
+  if ((lk.numTxQueues ?? 1) !== 1 || (lk.numRxQueues ?? 1) !== 1) {
+    warnings.push(
+      `link '${l.name}': ${lk.numTxQueues ?? 1} tx and ${lk.numRxQueues ?? 1} rx queues have no systemd-networkd .netdev setting; they are not persisted`,
+    );
+  }
   if (m.bcCutoff !== undefined && m.bcCutoff !== 1) {
     // 1 is the kernel's default (MACVLAN_DEFAULT_BC_CUTOFF): nothing is lost.
     warnings.push(

@@ -114,6 +114,15 @@ describe('toSystemdNetworkd: exact files', () => {
     expect(toSystemdNetworkd(fakeLink('macvtap', 'bridge', {}, { bcQueueLen: 500 }), 'eth0').warnings).toEqual([
       "link 'vm0': bcQueueLen 500 is not persisted: systemd-networkd 252 reads BroadcastMulticastQueueLength= only for macvlan, not macvtap",
     ]);
+    // A .netdev has no transmit queue length or queue counts; the kernel's defaults lose nothing.
+    expect(toSystemdNetworkd(fakeLink('macvtap', 'bridge', { txQueueLen: 77, numTxQueues: 4, numRxQueues: 4 }), 'eth0').warnings).toEqual([
+      "link 'vm0': txQueueLen 77 has no systemd-networkd .netdev setting; it is not persisted",
+      "link 'vm0': 4 tx and 4 rx queues have no systemd-networkd .netdev setting; they are not persisted",
+    ]);
+    const defaults = { numTxQueues: 1, numRxQueues: 1 };
+    expect(toSystemdNetworkd(fakeLink('macvtap', 'bridge', { txQueueLen: 500, ...defaults }), 'eth0').warnings).toEqual([]);
+    expect(toSystemdNetworkd(fakeLink('macvlan', 'bridge', { txQueueLen: 1000, ...defaults }), 'eth0').warnings).toEqual([]);
+    expect(toSystemdNetworkd(fakeLink('macvlan', 'bridge', { txQueueLen: 500 }), 'eth0').warnings).toHaveLength(1);
   });
 });
 
@@ -160,6 +169,14 @@ describe('toSystemdNetworkd: errors', () => {
       'TypeError',
       'ERR_INVALID_ARG_VALUE',
       /link\.name to be an interface name systemd-networkd can match literally/u,
+    ],
+    [
+      // [Match] Name=!neg would match every interface but 'neg'.
+      "a leading '!' in the name",
+      () => toSystemdNetworkd(fakeLink('macvlan', 'bridge', { name: '!neg' }), 'eth0'),
+      'TypeError',
+      'ERR_INVALID_ARG_VALUE',
+      /link\.name to be an interface name systemd-networkd can match literally \(no leading '!'/u,
     ],
     [
       'a % in the lower',

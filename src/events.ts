@@ -9,7 +9,21 @@ const c = native.constants;
 const ENOBUFS = 105;
 
 /** Fields whose change a 'new' event reports in `changed`. */
-export type LinkField = 'name' | 'up' | 'operState' | 'mtu' | 'mac' | 'lower' | 'mode' | 'txQueueLen';
+export type LinkField =
+  | 'name'
+  | 'up'
+  | 'operState'
+  | 'mtu'
+  | 'mac'
+  | 'lower'
+  | 'txQueueLen'
+  | 'group'
+  | 'mode'
+  | 'nopromisc'
+  | 'nodst'
+  | 'bcQueueLen'
+  | 'bcCutoff'
+  | 'sourceMacs';
 
 /** One change to the links, as `watchLinks` yields it. */
 export interface LinkEvent {
@@ -62,8 +76,16 @@ function changes(a: Link, b: Link): LinkField[] {
   if (a.mtu !== b.mtu) out.push('mtu');
   if (a.mac !== b.mac) out.push('mac');
   if (a.lower !== b.lower) out.push('lower');
-  if (a.macvlan?.mode !== b.macvlan?.mode) out.push('mode');
   if (a.txQueueLen !== b.txQueueLen) out.push('txQueueLen');
+  if (a.group !== b.group) out.push('group');
+  const m = a.macvlan;
+  const n = b.macvlan;
+  if (m?.mode !== n?.mode) out.push('mode');
+  if (m?.nopromisc !== n?.nopromisc) out.push('nopromisc');
+  if (m?.nodst !== n?.nodst) out.push('nodst');
+  if (m?.bcQueueLen !== n?.bcQueueLen) out.push('bcQueueLen');
+  if (m?.bcCutoff !== n?.bcCutoff) out.push('bcCutoff');
+  if (m?.sourceMacs?.join() !== n?.sourceMacs?.join()) out.push('sourceMacs');
   return out;
 }
 

@@ -167,6 +167,30 @@ describe('watchLinks', () => {
     expect(c.error).toBeUndefined();
   });
 
+  it("reports changes of the macvlan's own attributes: source MACs, bcQueueLen, nodst, group", async () => {
+    const ns = netns();
+    const nl = await handleIn(ns);
+    const c = new Collector(nl);
+    const start = await primed(ns, c);
+    ns.ip('link', 'add', 'src0', 'link', 'v0', 'type', 'macvlan', 'mode', 'source');
+    ns.ip('link', 'set', 'src0', 'up');
+    await c.waitFor('src0 up', (e) => e.link.name === 'src0' && changedHas(e, 'up'));
+    await nl.setSourceMacs('src0', 'add', ['02:00:00:00:ee:01']);
+    const macs = await c.waitFor('the source MAC', (e) => e.link.name === 'src0' && changedHas(e, 'sourceMacs'));
+    expect(macs.link.macvlan?.sourceMacs).toEqual(['02:00:00:00:ee:01']);
+    ns.ip('link', 'set', 'src0', 'type', 'macvlan', 'bcqueuelen', '77');
+    const bc = await c.waitFor('bcQueueLen 77', (e) => e.link.name === 'src0' && changedHas(e, 'bcQueueLen'));
+    expect(bc.link.macvlan?.bcQueueLen).toBe(77);
+    ns.ip('link', 'set', 'src0', 'type', 'macvlan', 'nodst');
+    const nodst = await c.waitFor('nodst', (e) => e.link.name === 'src0' && changedHas(e, 'nodst'));
+    expect(nodst.link.macvlan?.nodst).toBe(true);
+    ns.ip('link', 'set', 'src0', 'group', '9');
+    const group = await c.waitFor('group 9', (e) => e.link.name === 'src0' && changedHas(e, 'group'));
+    expect(group.link.group).toBe(9);
+    for (const e of c.events.slice(start)) if (e.changed) expect(e.changed.length).toBeGreaterThan(0);
+    expect(c.error).toBeUndefined();
+  });
+
   it('does not report what happens in another namespace', async () => {
     const ns = netns();
     const other = netns();

@@ -588,4 +588,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`macvlan watch | head -3`) ends the output: the
+// process ends quietly, as `ip` does on SIGPIPE, not with EPIPE's stack.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 process.exitCode = await main(process.argv.slice(2));

@@ -433,6 +433,25 @@ describe('usage and errors', () => {
 });
 
 describe('watch', () => {
+  it('ends quietly, exit 0, when the reader of its output goes away (as `| head` does)', async () => {
+    const child = spawn(process.execPath, [BIN, '--netns', ns.name, 'watch', '--existing'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy();
+    // Events keep coming until a write finds the pipe closed.
+    for (let i = 0; i < 50 && child.exitCode === null; i++) {
+      ip('-n', ns.name, 'link', 'add', `hd${i}`, 'link', 'v0', 'type', 'macvlan');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+  });
+
   it('prints a new event for a link made with ip, and stops on SIGINT', async () => {
     const child = spawn(process.execPath, [BIN, '--netns', ns.name, 'watch', '--json', '--existing'], {
       cwd: ROOT,

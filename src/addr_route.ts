@@ -22,8 +22,13 @@ export interface Address {
 
 /** What addRoute/deleteRoute take. */
 export interface RouteSpec {
-  /** 'a.b.c.d/len', 'x::/len', a bare address (a host route), or 'default'. */
+  /**
+   * 'a.b.c.d/len', 'x::/len', a bare address (a host route), or 'default'
+   * (IPv4's unless `family` or the gateway says IPv6).
+   */
   dst: string;
+  /** 4 or 6: which 'default' is meant; a Route from listRoutes() has it, so it can be passed back as it is. */
+  family?: 4 | 6;
   /** The outgoing link, by name or ifindex (RTA_OIF). */
   dev?: LinkRef;
   /** The next hop's address (RTA_GATEWAY). */

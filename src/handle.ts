@@ -879,9 +879,14 @@ export class Handle {
   }
 
   #routeRequest(spec: RouteSpec, field: string): { req: NativeRoute; dev: LinkRef | undefined; what: string } {
-    const s = plainObject(spec, field, ['dst', 'dev', 'gateway', 'metric', 'table']);
+    const s = plainObject(spec, field, ['family', 'dst', 'dev', 'gateway', 'metric', 'table']);
+    if (s.family !== undefined && s.family !== 4 && s.family !== 6) throw invalidValue(`${field}.family`, '4 or 6', s.family);
+    const family = s.family as 4 | 6 | undefined;
     const gateway = s.gateway === undefined ? undefined : parseGateway(s.gateway, `${field}.gateway`);
-    const dst = parseDst(s.dst, `${field}.dst`, gateway?.family);
+    const dst = parseDst(s.dst, `${field}.dst`, gateway?.family ?? family);
+    if (family !== undefined && family !== dst.family) {
+      throw invalidValue(`${field}.family`, `${dst.family}, the family of ${field}.dst`, s.family);
+    }
     if (gateway && gateway.family !== dst.family) {
       throw invalidValue(`${field}.gateway`, `an IPv${dst.family} address like ${field}.dst`, s.gateway);
     }

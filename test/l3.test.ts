@@ -397,6 +397,31 @@ describe('routes', () => {
     expect(missing.code).toBe('ESRCH');
     expect(missing.message).toContain('198.51.100.0/24');
   });
+
+  it('deletes each route listRoutes() gives, passed back as it is, the IPv6 default too', async () => {
+    const { ns, nl } = await routedSetup();
+    await nl.addRoute({ dst: 'default', dev: 'v1', table: 100 });
+    await nl.addRoute({ dst: 'default', family: 6, dev: 'v1', table: 100 });
+    await nl.addRoute({ dst: '198.51.100.0/24', gateway: '192.0.2.2', metric: 9, table: 100 });
+    const listed = await nl.listRoutes({ table: 100 });
+    expect(
+      listed
+        .filter((r) => r.dst === 'default')
+        .map((r) => r.family)
+        .sort(),
+    ).toEqual([4, 6]);
+    expect(ipRoutes(ns, 6, { table: 100 }).map((r) => r.dst)).toContain('default');
+    // IPv4's first: without the route's family, 'default' would mean IPv4's again.
+    for (const route of listed.sort((a, b) => a.family - b.family)) await nl.deleteRoute(route);
+    expect([...ipRoutes(ns, 4, { table: 100 }), ...ipRoutes(ns, 6, { table: 100 })]).toEqual([]);
+    expect(await nl.listRoutes({ table: 100 })).toEqual([]);
+
+    const mismatch = await rejection(nl.addRoute({ dst: '198.51.100.0/24', family: 6, dev: 'v1' }));
+    expect(mismatch.code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(mismatch.message).toContain('route.family');
+    const bad = await rejection(nl.addRoute({ dst: 'default', family: 5 as 4, dev: 'v1' }));
+    expect(bad.code).toBe('ERR_INVALID_ARG_VALUE');
+  });
 });
 
 // ---------------------------------------------------------------------------

@@ -135,19 +135,27 @@ void TapQueue::UpdatePoll(Napi::Env env, bool keep_readable) {
   // two epoll_ctl calls a frame.
   int want = (reading || (keep_readable && (events_ & UV_READABLE)) ? UV_READABLE : 0) |
              (writers_.empty() ? 0 : UV_WRITABLE);
-  if (want == events_) return;
-  if (want == 0) {
-    if (poll_) uv_poll_stop(poll_);
-    events_ = 0;
-    Unpin();
-    return;
+  if (want != events_) {
+    if (want == 0) {
+      if (poll_) uv_poll_stop(poll_);
+    } else {
+      UvHandleOf(env, poll_, this, true,
+                 [this](uv_loop_t* loop, uv_poll_t* poll) { uv_poll_init(loop, poll, fd_); });
+      if (!async_) async_ = std::make_unique<Napi::AsyncContext>(env, "macvlan:TapQueue");
+      uv_poll_start(poll_, want, OnPoll);
+    }
+    events_ = want;
   }
-  UvHandleOf(env, poll_, this, true,
-             [this](uv_loop_t* loop, uv_poll_t* poll) { uv_poll_init(loop, poll, fd_); });
-  if (events_ == 0) Pin();
-  if (!async_) async_ = std::make_unique<Napi::AsyncContext>(env, "macvlan:TapQueue");
-  uv_poll_start(poll_, want, OnPoll);
-  events_ = want;
+  // Only pending reads and writes keep this queue (and the process) alive:
+  // left armed for the next read alone, a dropped Tap is still collected
+  // (and its fd closed), and an idle one lets the process exit.
+  if (reading || !writers_.empty()) {
+    Pin();
+    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  } else {
+    Unpin();
+    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  }
 }
 
 void TapQueue::Pin() {

@@ -1058,6 +1058,28 @@ describe('lifecycle and hygiene', () => {
     for (const fd of fds) expect(fdTarget(fd), `fd ${fd}`).not.toBe(device);
   });
 
+  // A queue stays armed for the next read after one that waited; that must
+  // not hold a dropped tap (nor its fds) until another frame comes.
+  it('a tap dropped open after a read that waited for its frame is collected, and its fds are closed', async () => {
+    const ns = netns('gc-read');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mgcr', mode: 'bridge', up: true });
+    await nl.createMacvtap({ lower: 'v0', name: 'mgcs', mode: 'bridge', up: true });
+    await carrier(ns, 'v0', 'mgcr', 'mgcs');
+    const sender = await openTap(nl, 'mgcs');
+    const { ref, fds, device } = await (async () => {
+      const tap = await nl.openTap(link.name);
+      const read = tap.readFrame().then((f) => f.length);
+      await new Promise((r) => setTimeout(r, 20)); // the read waits
+      await sender.writeFrame(ethFrame(BROADCAST, randomMac(), 'wake'));
+      expect(await within(read, 3000, 'the read')).toBeGreaterThan(0);
+      return { ref: new WeakRef(tap), fds: tap.fds, device: tap.device };
+    })();
+    expect(await collected(ref)).toBe(true);
+    await afterFinalizers(() => fds.every((fd) => fdTarget(fd) !== device));
+    for (const fd of fds) expect(fdTarget(fd), `fd ${fd}`).not.toBe(device);
+  });
+
   it('close() rejects a pending read with ERR_HANDLE_CLOSED', async () => {
     const ns = netns('close-pending');
     const nl = await handle(ns);

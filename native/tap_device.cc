@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -10,8 +11,10 @@
 
 #include <linux/if_tun.h>
 
+#include <atomic>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 
 #include "netns.h"
 #include "sysfs_probe.h"
@@ -43,12 +46,33 @@ bool IsNodeFor(const std::string& path, dev_t devt, struct stat* st) {
 
 // Our own node for `devt` in `dir` (made 0711 if missing: others may reach
 // a node but only its own owner and mode let them open it), named after the
-// device number so two namespaces' tap4 never share one.
+// device number (two namespaces' tap4 never share one), this process and
+// this open: two Taps of one link never share one, so neither's close()
+// removes the other's node, nor does an open change another's owner.
+// Removes the nodes for `devt` in `dir` that processes no longer running
+// made (they died with the tap open): such a node keeps its owner, and the
+// device number may come back for another link.
+void RemoveOrphanNodes(const std::string& dir, const std::string& prefix) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const char* rest = name.c_str() + prefix.size();
+    pid_t pid = 0;
+    auto [end, err] = std::from_chars(rest, name.c_str() + name.size(), pid);
+    if (err != std::errc() || end == rest || pid <= 0) continue;
+    if (kill(pid, 0) != 0 && errno == ESRCH) unlink(entry.path().c_str());
+  }
+}
+
 int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path, bool* created) {
+  static std::atomic<uint64_t> opens{0};
   uid_t uid = p.node_uid >= 0 ? static_cast<uid_t>(p.node_uid) : geteuid();
   gid_t gid = p.node_gid >= 0 ? static_cast<gid_t>(p.node_gid) : getegid();
   mode_t mode = static_cast<mode_t>(p.node_mode);
-  *path = p.node_dir + "/tap" + std::to_string(major(devt)) + "_" + std::to_string(minor(devt));
+  std::string prefix = "tap" + std::to_string(major(devt)) + "_" + std::to_string(minor(devt)) + "-";
+  RemoveOrphanNodes(p.node_dir, prefix);
+  *path = p.node_dir + "/" + prefix + std::to_string(getpid()) + "-" + std::to_string(++opens);
   struct stat st;
   bool have = IsNodeFor(*path, devt, &st);
   if (!have || p.node_uid >= 0 || p.node_gid >= 0) {

@@ -5,7 +5,7 @@
 // local experimental EtherType 0x88b5 and a random marker, so IPv6 ND/MLD
 // chatter on the wire is skipped. Every test checks that the process has the
 // same fds afterwards as before (taps and handles closed).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chownSync,
@@ -938,22 +938,49 @@ describe('device nodes', () => {
     });
   });
 
-  it('a node left behind for another user, with another mode, is re-owned before it is opened', async () => {
+  it('a node a dead process left behind (another owner, another mode) is removed at the next open of its device', async () => {
     const ns = netns('owner-left');
     const nl = await handle(ns);
     const { link, dev } = await linkWithoutDevNode(ns, nl);
     // As a process that died with the tap open would leave it.
-    const left = `${DEFAULT_NODE_DIR}/tap${dev.major}_${dev.minor}`;
+    const dead = spawnSync('true').pid!;
+    const left = `${DEFAULT_NODE_DIR}/tap${dev.major}_${dev.minor}-${dead}-1`;
     mkdirSync(DEFAULT_NODE_DIR, { recursive: true });
-    rmSync(left, { force: true });
     execFileSync('mknod', ['-m', '0666', left, 'c', String(dev.major), String(dev.minor)]);
     chownSync(left, OWNER.uid, OWNER.gid);
     const tap = await openTap(nl, link.name);
-    expect(tap.device).toBe(left);
-    const st = statSync(left);
-    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({ uid: 0, gid: 0, mode: 0o600 });
-    await tap.close();
     expect(existsSync(left)).toBe(false);
+    expect(tap.device).not.toBe(left);
+    const st = statSync(tap.device);
+    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, rdev: st.rdev }).toEqual({
+      uid: 0,
+      gid: 0,
+      mode: 0o600,
+      rdev: makedev(dev.major, dev.minor),
+    });
+    await tap.close();
+    expect(existsSync(tap.device)).toBe(false);
+  });
+
+  it('two taps of one link each get a node of their own: owners apart, and one close() leaves the other', async () => {
+    const ns = netns('owner-two');
+    const nl = await handle(ns);
+    const { link, dev } = await linkWithoutDevNode(ns, nl);
+    const forQemu = await openTap(nl, link.name, { owner: OWNER });
+    const mine = await openTap(nl, link.name);
+    expect(mine.device).not.toBe(forQemu.device);
+    const modeOf = (path: string): { uid: number; gid: number; mode: number; rdev: number } => {
+      const st = statSync(path);
+      return { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, rdev: st.rdev };
+    };
+    const rdev = makedev(dev.major, dev.minor);
+    expect(modeOf(forQemu.device)).toEqual({ ...OWNER, rdev });
+    expect(modeOf(mine.device)).toEqual({ uid: 0, gid: 0, mode: 0o600, rdev });
+    await mine.close();
+    expect(existsSync(mine.device)).toBe(false);
+    expect(modeOf(forQemu.device)).toEqual({ ...OWNER, rdev });
+    await forQemu.close();
+    expect(existsSync(forQemu.device)).toBe(false);
   });
 });
 

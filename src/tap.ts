@@ -2,6 +2,7 @@
 import { native, type NativeTapOpenResult } from './binding.js';
 import { closeTapFds, openTapQueue, TAP_WRITE, type TapQueueCalls } from './calls.js';
 import { HandleClosedError, toNetlinkError } from './errors.js';
+import { invalidType, outOfRange } from './validate.js';
 
 const ENOLINK = 67;
 const c = native.constants;
@@ -127,12 +128,9 @@ export class Tap {
 
   #queue(queue: number, what: string): TapQueueCalls {
     if (this.#closed) throw new HandleClosedError(`${what} on ${this.device}`);
+    if (typeof queue !== 'number') throw invalidType('queue', 'an integer', queue);
     const q = this.#queues[queue];
-    if (!Number.isInteger(queue) || q === undefined) {
-      throw Object.assign(new RangeError(`Expected queue to be an integer >= 0 and < ${this.#queues.length}, received ${String(queue)}`), {
-        code: 'ERR_OUT_OF_RANGE',
-      });
-    }
+    if (!Number.isInteger(queue) || q === undefined) throw outOfRange('queue', `an integer >= 0 and < ${this.#queues.length}`, queue);
     return q;
   }
 
@@ -164,10 +162,7 @@ export class Tap {
 
   /** Writes one Ethernet frame (a zeroed virtio-net header is added when enabled). */
   writeFrame(frame: Buffer, queue = 0): Promise<void> {
-    if (!Buffer.isBuffer(frame)) {
-      const e = new TypeError(`Expected frame to be a Buffer, received ${typeof frame}`);
-      return Promise.reject(Object.assign(e, { code: 'ERR_INVALID_ARG_TYPE' }));
-    }
+    if (!Buffer.isBuffer(frame)) return Promise.reject(invalidType('frame', 'a Buffer', frame));
     if (frame.length < 14) {
       const e = new RangeError(`Expected frame to be an Ethernet frame of at least 14 bytes, received ${frame.length}`);
       return Promise.reject(Object.assign(e, { code: 'ERR_OUT_OF_RANGE' }));

@@ -15,7 +15,10 @@ export function show(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'object') {
+    const name = (Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    return typeof name === 'string' && name !== '' && name !== 'Object' ? `an instance of ${name}` : 'an object';
+  }
   if (typeof v === 'function') return 'a function';
   return String(v);
 }

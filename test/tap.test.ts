@@ -1129,6 +1129,12 @@ describe('lifecycle and hygiene', () => {
       expect(err).toBeInstanceOf(TypeError);
       expect(err.code, `writeFrame(${String(bad)})`).toBe('ERR_INVALID_ARG_TYPE');
     }
+    expect((await rejection(tap.writeFrame(new Uint8Array(60) as Buffer))).message).toBe(
+      'Expected frame to be a Buffer, received an instance of Uint8Array',
+    );
+    // A queue given as a string is said as one, not as the number it reads like.
+    const queue = await rejection(tap.readFrame('0' as unknown as number));
+    expect([queue.code, queue.message]).toEqual(['ERR_INVALID_ARG_TYPE', "Expected queue to be an integer, received string '0'"]);
     for (const length of [0, 5, 13]) {
       const err = await rejection(tap.writeFrame(Buffer.alloc(length)));
       expect(err).toBeInstanceOf(RangeError);

@@ -166,7 +166,12 @@ describe('unicastMac', () => {
 
   it('refuses non-strings', () => {
     throwsArg(() => unicastMac(0x020000000001, 'spec.mac'), 'ERR_INVALID_ARG_TYPE', 'spec.mac', 'received number');
-    throwsArg(() => unicastMac(Buffer.from([2, 0, 0, 0, 0, 1]), 'spec.mac'), 'ERR_INVALID_ARG_TYPE', 'spec.mac', 'received an object');
+    throwsArg(
+      () => unicastMac(Buffer.from([2, 0, 0, 0, 0, 1]), 'spec.mac'),
+      'ERR_INVALID_ARG_TYPE',
+      'spec.mac',
+      'received an instance of Buffer',
+    );
   });
 });
 

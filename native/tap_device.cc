@@ -44,11 +44,6 @@ bool IsNodeFor(const std::string& path, dev_t devt, struct stat* st) {
   return stat(path.c_str(), st) == 0 && S_ISCHR(st->st_mode) && st->st_rdev == devt;
 }
 
-// Our own node for `devt` in `dir` (made 0711 if missing: others may reach
-// a node but only its own owner and mode let them open it), named after the
-// device number (two namespaces' tap4 never share one), this process and
-// this open: two Taps of one link never share one, so neither's close()
-// removes the other's node, nor does an open change another's owner.
 // Removes the nodes for `devt` in `dir` that processes no longer running
 // made (they died with the tap open): such a node keeps its owner, and the
 // device number may come back for another link.
@@ -65,6 +60,11 @@ void RemoveOrphanNodes(const std::string& dir, const std::string& prefix) {
   }
 }
 
+// Our own node for `devt` in `dir` (made 0711 if missing: others may reach
+// a node but only its own owner and mode let them open it), named after the
+// device number (two namespaces' tap4 never share one), this process and
+// this open: two Taps of one link never share one, so neither's close()
+// removes the other's node, nor does an open change another's owner.
 int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path, bool* created) {
   static std::atomic<uint64_t> opens{0};
   uid_t uid = p.node_uid >= 0 ? static_cast<uid_t>(p.node_uid) : geteuid();

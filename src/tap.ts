@@ -98,6 +98,7 @@ export class Tap {
   };
   readonly #fds: number[];
   readonly #queues: TapQueueCalls[];
+  readonly #offloaded: boolean;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -109,6 +110,7 @@ export class Tap {
     this.minor = r.minor;
     this.features = r.features;
     this.offloads = { supported: offloadNames(r.offloadSupported), enabled: offloadNames(offload) };
+    this.#offloaded = offload !== 0;
     this.link = { index: r.index, name: r.name, ...(r.mac === undefined ? {} : { mac: r.mac }) };
     this.vnetHdrSize = vnetHdrSize;
     this.#fds = r.fds;
@@ -145,7 +147,7 @@ export class Tap {
    */
   readFrame(queue = 0): Promise<Buffer> {
     try {
-      if (this.offloads.enabled.length > 0) {
+      if (this.#offloaded) {
         throw Object.assign(
           new Error(
             `readFrame() on ${this.device}: the tap was opened with offloads (${this.offloads.enabled.join(', ')}), and its frames need ` +

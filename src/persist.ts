@@ -289,7 +289,9 @@ const MODEL = /^[A-Za-z0-9_-]+$/u;
  *
  * libvirt creates (and deletes) its own macvtap for this interface when the
  * VM starts; delete the library's link first, or the two would share a MAC
- * on one lower.
+ * on one lower. The MTU is not written: libvirt refuses `<mtu>` on a direct
+ * interface (libvirt 10: "setting MTU on interface type direct is not
+ * supported yet").
  *
  * @param link - The macvlan/macvtap, as `getLink` or a create returned it.
  * @param lower - Its lower: a Link (checked against `link.lower`) or a name.

@@ -157,6 +157,13 @@ export function parseGateway(v: unknown, field: string): { family: 4 | 6; addres
   return { family: family(v) as 4 | 6, address: v };
 }
 
+export function parseFamily(v: unknown, field: string): 4 | 6 | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') throw invalidType(field, '4 or 6', v);
+  if (v !== 4 && v !== 6) throw invalidValue(field, '4 or 6', v);
+  return v;
+}
+
 export function parseTable(v: unknown, field: string): number {
   return v === undefined ? c.RT_TABLE_MAIN : integer(v, field, 1, 0xffffffff);
 }

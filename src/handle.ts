@@ -18,6 +18,7 @@ import { HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
 import {
   parseCidr,
   parseDst,
+  parseFamily,
   parseGateway,
   parseMetric,
   parseTable,
@@ -813,7 +814,7 @@ export class Handle {
     const hdr = vnetHdr ? vnetHdrSize || VNET_HDR_SIZE : 0;
     let opened: NativeTapOpenResult;
     try {
-      // Closed while the open is under way: its fds are closed as they arrive (HandleCalls.openTap).
+      // One the kernel-side work had begun for when close() came resolves to its Tap (HandleCalls.close).
       opened = await this.#call(what, (n) => n.openTap({ ref: r, queues, vnetHdr, vnetHdrSize, nodeDir, uid, gid, mode, offload }));
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
@@ -880,8 +881,7 @@ export class Handle {
 
   #routeRequest(spec: RouteSpec, field: string): { req: NativeRoute; dev: LinkRef | undefined; what: string } {
     const s = plainObject(spec, field, ['family', 'dst', 'dev', 'gateway', 'metric', 'table']);
-    if (s.family !== undefined && s.family !== 4 && s.family !== 6) throw invalidValue(`${field}.family`, '4 or 6', s.family);
-    const family = s.family as 4 | 6 | undefined;
+    const family = parseFamily(s.family, `${field}.family`);
     const gateway = s.gateway === undefined ? undefined : parseGateway(s.gateway, `${field}.gateway`);
     const dst = parseDst(s.dst, `${field}.dst`, gateway?.family ?? family);
     if (family !== undefined && family !== dst.family) {
@@ -927,9 +927,7 @@ export class Handle {
   /** Routes of the main table (or `table`), optionally of one family or device. */
   async listRoutes(filter: { dev?: LinkRef; family?: 4 | 6; table?: number } = {}): Promise<Route[]> {
     const f = plainObject(filter, 'filter', ['dev', 'family', 'table']);
-    if (f.family !== undefined && typeof f.family !== 'number') throw invalidType('filter.family', '4 or 6', f.family);
-    if (f.family !== undefined && f.family !== 4 && f.family !== 6) throw invalidValue('filter.family', '4 or 6', f.family);
-    const family = f.family as 4 | 6 | undefined;
+    const family = parseFamily(f.family, 'filter.family');
     const table = parseTable(f.table, 'filter.table');
     const dev = f.dev === undefined ? undefined : linkRef(f.dev, 'filter.dev');
     const what = 'listRoutes()';

@@ -26,7 +26,7 @@
 //            generation capped, and what one page fault costs here)
 //   ip       execFile('ip') per call (from bench/spawner.mjs, a Node process) and ip -batch, creates and deletes
 //   handoff  GETLINK of lo (C, C through an I/O thread, library) and the C ping-pong
-//   loop     event-loop lateness (idle, concurrent creates, rtnl_lock busy)
+//   loop     event-loop lateness (idle, concurrent creates, the Node floor's burst, rtnl_lock busy)
 //   bigdump  dumps of BENCH_BIG_LINKS links
 //   tap      openTap+close and frames
 //   memory   the create/delete cycle check (default V8 settings, then young generation capped),
@@ -713,6 +713,23 @@ async function main() {
       push('lateCreateSeconds', took);
       await nl.deleteLinks(names('el', N));
       await settle();
+      // The Node floor's burst: N bare addon calls at once (a promise each,
+      // no validation, no Link; bench/floor.c), each create on the I/O
+      // thread in turn: what any library of this structure pays.
+      floor.open(`/run/netns/${NS}`, 'create', N, lower, 'fb', SPIN_US);
+      try {
+        stop = latenessProbe();
+        const fl0 = now();
+        const floorCalls = Array.from({ length: N }, () => floor.call());
+        push('lateFloorIssueMs', now() - fl0);
+        const made = await Promise.all(floorCalls);
+        if (made.some((v) => v < 1)) throw new Error('floor burst: a create without an ifindex');
+        pushLate('lateFloor', stop());
+      } finally {
+        floor.close();
+      }
+      await nl.deleteLinks(names('fb', N));
+      await settle();
       // The platform's own reference: N concurrent calls of Node's
       // promise API over libuv's thread pool, measured the same way.
       stop = latenessProbe();
@@ -1029,6 +1046,7 @@ function buildReport(raw, memory, mach, totalSeconds) {
   }
   absRow('event loop', 'worst setInterval(1 ms) lateness, idle (baseline)', 'lateIdle', 'ms');
   absRow('event loop', `worst lateness during ${N} concurrent creates`, 'lateCreate', 'ms', 2);
+  absRow('event loop', `Node floor: worst lateness during ${N} concurrent bare addon creates (bench/floor.c)`, 'lateFloor', 'ms');
   absRow('event loop', `worst lateness during ${N} concurrent creates, rtnl_lock busy`, 'lateBusy', 'ms', 2);
   absRow('event loop', `Node itself: worst lateness during ${N} concurrent fs.promises.stat() (platform reference)`, 'lateFs', 'ms');
   for (const r of rows.filter((r) => r.section === 'event loop')) {
@@ -1137,6 +1155,9 @@ function buildReport(raw, memory, mach, totalSeconds) {
       `the caller's synchronous loop issuing the ${N} calls alone took ${fmt(stats(raw.lateIssueMs).median)} ms [${fmt(stats(raw.lateIssueMs).min)}..${fmt(stats(raw.lateIssueMs).max)}]` +
       (raw.lateIssueFaults
         ? ` with ${fmt(stats(raw.lateIssueFaults).median)} minor page faults [${fmt(stats(raw.lateIssueFaults).min)}..${fmt(stats(raw.lateIssueFaults).max)}]`
+        : '') +
+      (raw.lateFloorIssueMs
+        ? `; issuing ${N} Node floor calls took ${fmt(stats(raw.lateFloorIssueMs).median)} ms [${fmt(stats(raw.lateFloorIssueMs).min)}..${fmt(stats(raw.lateFloorIssueMs).max)}]`
         : '') +
       (raw.lateFsIssueMs
         ? `; issuing ${N} fs.promises.stat() calls took ${fmt(stats(raw.lateFsIssueMs).median)} ms [${fmt(stats(raw.lateFsIssueMs).min)}..${fmt(stats(raw.lateFsIssueMs).max)}]`

@@ -442,17 +442,17 @@ export class Handle {
     const probes = tapDevices ? Probe.tapDevice : Probe.none;
     // A large dump comes in parts, built while the kernel dumps the rest.
     const where = { kind, lower: lower?.index };
-    let links: Link[] = [];
+    let links: Link[] | undefined;
     const part = (table: LinkTable | null): void => {
       if (table === null) {
-        links = [];
+        links = undefined;
         return;
       }
-      linksOf(table, where, links);
+      links = linksOf(table, where, links);
       native.recycleNumbers(table.numbers);
     };
     part(await this.#call(operation, (n) => n.dumpInParts(req, probes, part), notHere(req)));
-    return links;
+    return links ?? [];
   }
 
   /** Creates a macvlan link. */

@@ -723,6 +723,7 @@ async function main() {
         const floorCalls = Array.from({ length: N }, () => floor.call());
         push('lateFloorIssueMs', now() - fl0);
         const made = await Promise.all(floorCalls);
+        push('lateFloorSeconds', (now() - fl0) / 1000);
         if (made.some((v) => v < 1)) throw new Error('floor burst: a create without an ifindex');
         pushLate('lateFloor', stop());
       } finally {
@@ -1151,7 +1152,11 @@ function buildReport(raw, memory, mach, totalSeconds) {
   const busyLine =
     raw.lateCreateSeconds &&
     raw.lateBusySeconds &&
-    `  ${N} concurrent creates took ${fmt(stats(raw.lateCreateSeconds).median * 1e3)} ms idle, ${fmt(stats(raw.lateBusySeconds).median * 1e3)} ms with rtnl_lock busy (median); ` +
+    `  ${N} concurrent creates took ${fmt(stats(raw.lateCreateSeconds).median * 1e3)} ms idle, ${fmt(stats(raw.lateBusySeconds).median * 1e3)} ms with rtnl_lock busy (median)` +
+      (raw.lateFloorSeconds
+        ? `, the Node floor's ${N} (one at a time on its I/O thread) ${fmt(stats(raw.lateFloorSeconds).median * 1e3)} ms`
+        : '') +
+      '; ' +
       `the caller's synchronous loop issuing the ${N} calls alone took ${fmt(stats(raw.lateIssueMs).median)} ms [${fmt(stats(raw.lateIssueMs).min)}..${fmt(stats(raw.lateIssueMs).max)}]` +
       (raw.lateIssueFaults
         ? ` with ${fmt(stats(raw.lateIssueFaults).median)} minor page faults [${fmt(stats(raw.lateIssueFaults).min)}..${fmt(stats(raw.lateIssueFaults).max)}]`

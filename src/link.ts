@@ -410,10 +410,6 @@ export interface LinkWhere {
   lower?: number | undefined;
 }
 
-// V8 keeps an array made with `new Array(n)` in fast elements up to some
-// 100k: past a size like that, a table's links are pushed.
-const MAX_SIZED_LINKS = 50_000;
-
 /**
  * Every link. The same shape as listLinks' filters: V8 optimizes linksOf
  * for one `where` shape, and `{}` from a create was a second that undid it.
@@ -436,7 +432,7 @@ export function linksOf(table: LinkTable, where: LinkWhere = ALL_LINKS, links?: 
   // The kind column indexes kinds: a filter by kind compares numbers.
   const onlyKindCode = onlyKind === undefined ? undefined : kinds.indexOf(onlyKind);
   if (onlyKindCode === -1) return links ?? [];
-  const sized = links === undefined && onlyKind === undefined && onlyLower === undefined && count <= MAX_SIZED_LINKS;
+  const sized = links === undefined && onlyKind === undefined && onlyLower === undefined;
   const into: Link[] = sized ? new Array<Link>(count) : (links ?? []);
   let n = sized ? 0 : into.length;
   // Each name and address as a substring at the offsets the addon gives

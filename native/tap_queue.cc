@@ -190,6 +190,7 @@ void TapQueue::OnLivenessTimer(uv_timer_t* timer) {
 }
 
 void TapQueue::OnLinkGone(Napi::Env env) {
+  link_gone_ = true;
   if (closed_ || (readers_.empty() && writers_.empty())) return;
   Napi::Function settle = settle_.Value();  // before UpdatePoll() unpins it
   SettleBatch out(env);
@@ -290,6 +291,7 @@ void TapQueue::RejectAll(int error, SettleBatch& out) {
 Napi::Value TapQueue::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) return Napi::Number::New(env, -EBADF);
+  if (link_gone_) return Napi::Number::New(env, -ENOLINK);
   double id = info[0].As<Napi::Number>().DoubleValue();
   // A frame may already be queued: take it now, which saves a loop turn
   // (unless others wait before this read).
@@ -317,6 +319,7 @@ Napi::Value TapQueue::SetSlab(const Napi::CallbackInfo& info) {
 Napi::Value TapQueue::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) return Napi::Number::New(env, EBADF);
+  if (link_gone_) return Napi::Number::New(env, ENOLINK);
   double id = info[0].As<Napi::Number>().DoubleValue();
   auto frame = info[1].As<Napi::Buffer<uint8_t>>();
   if (writers_.empty()) {

@@ -83,6 +83,10 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
   size_t slab_used_ = 0;
   Napi::ObjectReference self_;  // held while I/O is pending
   bool checking_ = false;       // a liveness check is on the thread pool
+  // A liveness check found the link deleted: reads and writes fail with
+  // ENOLINK from then on (the kernel drops what is written to a queue of a
+  // deleted macvtap and says it was sent).
+  bool link_gone_ = false;
   // libuv callbacks settle promises: they need a callback scope (and so an
   // async context) for the microtask queue to run afterwards. Made by the
   // first poll: a tap whose fds go to QEMU never needs one.

@@ -162,7 +162,11 @@ export class Tap {
     }
   }
 
-  /** Writes one Ethernet frame (a zeroed virtio-net header is added when enabled). */
+  /**
+   * Writes one Ethernet frame (a zeroed virtio-net header is added when
+   * enabled). Rejects with ENOLINK once a read on this queue has found the
+   * link deleted; before that the kernel drops such a write and says it was sent.
+   */
   writeFrame(frame: Buffer, queue = 0): Promise<void> {
     if (!Buffer.isBuffer(frame)) return Promise.reject(invalidType('frame', 'a Buffer', frame));
     if (frame.length < 14) {

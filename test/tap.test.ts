@@ -1012,10 +1012,18 @@ describe('lifecycle and hygiene', () => {
     expect(first.value.message).toContain('mgone');
     expect(first.ms, 'ms until the pending read rejected').toBeLessThan(SETTLE_MS);
 
-    // A read started afterwards fails the same way instead of hanging.
+    // A read started afterwards fails the same way instead of hanging, at
+    // once: the queue knows the link is gone.
     const again = await settledWithin(rejection(tap.readFrame()), 'readFrame() on a deleted link');
     expect(again.value.code).toBe('ENOLINK');
     expect(again.ms, 'ms until the second read rejected').toBeLessThan(SETTLE_MS);
+    // So does a write, which the kernel would drop and call sent.
+    const frame = Buffer.alloc(60);
+    frame.fill(0xff, 0, 6);
+    const written = await settledWithin(rejection(tap.writeFrame(frame)), 'writeFrame() on a deleted link');
+    expect(written.value).toBeInstanceOf(NetlinkError);
+    expect(written.value.code).toBe('ENOLINK');
+    expect(written.value.message).toContain("the link 'mgone' was deleted");
 
     await within(tap.close(), 3000, 'close() after the link was deleted');
     expect(tap.closed).toBe(true);

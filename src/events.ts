@@ -141,11 +141,16 @@ export function watchLinks(handle: Lister, options: WatchOptions, hooks: Hooks):
       }
       poke();
     });
+    // The socket closes here, not only when the generator finishes: one
+    // left suspended at a `yield` never does, and its socket kept the fd and
+    // the event loop (the process could not exit).
     const stop = (): void => {
       ended = true;
+      socket.close();
       poke();
     };
     signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) stop(); // while subscribing
     const unhook = hooks.onClose(stop);
     const known = new Map<number, Link>();
     const out: LinkEvent[] = [];

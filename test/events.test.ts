@@ -366,6 +366,27 @@ describe('watchLinks', () => {
     expect(openFds()).toBe(before);
   });
 
+  it('an iterator left waiting at an event closes its socket on abort; one aborted while subscribing yields nothing', async () => {
+    const ns = netns();
+    const nl = await handleIn(ns);
+    const before = openFds();
+    const ac = new AbortController();
+    const it = nl.watchLinks({ signal: ac.signal, existing: true })[Symbol.asyncIterator]();
+    expect((await it.next()).done).toBe(false);
+    // The caller stops pulling: the generator stays suspended at its yield.
+    expect(openFds()).toBeGreaterThan(before);
+    ac.abort();
+    expect(openFds()).toBe(before);
+    expect((await it.next()).done).toBe(true);
+
+    const early = new AbortController();
+    const it2 = nl.watchLinks({ signal: early.signal, existing: true })[Symbol.asyncIterator]();
+    const first = it2.next(); // starts subscribing
+    early.abort();
+    expect((await first).done).toBe(true);
+    expect(openFds()).toBe(before);
+  });
+
   it('closes its socket when the loop breaks', async () => {
     const ns = netns();
     const nl = await handleIn(ns);

@@ -11,7 +11,9 @@
 namespace macvlan {
 
 int OpenNetnsFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO would wait for a writer in open(), and the I/O thread
+  // with it (setns() then refuses it as any other file).
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return -errno;
   // NS_GET_NSTYPE tells a network namespace from any other file; a kernel
   // without it (before 4.11) gets the check from setns() instead.

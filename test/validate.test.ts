@@ -2,6 +2,11 @@
 // it, with Node's error classes and codes and the field named; and abuse of
 // handles (closed, closed twice, opened on things that are not namespaces).
 // The handle-level checks run against a throwaway netns.
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HandleClosedError, NetlinkError, open, type Handle, type MacvlanSpec } from '../src/index.js';
@@ -740,6 +745,33 @@ describe('handle abuse', () => {
     await rejectsNetlink(open({ netns: '/etc/hostname' }), 'EINVAL', '/etc/hostname');
     await rejectsNetlink(open({ netns: '/proc/self/ns/mnt' }), 'EINVAL', '/proc/self/ns/mnt');
     await rejectsNetlink(open({ netns: '/tmp' }), 'EINVAL', '/tmp');
+  });
+
+  it('open: a FIFO is refused at once, not waited on for a writer', async () => {
+    const fifo = join(tmpdir(), `macvlan-fifo-${process.pid}`);
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const opened = open({ netns: fifo });
+      const late = new Promise<string>((resolve) => setTimeout(() => resolve('still pending after 3 s'), 3000).unref());
+      const outcome = await Promise.race([
+        opened.then(
+          () => 'opened',
+          (e: unknown) => e,
+        ),
+        late,
+      ]);
+      expect(outcome).toBeInstanceOf(NetlinkError);
+      expect((outcome as NetlinkError).code).toBe('EINVAL');
+      expect((outcome as NetlinkError).message).toContain(`'${fifo}' is not a network namespace`);
+    } finally {
+      // Had the I/O thread blocked in open(), a writer lets it go.
+      try {
+        closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+      } catch {
+        // no reader waits: nothing to release
+      }
+      rmSync(fifo);
+    }
   });
 
   it('open: argument checks', async () => {

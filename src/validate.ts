@@ -125,6 +125,11 @@ export function linkName(v: unknown, field: string, pattern = false): string {
   if (v === '.' || v === '..' || bad) {
     throw invalidValue(field, "an interface name without '/', ':' or whitespace, and not '.' or '..'", v);
   }
+  // The kernel answers a bare EINVAL: /proc/sys/net/ipv{4,6}/conf/ already
+  // has entries of these names (devinet_sysctl_register).
+  if (v === 'all' || v === 'default') {
+    throw invalidValue(field, "an interface name other than 'all' and 'default' (the names of /proc/sys/net/*/conf/ settings)", v);
+  }
   if (percent > 0 && !(pattern && percent === 1 && v.includes('%d'))) {
     throw invalidValue(field, pattern ? "a name with at most one '%d'" : "a name without '%'", v);
   }

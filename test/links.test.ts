@@ -569,6 +569,20 @@ describe('names the library refuses before the kernel', () => {
     expect(err.message).toMatch(/0xA0/);
     expect(ns.links().map((l) => l.ifname)).toStrictEqual(['lo', 'v1', 'v0']);
   });
+
+  it.each(['all', 'default'])(
+    'the kernel refuses %j (a /proc/sys/net/*/conf/ name), as ip shows; the library says why, for a create and a rename',
+    async (name) => {
+      const { ns, nl } = await fresh();
+      expect(() => ns.ip('link', 'add', name, 'link', 'v0', 'type', 'macvlan')).toThrow(/Invalid argument/);
+      const created = await rejection(nl.createMacvlan({ lower: 'v0', name }));
+      expect(created.code).toBe('ERR_INVALID_ARG_VALUE');
+      expect(created.message).toMatch(/other than 'all' and 'default'/);
+      const renamed = await rejection(nl.setLink('v1', { name }));
+      expect(renamed.code).toBe('ERR_INVALID_ARG_VALUE');
+      expect(ns.links().map((l) => l.ifname)).toStrictEqual(['lo', 'v1', 'v0']);
+    },
+  );
 });
 
 describe('kernel-picked names', () => {

@@ -104,6 +104,13 @@ describe('linkName', () => {
     },
   );
 
+  it("refuses 'all' and 'default', which the kernel refuses with a bare EINVAL", () => {
+    for (const name of ['all', 'default']) {
+      throwsArg(() => linkName(name, 'spec.name', true), 'ERR_INVALID_ARG_VALUE', 'spec.name', "other than 'all' and 'default'");
+    }
+    expect(linkName('all0', 'n')).toBe('all0');
+  });
+
   it('refuses names with a lone surrogate, which have no UTF-8', () => {
     for (const name of ['mv\ud800', 'mv\udc00x', '\udbff']) {
       throwsArg(() => linkName(name, 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name', 'no lone surrogate');

@@ -636,7 +636,18 @@ export class Handle {
         : undefined;
     req.index = before.index;
     if (target !== undefined) return this.#move(before, req, target, what, lowerElsewhere);
-    await this.#changeOrRestore(before, req, what, lowerElsewhere);
+    const name = req.name;
+    const renamed = name !== undefined && name !== before.name;
+    // do_setlink() renames after the MTU, MAC and queue length; an MTU below
+    // 1280 on the way has already flushed the link's IPv6 addresses, which
+    // no restore brings back. So a taken name is found first.
+    if (renamed && Object.keys(req).length > 2) {
+      const taken = await this.#getNative(name, what).catch(() => undefined);
+      if (taken) throw new NetlinkError(what, EEXIST, { hint: `a link '${name}' exists already` });
+    }
+    const nameTaken = (e: unknown): string | undefined =>
+      renamed && (e as NativeError).errno === EEXIST ? `a link '${name}' exists already` : lowerElsewhere?.(e);
+    await this.#changeOrRestore(before, req, what, nameTaken);
     return toLink(await this.#getNative(before.index, what, Probe.all));
   }
 

@@ -846,17 +846,38 @@ describe.each(KINDS)('setLink on a %s', (kind) => {
     await expectAgreesWithIp(ns, await nl.getLink(link.index));
   });
 
-  it('a setLink the kernel refuses half-way (rename onto an existing name) leaves the link as it was', async () => {
+  it('a rename onto an existing name, with other changes, is refused before anything changes (an MTU below 1280 would flush IPv6)', async () => {
     const { ns, nl } = await fresh();
     const link = await create(nl, kind, { lower: 'v0', name: 'keep', mode: 'bridge', mac: '02:00:5e:00:50:01', txQueueLen: 100 });
+    ns.ip('addr', 'add', '2001:db8::1/64', 'dev', 'keep', 'nodad');
     const before = macvlanLinks(ns);
-    // do_setlink applies the mode (changelink), MAC and MTU before it tries the name.
     const err = await rejection(
-      nl.setLink('keep', { name: 'v1', mtu: 1300, mac: '02:00:5e:00:50:02', txQueueLen: 5, mode: 'private', up: true }),
+      nl.setLink('keep', { name: 'v1', mtu: 1200, mac: '02:00:5e:00:50:02', txQueueLen: 5, mode: 'private', up: true }),
     );
+    const addrs = ipJson<{ addr_info: { local: string }[] }[]>('-n', ns.name, 'addr', 'show', 'dev', 'keep');
+    expect(addrs[0]!.addr_info.map((a) => a.local)).toContain('2001:db8::1');
     expect(err).toBeInstanceOf(NetlinkError);
     expect(err.code).toBe('EEXIST');
     expect(err.errno).toBe(17);
+    expect(err.message).toContain("a link 'v1' exists already");
+    expect(macvlanLinks(ns)).toStrictEqual(before);
+    expect((await nl.getLink('keep')).index).toBe(link.index);
+    // A rename alone goes straight to the kernel, and its EEXIST says why too.
+    const alone = await rejection(nl.setLink('keep', { name: 'v1' }));
+    expect(alone.message).toContain("a link 'v1' exists already");
+  });
+
+  it('a setLink the kernel refuses half-way (up with the MAC of the lower) leaves the link as it was', async () => {
+    const { ns, nl } = await fresh();
+    const link = await create(nl, kind, { lower: 'v0', name: 'keep', mode: 'bridge', mac: '02:00:5e:00:50:01', txQueueLen: 100 });
+    const before = macvlanLinks(ns);
+    // do_setlink applies the MAC, the MTU and the name before it brings the
+    // link up, which macvlan_open() refuses: the MAC is its lower's.
+    const err = await rejection(
+      nl.setLink('keep', { name: 'kept', mtu: 1300, mac: ipLink(ns, 'v0').address!, txQueueLen: 5, mode: 'private', up: true }),
+    );
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err.code).toBe('EADDRINUSE');
     expect(macvlanLinks(ns)).toStrictEqual(before);
     const theirs = await expectAgreesWithIp(ns, await nl.getLink('keep'));
     expect([theirs.mtu, theirs.mac, theirs.txQueueLen, theirs.macvlan?.mode, theirs.up]).toStrictEqual([

@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <linux/if_tun.h>
 
@@ -346,6 +348,38 @@ Napi::Value TapQueue::Release(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+namespace {
+
+// The nodes this environment's Taps made and no closeTap has removed yet:
+// removed when the environment goes (a worker terminated, the process
+// exiting), where no close() runs. Left, a node keeps its owner, and the
+// device number comes back for the next macvtap.
+struct TapNodes {
+  std::map<std::string, std::pair<uint32_t, uint32_t>> made;
+};
+
+void RemoveTapNodes(void* data) {
+  auto* nodes = static_cast<TapNodes*>(data);
+  for (const auto& [path, dev] : nodes->made) CloseTap(-1, path, dev.first, dev.second);
+  delete nodes;
+}
+
+}  // namespace
+
+void* NewTapNodes(Napi::Env env) {
+  auto* nodes = new TapNodes;
+  napi_add_env_cleanup_hook(env, RemoveTapNodes, nodes);
+  return nodes;
+}
+
+Napi::Value TrackTapNode(const Napi::CallbackInfo& info) {
+  std::string node = info[0].As<Napi::String>().Utf8Value();
+  uint32_t major = info[1].As<Napi::Number>().Uint32Value();
+  uint32_t minor = info[2].As<Napi::Number>().Uint32Value();
+  static_cast<TapNodes*>(info.Data())->made[node] = {major, minor};
+  return info.Env().Undefined();
+}
+
 Napi::Value CloseTapFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array list = info[0].As<Napi::Array>();
@@ -353,6 +387,7 @@ Napi::Value CloseTapFds(const Napi::CallbackInfo& info) {
   uint32_t major = info[2].As<Napi::Number>().Uint32Value();
   uint32_t minor = info[3].As<Napi::Number>().Uint32Value();
   Napi::Function done = info[4].As<Napi::Function>();
+  if (!node.empty()) static_cast<TapNodes*>(info.Data())->made.erase(node);
   std::vector<int> fds;
   for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
   // The node goes with the first fd (or alone): an open fd never needs it.

@@ -100,4 +100,10 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
 // calls done().
 Napi::Value CloseTapFds(const Napi::CallbackInfo& info);
 
+// trackTapNode(path, major, minor): a node a Tap made. closeTap removes it;
+// one that no closeTap removed goes with the environment. Both functions
+// take NewTapNodes(env) as their data.
+Napi::Value TrackTapNode(const Napi::CallbackInfo& info);
+void* NewTapNodes(Napi::Env env);
+
 }  // namespace macvlan

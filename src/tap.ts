@@ -62,6 +62,11 @@ export interface TapOptions {
   offloads?: TapOffload[];
 }
 
+/** What removes the node of a Tap collected while open (its queues close their fds). */
+const collectedNodes = new FinalizationRegistry<{ node: string; major: number; minor: number }>(({ node, major, minor }) =>
+  native.closeTap([], node, major, minor, () => undefined),
+);
+
 /** An open macvtap device: one fd per queue. */
 export class Tap {
   /** The device node opened: '/dev/tapN', or a node the library made. */
@@ -116,6 +121,13 @@ export class Tap {
     this.#fds = r.fds;
     const reasonOf = (e: unknown, tag: number): Error => this.#error(e, tag === TAP_WRITE ? 'writeFrame()' : 'readFrame()');
     this.#queues = r.fds.map((fd) => openTapQueue(fd, vnetHdrSize, reasonOf));
+    // A node made for this open goes with it however it ends: close(), the
+    // Tap collected, or the environment torn down (no node keeps its owner
+    // for the device number's next link).
+    if (this.madeNode) {
+      native.trackTapNode(this.device, this.major, this.minor);
+      collectedNodes.register(this, { node: this.device, major: this.major, minor: this.minor }, this);
+    }
   }
 
   /** One O_CLOEXEC fd per queue, ready to hand to a child process through spawn's stdio. */
@@ -209,6 +221,7 @@ export class Tap {
       this.#closed = true;
       const fds = this.#queues.map((q) => q.release()).filter((fd) => fd >= 0);
       const node = this.madeNode ? this.device : '';
+      collectedNodes.unregister(this);
       this.#closing = closeTapFds(fds, node, this.major, this.minor);
     }
     return this.#closing;

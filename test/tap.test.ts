@@ -7,6 +7,7 @@
 // same fds afterwards as before (taps and handles closed).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import {
   chownSync,
   existsSync,
@@ -20,6 +21,8 @@ import {
   statSync,
   unlinkSync,
 } from 'node:fs';
+
+import { Worker } from 'node:worker_threads';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -1091,6 +1094,37 @@ describe('lifecycle and hygiene', () => {
     expect(await collected(ref)).toBe(true);
     await afterFinalizers(() => fds.every((fd) => fdTarget(fd) !== device));
     for (const fd of fds) expect(fdTarget(fd), `fd ${fd}`).not.toBe(device);
+  });
+
+  // A made node keeps its owner; the device number comes back for the next
+  // macvtap, and a node left behind would open that one.
+  it('a made node goes when its Tap is collected unclosed, and when the worker that opened it is terminated', async () => {
+    const ns = netns('gc-node');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mgcn', mode: 'bridge' });
+    const owner = { uid: 1234, gid: 1234 };
+    const { ref, device } = await (async () => {
+      const tap = await nl.openTap(link.name, { owner });
+      return { ref: new WeakRef(tap), device: tap.device };
+    })();
+    expect(existsSync(device)).toBe(true);
+    expect(await collected(ref)).toBe(true);
+    await waitUntil(`the collected tap's node ${device} to be removed`, () => !existsSync(device));
+
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       import(workerData.lib).then(async ({ open }) => {
+         const nl = await open({ netns: workerData.ns });
+         const tap = await nl.openTap(workerData.link, { owner: workerData.owner });
+         parentPort.postMessage(tap.device);
+       });`,
+      { eval: true, workerData: { lib: new URL('../dist/index.js', import.meta.url).href, ns: ns.name, link: link.name, owner } },
+    );
+    const [made] = (await once(worker, 'message')) as [string];
+    expect(made.startsWith(DEFAULT_NODE_DIR)).toBe(true);
+    expect(existsSync(made)).toBe(true);
+    await worker.terminate();
+    expect(existsSync(made), `${made} after the worker was terminated`).toBe(false);
   });
 
   // A queue stays armed for the next read after one that waited; that must

@@ -1,6 +1,6 @@
 // Arguments for handing an opened tap to QEMU.
-import type { Tap } from './tap.js';
-import { integer, invalidValue, plainObject, unicastMac } from './validate.js';
+import { Tap } from './tap.js';
+import { integer, invalidType, invalidValue, plainObject, unicastMac } from './validate.js';
 
 /** What `qemuNetdevArgs` takes besides the tap. */
 export interface QemuNetdevOptions {
@@ -32,6 +32,7 @@ export function qemuNetdevArgs(
   /** The tap's fds, to append to spawn's stdio so the child gets them at firstFd, firstFd+1, ... */
   stdio: number[];
 } {
+  if (!(tap instanceof Tap)) throw invalidType('tap', 'a Tap (from openTap)', tap);
   const o = plainObject(options, 'options', ['id', 'mac', 'firstFd', 'device']);
   if (typeof o.id !== 'string' || !/^[A-Za-z][\w.-]*$/u.test(o.id)) {
     throw invalidValue('options.id', 'a QEMU id (a letter, then letters, digits, _ . -)', o.id);

@@ -1,7 +1,7 @@
 // The host shim: why a host cannot reach its own macvlan/macvtap guests, and
 // the one-call fix (a bridge-mode macvlan with an address and routes).
 import { parseCidr, parseDst } from './addr_route.js';
-import { open, type Handle } from './handle.js';
+import { Handle, open } from './handle.js';
 import type { Link, LinkRef } from './link.js';
 import { invalidType, invalidValue, linkName, linkRef, plainObject, unicastMac } from './validate.js';
 
@@ -27,6 +27,7 @@ export interface HostShimOptions {
  * deleted (its addresses and routes go with it) and the error is thrown.
  */
 export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Link> {
+  if (!(nl instanceof Handle)) throw invalidType('nl', 'a Handle (from open())', nl);
   const o = plainObject(options, 'options', ['lower', 'name', 'address', 'routes', 'mac']);
   if (o.lower === undefined) throw invalidType('options.lower', 'a link name (string) or ifindex (number)', undefined);
   const lower = linkRef(o.lower, 'options.lower');
@@ -56,6 +57,7 @@ export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Li
 
 /** Removes a shim made by hostShim: deleting the link takes its address and routes with it. */
 export async function removeHostShim(nl: Handle, ref: LinkRef): Promise<void> {
+  if (!(nl instanceof Handle)) throw invalidType('nl', 'a Handle (from open())', nl);
   const r = linkRef(ref, 'ref');
   const link = await nl.getLink(r);
   if (link.kind !== 'macvlan')

@@ -9,7 +9,16 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { HandleClosedError, NetlinkError, open, type Handle, type MacvlanSpec } from '../src/index.js';
+import {
+  HandleClosedError,
+  hostShim,
+  NetlinkError,
+  open,
+  qemuNetdevArgs,
+  removeHostShim,
+  type Handle,
+  type MacvlanSpec,
+} from '../src/index.js';
 import { errnoName, toNetlinkError } from '../src/errors.js';
 import { boolean, integer, linkName, linkRef, netnsPath, netnsTarget, oneOf, plainObject, unicastMac } from '../src/validate.js';
 import { makeNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
@@ -103,6 +112,12 @@ describe('linkName', () => {
       throwsArg(() => linkName(name, 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name');
     },
   );
+
+  it('the helpers that take a Handle or a Tap say so when given something else', async () => {
+    throwsArg(() => qemuNetdevArgs({} as never, { id: 'n0', firstFd: 3 }), 'ERR_INVALID_ARG_TYPE', 'tap', 'a Tap (from openTap)');
+    await rejectsArg(hostShim(null as never, { lower: 'v0', address: '192.0.2.1/32' }), 'ERR_INVALID_ARG_TYPE', 'nl', 'a Handle');
+    await rejectsArg(removeHostShim({} as never, 'shim0'), 'ERR_INVALID_ARG_TYPE', 'nl', 'a Handle');
+  });
 
   it("refuses 'all' and 'default', which the kernel refuses with a bare EINVAL", () => {
     for (const name of ['all', 'default']) {

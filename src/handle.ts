@@ -134,6 +134,7 @@ const U32_MAX = 0xffffffff;
 /** The kernel refuses more queues than this (rtnl_create_link). */
 const MAX_QUEUES = 4096;
 /** Errno numbers we look at. */
+const ENOENT = 2;
 const ENODEV = 19;
 const EEXIST = 17;
 const EINVAL = 22;
@@ -291,10 +292,12 @@ function createFailed(plan: CreatePlan, e: unknown): unknown {
   return plan.lookup ? e : lowerMissing(plan, e);
 }
 
-/** setns() refuses a file that is not a network namespace with EINVAL. */
-function notNetns(err: unknown, path: string): string | undefined {
+/** Why a netns path was refused: missing (ENOENT), or not a network namespace (setns() says EINVAL). */
+function netnsHint(err: unknown, path: string): string | undefined {
   const errno = (err as { errno?: unknown } | null)?.errno;
-  if (errno !== EINVAL || !path) return undefined;
+  if (!path) return undefined;
+  if (errno === ENOENT) return `no namespace at '${path}'`;
+  if (errno !== EINVAL) return undefined;
   return `'${path}' is not a network namespace (a name under /run/netns, or an nsfs file such as /proc/PID/ns/net)`;
 }
 
@@ -302,7 +305,7 @@ function notNetns(err: unknown, path: string): string | undefined {
 async function openTarget(target: NetnsTarget, what: string): Promise<Handle> {
   const path = netnsPath(target);
   return open({ netns: path }).catch((e: unknown) => {
-    throw toNetlinkError(e, `${what}: open the target namespace`, undefined, notNetns(e, path));
+    throw toNetlinkError(e, `${what}: open the target namespace`, undefined, netnsHint(e, path));
   });
 }
 
@@ -314,7 +317,7 @@ export async function open(options: OpenOptions = {}): Promise<Handle> {
   try {
     await handle.opened;
   } catch (err) {
-    throw toNetlinkError(err, path ? `open({ netns: '${path}' })` : 'open()', undefined, notNetns(err, path));
+    throw toNetlinkError(err, path ? `open({ netns: '${path}' })` : 'open()', undefined, netnsHint(err, path));
   }
   return new Handle(handle, path || undefined);
 }

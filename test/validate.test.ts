@@ -761,6 +761,14 @@ describe('handle abuse', () => {
     await rejectsNetlink(open({ netns: missing }), 'ENOENT', `/run/netns/${missing}`);
     await rejectsNetlink(open({ netns: '/proc/1073741823/ns/net' }), 'ENOENT');
     await rejectsNetlink(open({ netns: 1073741823 }), 'ENOENT', '/proc/1073741823/ns/net');
+    // A create or move into it names the path too.
+    const nl = await open({ netns: ns.name });
+    try {
+      await rejectsNetlink(nl.createMacvlan({ lower: 'v0', netns: missing }), 'ENOENT', `no namespace at '/run/netns/${missing}'`);
+      await rejectsNetlink(nl.setLink('v1', { netns: missing }), 'ENOENT', `no namespace at '/run/netns/${missing}'`);
+    } finally {
+      await nl.close();
+    }
   });
 
   it('open: a path that is not a network namespace is refused', async () => {

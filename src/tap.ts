@@ -37,7 +37,11 @@ export interface TapOptions {
   vnetHdr?: boolean;
   /** The virtio-net header size with vnetHdr: 10 (default) or 12 (virtio 1.0, what QEMU uses). */
   vnetHdrSize?: 10 | 12;
-  /** Where to make a device node when /dev/tapN is missing or is another device. Default '/run/macvlan'. */
+  /**
+   * Where to make a device node when /dev/tapN is missing or is another
+   * device. Default '/run/macvlan'. With `owner`, it is made searchable by
+   * group and others (and left so).
+   */
   nodeDir?: string;
   /** Owner, group and mode for a node made for another user (a QEMU not running as root). */
   owner?: {

@@ -644,13 +644,13 @@ export class Handle {
     // do_setlink() renames after the MTU, MAC and queue length; an MTU below
     // 1280 on the way has already flushed the link's IPv6 addresses, which
     // no restore brings back. So a taken name is found first.
-    if (renamed && Object.keys(req).length > 2) {
-      const taken = await this.#getNative(name, what).catch(() => undefined);
-      if (taken) throw new NetlinkError(what, EEXIST, { hint: `a link '${name}' exists already` });
+    const taken = `a link '${name}' exists already`;
+    const withOthers = Object.keys(req).some((k) => k !== 'index' && k !== 'name');
+    if (renamed && withOthers && (await this.#getNative(name, what).catch(() => undefined))) {
+      throw new NetlinkError(what, EEXIST, { hint: taken });
     }
-    const nameTaken = (e: unknown): string | undefined =>
-      renamed && (e as NativeError).errno === EEXIST ? `a link '${name}' exists already` : lowerElsewhere?.(e);
-    await this.#changeOrRestore(before, req, what, nameTaken);
+    const hint = (e: unknown): string | undefined => (renamed && (e as NativeError).errno === EEXIST ? taken : lowerElsewhere?.(e));
+    await this.#changeOrRestore(before, req, what, hint);
     return toLink(await this.#getNative(before.index, what, Probe.all));
   }
 

@@ -1115,8 +1115,11 @@ describe('lifecycle and hygiene', () => {
       `const { parentPort, workerData } = require('node:worker_threads');
        import(workerData.lib).then(async ({ open }) => {
          const nl = await open({ netns: workerData.ns });
-         const tap = await nl.openTap(workerData.link, { owner: workerData.owner });
-         parentPort.postMessage(tap.device);
+         // Kept, and the worker kept running, until it is terminated:
+         // collected or exiting by itself, the tap would take its node along.
+         globalThis.tap = await nl.openTap(workerData.link, { owner: workerData.owner });
+         setInterval(() => {}, 1000);
+         parentPort.postMessage(globalThis.tap.device);
        });`,
       { eval: true, workerData: { lib: new URL('../dist/index.js', import.meta.url).href, ns: ns.name, link: link.name, owner } },
     );

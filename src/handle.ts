@@ -138,6 +138,7 @@ const ENOENT = 2;
 const ENODEV = 19;
 const EEXIST = 17;
 const EINVAL = 22;
+const EOPNOTSUPP = 95;
 /** What the native openTap says of a link that is not a macvtap. */
 const EMEDIUMTYPE = 124;
 
@@ -150,6 +151,11 @@ export const DEFAULT_NODE_DIR = '/run/macvlan';
 function notHere(req: NativeLinkRequest): (e: unknown) => string | undefined {
   const ref = req.index ?? req.name;
   return (e) => ((e as { errno?: number }).errno === ENODEV && ref !== undefined ? `no link ${showRef(ref)} in this namespace` : undefined);
+}
+
+/** The hint for EOPNOTSUPP on a delete: the kernel deletes only links that have a kind (rtnl_link_ops). */
+function notDeletable(ref: LinkRef): string {
+  return `${showRef(ref)} has no link kind (loopback or a hardware device), and the kernel deletes only links made with one`;
 }
 
 function refRequest(ref: LinkRef): NativeLinkRequest {
@@ -970,7 +976,9 @@ export class Handle {
   /** Deletes one link. */
   async deleteLink(ref: LinkRef): Promise<void> {
     const r = linkRef(ref, 'ref');
-    await this.#call(`deleteLink(${showRef(r)})`, (n) => n.link(LinkOp.delete, refRequest(r)), notHere(refRequest(r)));
+    const missing = notHere(refRequest(r));
+    const hint = (e: unknown): string | undefined => ((e as { errno?: number }).errno === EOPNOTSUPP ? notDeletable(r) : missing(e));
+    await this.#call(`deleteLink(${showRef(r)})`, (n) => n.link(LinkOp.delete, refRequest(r)), hint);
   }
 
   /**
@@ -994,6 +1002,9 @@ export class Handle {
     native.recycleNumbers(table.numbers);
     if ('missing' in named) {
       throw new NetlinkError(what, ENODEV, { hint: `no link ${showRef(named.missing)} in this namespace; nothing was deleted` });
+    }
+    if ('kindless' in named) {
+      throw new NetlinkError(what, EOPNOTSUPP, { hint: `${notDeletable(named.kindless)}; nothing was deleted` });
     }
     const { indexes, groups, used } = named;
     let group: number;

@@ -528,9 +528,14 @@ export interface NamedLinks {
 
 /**
  * The links of `table` that `refs` name (an ifindex or a name), read from
- * the columns without making Link objects; or the first ref that names none.
+ * the columns without making Link objects; or the first ref that names
+ * none, or the first that names a link without a kind (no rtnl_link_ops:
+ * loopback, hardware), which RTM_DELLINK refuses with EOPNOTSUPP.
  */
-export function namedLinks(table: LinkTable, refs: readonly (string | number)[]): NamedLinks | { missing: string | number } {
+export function namedLinks(
+  table: LinkTable,
+  refs: readonly (string | number)[],
+): NamedLinks | { missing: string | number } | { kindless: string | number } {
   const { count, numbers } = table;
   // Only the lookups the refs need.
   const names = refs.some((r) => typeof r === 'string') ? table.strings.split('\0') : undefined;
@@ -548,6 +553,8 @@ export function namedLinks(table: LinkTable, refs: readonly (string | number)[])
   for (const ref of refs) {
     const row = typeof ref === 'number' ? rowByIndex.get(ref) : rowByName.get(ref);
     if (row === undefined) return { missing: ref };
+    const kind = numbers[row * NUMBER_COLUMNS + KIND]!;
+    if (kind !== kind) return { kindless: ref };
     rows.add(row);
   }
   const indexes: number[] = [];

@@ -504,6 +504,18 @@ describe('handle argument checks', () => {
     expect(names()).toEqual(baseline);
   });
 
+  it('deleteLink / deleteLinks: a link without a kind (lo) is named, and nothing is deleted or regrouped', async () => {
+    const kindless = "'lo' has no link kind (loopback or a hardware device)";
+    await rejectsNetlink(nl.deleteLink('lo'), 'ENOTSUP', kindless);
+    await rejectsNetlink(
+      nl.deleteLinks(['v0', 'lo']),
+      'ENOTSUP',
+      `${kindless}, and the kernel deletes only links made with one; nothing was deleted`,
+    );
+    expect(names()).toEqual(baseline);
+    expect(ns.links('v0')[0]!.group).toBe('default');
+  });
+
   it('listLinks: filter checks', async () => {
     await rejectsArg(nl.listLinks('macvlan' as never), 'ERR_INVALID_ARG_TYPE', 'filter', "received string 'macvlan'");
     await rejectsArg(nl.listLinks({ knd: 'macvlan' } as never), 'ERR_INVALID_ARG_VALUE', 'filter.knd', "(did you mean 'kind'?)");

@@ -55,6 +55,7 @@ import {
   oneOf,
   outOfRange,
   plainObject,
+  showRef,
   unicastMac,
   type NetnsTarget,
 } from './validate.js';
@@ -160,10 +161,6 @@ function notDeletable(ref: LinkRef): string {
 
 function refRequest(ref: LinkRef): NativeLinkRequest {
   return typeof ref === 'number' ? { index: ref } : { name: ref };
-}
-
-function showRef(ref: LinkRef): string {
-  return typeof ref === 'number' ? `#${ref}` : `'${ref}'`;
 }
 
 /**

@@ -1,9 +1,10 @@
 // The host shim: why a host cannot reach its own macvlan/macvtap guests, and
 // the one-call fix (a bridge-mode macvlan with an address and routes).
 import { parseCidr, parseDst } from './addr_route.js';
+import { NetlinkError } from './errors.js';
 import { Handle, open } from './handle.js';
 import type { Link, LinkRef } from './link.js';
-import { invalidType, invalidValue, linkName, linkRef, plainObject, unicastMac } from './validate.js';
+import { invalidType, invalidValue, linkName, linkRef, plainObject, showRef, unicastMac } from './validate.js';
 
 /** What `hostShim` takes. */
 export interface HostShimOptions {
@@ -40,19 +41,45 @@ export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Li
     return dst.prefixLength === (dst.family === 4 ? 32 : 128) ? dst.address : `${dst.address}/${dst.prefixLength}`;
   });
 
+  const cidr = `${address.address}/${address.prefixLength}`;
   const shim = await nl.createMacvlan({ lower, name, mode: 'bridge', ...(mac ? { mac } : {}) });
+  let step = `adding ${cidr} to the shim '${shim.name}'`;
   try {
-    await nl.addAddress(shim.index, `${address.address}/${address.prefixLength}`, { nodad: address.family === 6 });
+    await nl.addAddress(shim.index, cidr, { nodad: address.family === 6 });
+    step = `bringing the shim '${shim.name}' up`;
     await nl.setLink(shim.index, { up: true });
-    for (const dst of routes) await nl.addRoute({ dst, dev: shim.index });
+    for (const dst of routes) {
+      step = `routing ${dst} through the shim '${shim.name}'`;
+      await nl.addRoute({ dst, dev: shim.index });
+    }
+    step = `reading the shim '${shim.name}' back`;
     return await nl.getLink(shim.index);
   } catch (err) {
     // After a close() that cut this short, on a handle of its own.
     const undo = nl.closed ? await open({ netns: nl.netns }).catch(() => undefined) : nl;
     await undo?.deleteLink(shim.index).catch(() => undefined);
     if (undo !== nl) await undo?.close();
-    throw err;
+    throw err instanceof NetlinkError ? shimError(err, `hostShim(lower ${showRef(lower)}, address '${cidr}')`, step) : err;
   }
+}
+
+/**
+ * A step's NetlinkError as hostShim's own: the step said in words (its
+ * request named the shim by an ifindex that no longer exists) and the
+ * rollback; the kernel's text, the option and the step's hint kept.
+ */
+function shimError(err: NetlinkError, operation: string, step: string): NetlinkError {
+  const own = err.message
+    .split('; ')
+    .slice(1)
+    .filter((part) => !part.startsWith('kernel says "') && !part.startsWith('the kernel points at '));
+  const hint = [`while ${step}`, ...own, 'the shim was removed again'].join('; ');
+  const out = new NetlinkError(operation, err.errno, {
+    ...(err.kernelMessage ? { kernelMessage: err.kernelMessage } : {}),
+    ...(err.option ? { option: err.option } : {}),
+    hint,
+  });
+  return Object.assign(out, { cause: err });
 }
 
 /** Removes a shim made by hostShim: deleting the link takes its address and routes with it. */

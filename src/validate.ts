@@ -145,6 +145,11 @@ export function linkRef(v: unknown, field: string): LinkRef {
   throw invalidType(field, 'a link name (string) or ifindex (number)', v);
 }
 
+/** A link reference as messages show it: 'eth0', or #7 for an ifindex. */
+export function showRef(ref: LinkRef): string {
+  return typeof ref === 'number' ? `#${ref}` : `'${ref}'`;
+}
+
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/iu;
 
 /** A unicast, non-zero Ethernet address; returned in lower case. */

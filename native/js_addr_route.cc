@@ -62,6 +62,18 @@ RouteAttrs RouteAttrsFromJs(const Napi::Object& o) {
   r.gateway = Str(o, "gateway");
   if (Has(o, "oif")) r.oif = Int(o, "oif");
   if (Has(o, "priority")) r.priority = Int(o, "priority");
+  if (Has(o, "prefsrc")) r.prefsrc = Str(o, "prefsrc");
+  if (Has(o, "nexthops")) {
+    Napi::Array hops = o.Get("nexthops").As<Napi::Array>();
+    for (uint32_t i = 0; i < hops.Length(); i++) {
+      Napi::Object h = hops.Get(i).As<Napi::Object>();
+      NextHop nh;
+      nh.ifindex = static_cast<int32_t>(Int(h, "oif"));
+      nh.hops = static_cast<uint8_t>(Int(h, "weight", 1) - 1);
+      nh.gateway = Str(h, "gateway");
+      r.nexthops.push_back(std::move(nh));
+    }
+  }
   return r;
 }
 
@@ -78,6 +90,18 @@ Napi::Object RouteToJs(Napi::Env env, const RouteAttrs& r) {
   SetIf(o, "prefsrc", r.prefsrc);
   if (r.oif) o.Set("oif", static_cast<double>(*r.oif));
   if (r.priority) o.Set("priority", static_cast<double>(*r.priority));
+  if (!r.nexthops.empty()) {
+    Napi::Array hops = Napi::Array::New(env, r.nexthops.size());
+    for (uint32_t i = 0; i < r.nexthops.size(); i++) {
+      const NextHop& nh = r.nexthops[i];
+      Napi::Object h = Napi::Object::New(env);
+      if (nh.ifindex > 0) h.Set("oif", nh.ifindex);
+      SetIf(h, "gateway", nh.gateway);
+      h.Set("weight", nh.hops + 1);
+      hops.Set(i, h);
+    }
+    o.Set("nexthops", hops);
+  }
   return o;
 }
 

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <linux/if_addr.h>
 
+#include <cstring>
+
 namespace macvlan {
 namespace {
 
@@ -20,6 +22,64 @@ std::optional<std::string> AddressText(uint8_t family, const Attr& a) {
   char buf[INET6_ADDRSTRLEN];
   if (!inet_ntop(family, a.data, buf, sizeof buf)) return std::nullopt;
   return std::string(buf);
+}
+
+// RTA_VIA (struct rtvia): a next hop of another family, as an IPv4 route
+// through an IPv6 neighbour.
+std::optional<std::string> ViaText(const Attr& a) {
+  if (a.len < sizeof(rtvia)) return std::nullopt;
+  rtvia via;
+  std::memcpy(&via, a.data, sizeof via);
+  return AddressText(static_cast<uint8_t>(via.rtvia_family),
+                     Attr{RTA_VIA, a.data + sizeof via, a.len - sizeof via});
+}
+
+// RTA_MULTIPATH: struct rtnexthop entries, each followed by its own
+// attributes, each RTNH_ALIGNed.
+void ReadNextHops(uint8_t family, const Attr& a, std::vector<NextHop>* out) {
+  size_t off = 0;
+  while (a.len - off >= sizeof(rtnexthop)) {
+    rtnexthop nh;
+    std::memcpy(&nh, a.data + off, sizeof nh);
+    if (nh.rtnh_len < sizeof nh || nh.rtnh_len > a.len - off) break;
+    NextHop hop;
+    hop.ifindex = nh.rtnh_ifindex;
+    hop.hops = nh.rtnh_hops;
+    AttrReader r(a.data + off + RTNH_LENGTH(0), nh.rtnh_len - RTNH_LENGTH(0));
+    Attr inner;
+    while (r.Next(&inner)) {
+      if (inner.type == RTA_GATEWAY) hop.gateway = AddressText(family, inner);
+      if (inner.type == RTA_VIA) hop.gateway = ViaText(inner);
+    }
+    out->push_back(std::move(hop));
+    off += RTNH_ALIGN(nh.rtnh_len);
+    if (off > a.len) break;
+  }
+}
+
+// RTA_MULTIPATH's payload: a struct rtnexthop per hop, its RTA_GATEWAY
+// after it.
+bool PutNextHops(uint8_t family, const std::vector<NextHop>& list, std::vector<uint8_t>* out) {
+  for (const NextHop& nh : list) {
+    size_t at = out->size();
+    size_t gw_len = nh.gateway ? RTA_LENGTH(AddressLength(family)) : 0;
+    size_t len = RTNH_LENGTH(RTA_ALIGN(gw_len));
+    out->resize(at + RTNH_ALIGN(len));
+    rtnexthop head{};
+    head.rtnh_len = static_cast<unsigned short>(len);
+    head.rtnh_hops = nh.hops;
+    head.rtnh_ifindex = nh.ifindex;
+    std::memcpy(out->data() + at, &head, sizeof head);
+    if (nh.gateway) {
+      rtattr gw{};
+      gw.rta_len = static_cast<unsigned short>(gw_len);
+      gw.rta_type = RTA_GATEWAY;
+      uint8_t* p = out->data() + at + RTNH_LENGTH(0);
+      std::memcpy(p, &gw, sizeof gw);
+      if (inet_pton(family, nh.gateway->c_str(), p + RTA_LENGTH(0)) != 1) return false;
+    }
+  }
+  return true;
 }
 
 uint16_t Flags(AddrRouteOp op) {
@@ -79,6 +139,11 @@ EncodedRequest EncodeRouteRequest(AddrRouteOp op, const RouteAttrs& r) {
   if (r.oif) b.PutU32(RTA_OIF, static_cast<uint32_t>(*r.oif), "RTA_OIF");
   if (r.priority) b.PutU32(RTA_PRIORITY, static_cast<uint32_t>(*r.priority), "RTA_PRIORITY");
   if (big && r.table) b.PutU32(RTA_TABLE, r.table, "RTA_TABLE");
+  if (!r.nexthops.empty()) {
+    std::vector<uint8_t> hops;
+    if (!PutNextHops(r.family, r.nexthops, &hops)) return {};
+    b.Put(RTA_MULTIPATH, hops.data(), hops.size(), "RTA_MULTIPATH");
+  }
   return Finish(b, op);
 }
 
@@ -123,6 +188,8 @@ bool DecodeRoute(const nlmsghdr* h, RouteAttrs* out) {
     switch (a.type) {
       case RTA_DST: out->dst = AddressText(out->family, a); break;
       case RTA_GATEWAY: out->gateway = AddressText(out->family, a); break;
+      case RTA_VIA: out->gateway = ViaText(a); break;
+      case RTA_MULTIPATH: ReadNextHops(out->family, a, &out->nexthops); break;
       case RTA_PREFSRC: out->prefsrc = AddressText(out->family, a); break;
       case RTA_OIF:
         if (auto v = a.U32()) out->oif = *v;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nlmsg.h"
 
@@ -23,6 +24,13 @@ struct AddrAttrs {
   std::optional<int64_t> flags;        // IFA_FLAGS (u32; the header's ifa_flags is its low byte)
 };
 
+// One next hop of a multipath route (struct rtnexthop and its attributes).
+struct NextHop {
+  int32_t ifindex = 0;                 // rtnh_ifindex (0: none)
+  uint8_t hops = 0;                    // rtnh_hops: the weight less one
+  std::optional<std::string> gateway;  // RTA_GATEWAY, or RTA_VIA's address
+};
+
 struct RouteAttrs {
   // struct rtmsg
   uint8_t family = 0;
@@ -36,6 +44,7 @@ struct RouteAttrs {
   std::optional<std::string> prefsrc;  // RTA_PREFSRC
   std::optional<int64_t> oif;          // RTA_OIF
   std::optional<int64_t> priority;     // RTA_PRIORITY (the metric)
+  std::vector<NextHop> nexthops;       // RTA_MULTIPATH
 };
 
 enum class AddrRouteOp { kAdd, kDelete, kDump };

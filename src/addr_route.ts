@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 
 import { native, type NativeAddr, type NativeRoute } from './binding.js';
 import type { LinkRef } from './link.js';
-import { integer, invalidType, invalidValue, outOfRange } from './validate.js';
+import { integer, invalidType, invalidValue, linkRef, outOfRange, plainObject } from './validate.js';
 
 const c = native.constants;
 
@@ -20,6 +20,41 @@ export interface Address {
   prefixLength: number;
 }
 
+/**
+ * What a route does with a packet (rtm_type, RTN_*): 'unicast' forwards it;
+ * 'blackhole', 'unreachable' and 'prohibit' drop it (the last two with an
+ * ICMP error); 'throw' ends the table's lookup; 'local' and 'broadcast' are
+ * the kernel's own routes for its addresses (table local, 255).
+ */
+export type RouteType =
+  'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw' | 'nat' | 'xresolve';
+
+/** Every route type, at its RTN_* value. */
+export const ROUTE_TYPES: readonly RouteType[] = [
+  'unicast',
+  'local',
+  'broadcast',
+  'anycast',
+  'multicast',
+  'blackhole',
+  'unreachable',
+  'prohibit',
+  'throw',
+  'nat',
+  'xresolve',
+];
+const RTN_UNICAST = 1;
+
+/** One next hop of a multipath route (RTA_MULTIPATH). */
+export interface NextHopSpec {
+  /** The outgoing link, by name or ifindex. */
+  dev?: LinkRef;
+  /** The next hop's address, of the route's family. */
+  gateway?: string;
+  /** Its share of the flows, 1 to 256; default 1. */
+  weight?: number;
+}
+
 /** What addRoute/deleteRoute take. */
 export interface RouteSpec {
   /**
@@ -33,10 +68,26 @@ export interface RouteSpec {
   dev?: LinkRef;
   /** The next hop's address (RTA_GATEWAY). */
   gateway?: string;
+  /** Several next hops instead of `dev` and `gateway` (RTA_MULTIPATH), flows spread by weight. */
+  nexthops?: NextHopSpec[];
   /** RTA_PRIORITY. */
   metric?: number;
   /** Default: main (254). */
   table?: number;
+  /** Default 'unicast', which needs a dev, a gateway or next hops; 'blackhole', 'unreachable', 'prohibit' and 'throw' need none. */
+  type?: RouteType;
+  /** The source address for packets the host sends on this route (RTA_PREFSRC): one of its own. */
+  prefsrc?: string;
+}
+
+/** One next hop of a multipath route as the kernel reports it. */
+export interface NextHop {
+  /** Outgoing ifindex. */
+  dev?: number;
+  /** The next hop's address; for an IPv4 route through an IPv6 neighbour (RTA_VIA), that IPv6 address. */
+  gateway?: string;
+  /** Its share of the flows (rtnh_hops + 1). */
+  weight: number;
 }
 
 /** A route as the kernel reports it. */
@@ -45,14 +96,20 @@ export interface Route {
   family: 4 | 6;
   /** CIDR; 'default' for 0/0. */
   dst: string;
-  /** Outgoing ifindex (RTA_OIF). */
+  /** Outgoing ifindex (RTA_OIF); absent on a multipath route (see nexthops). */
   dev?: number;
-  /** The next hop's address (RTA_GATEWAY). */
+  /** The next hop's address (RTA_GATEWAY); for an IPv4 route through an IPv6 neighbour (RTA_VIA), that IPv6 address. */
   gateway?: string;
+  /** The next hops of a multipath route. */
+  nexthops?: NextHop[];
   /** RTA_PRIORITY. */
   metric?: number;
   /** The routing table, e.g. 254 (main). */
   table: number;
+  /** What the route does, when not 'unicast' (absent for unicast, as `ip -j route` leaves it out). */
+  type?: RouteType;
+  /** RTA_PREFSRC: the source address the host uses on this route. */
+  prefsrc?: string;
 }
 
 export interface Cidr {
@@ -157,6 +214,31 @@ export function parseGateway(v: unknown, field: string): { family: 4 | 6; addres
   return { family: family(v) as 4 | 6, address: v };
 }
 
+/** RouteSpec.nexthops, checked; `family` is their gateways' (undefined without one). */
+export function nextHops(
+  v: unknown,
+  field: string,
+): { family: 4 | 6 | undefined; list: { dev?: LinkRef; gateway?: { family: 4 | 6; address: string }; weight: number }[] } {
+  if (!Array.isArray(v)) throw invalidType(field, 'an array of next hops ({ dev?, gateway?, weight? })', v);
+  if (v.length === 0) throw invalidValue(field, 'at least one next hop', v);
+  let family: 4 | 6 | undefined;
+  const list = v.map((x: unknown, i) => {
+    const at = `${field}[${i}]`;
+    const h = plainObject(x, at, ['dev', 'gateway', 'weight']);
+    const hop: { dev?: LinkRef; gateway?: { family: 4 | 6; address: string }; weight: number } = {
+      weight: h.weight === undefined ? 1 : integer(h.weight, `${at}.weight`, 1, 256),
+    };
+    if (h.dev !== undefined) hop.dev = linkRef(h.dev, `${at}.dev`);
+    if (h.gateway !== undefined) {
+      hop.gateway = parseGateway(h.gateway, `${at}.gateway`);
+      family ??= hop.gateway.family;
+    }
+    if (hop.dev === undefined && hop.gateway === undefined) throw invalidValue(at, 'a next hop with a dev, a gateway, or both', x);
+    return hop;
+  });
+  return { family, list };
+}
+
 export function parseFamily(v: unknown, field: string): 4 | 6 | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number') throw invalidType(field, '4 or 6', v);
@@ -189,6 +271,17 @@ export function toRoute(r: NativeRoute): Route {
   };
   if (r.oif !== undefined) route.dev = r.oif;
   if (r.gateway !== undefined) route.gateway = r.gateway;
+  if (r.nexthops !== undefined) {
+    route.nexthops = r.nexthops.map((h) => {
+      const hop: NextHop = { weight: h.weight };
+      if (h.oif !== undefined) hop.dev = h.oif;
+      if (h.gateway !== undefined) hop.gateway = h.gateway;
+      return hop;
+    });
+  }
   if (r.priority !== undefined) route.metric = r.priority;
+  const type = r.type === undefined || r.type === RTN_UNICAST ? undefined : ROUTE_TYPES[r.type - 1];
+  if (type !== undefined) route.type = type;
+  if (r.prefsrc !== undefined) route.prefsrc = r.prefsrc;
   return route;
 }

@@ -111,6 +111,7 @@ export interface NativeRoute {
   prefsrc?: string;
   oif?: number;
   priority?: number;
+  nexthops?: { oif?: number; gateway?: string; weight: number }[];
 }
 
 /** A multicast listener read on the JS thread's loop. */
@@ -240,7 +241,7 @@ type ConstantName =
   | `NLM_F_${'ECHO' | 'DUMP_INTR'}`
   | 'RTNLGRP_LINK'
   | 'RTPROT_BOOT'
-  | `RT_SCOPE_${'UNIVERSE' | 'LINK' | 'NOWHERE'}`
+  | `RT_SCOPE_${'UNIVERSE' | 'LINK' | 'HOST' | 'NOWHERE'}`
   | 'RTN_UNICAST'
   | 'RT_TABLE_MAIN'
   | 'IFA_F_NODAD'

@@ -16,6 +16,7 @@ import {
 import { openNative, type Answer, type HandleCalls, type LinkCall } from './calls.js';
 import { HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
 import {
+  nextHops,
   parseCidr,
   parseDst,
   parseFamily,
@@ -23,6 +24,7 @@ import {
   parseMetric,
   parseTable,
   toAddress,
+  ROUTE_TYPES,
   toRoute,
   type Address,
   type Route,
@@ -896,49 +898,89 @@ export class Handle {
     return all.filter((a) => index === undefined || a.index === index).map(toAddress);
   }
 
-  #routeRequest(spec: RouteSpec, field: string): { req: NativeRoute; dev: LinkRef | undefined; what: string } {
-    const s = plainObject(spec, field, ['family', 'dst', 'dev', 'gateway', 'metric', 'table']);
+  /** A route as the kernel takes it: checked, its links resolved to ifindexes; `what` names it in errors. */
+  async #routeRequest(spec: RouteSpec, op: 'addRoute' | 'deleteRoute'): Promise<{ req: NativeRoute; what: string }> {
+    const field = 'route';
+    const s = plainObject(spec, field, ['family', 'dst', 'dev', 'gateway', 'nexthops', 'metric', 'table', 'type', 'prefsrc']);
     const family = parseFamily(s.family, `${field}.family`);
     const gateway = s.gateway === undefined ? undefined : parseGateway(s.gateway, `${field}.gateway`);
-    const dst = parseDst(s.dst, `${field}.dst`, gateway?.family ?? family);
+    const hops = s.nexthops === undefined ? undefined : nextHops(s.nexthops, `${field}.nexthops`);
+    const dst = parseDst(s.dst, `${field}.dst`, gateway?.family ?? hops?.family ?? family);
     if (family !== undefined && family !== dst.family) {
       throw invalidValue(`${field}.family`, `${dst.family}, the family of ${field}.dst`, s.family);
     }
     if (gateway && gateway.family !== dst.family) {
       throw invalidValue(`${field}.gateway`, `an IPv${dst.family} address like ${field}.dst`, s.gateway);
     }
+    const hopOfOtherFamily = hops?.list.findIndex((h) => h.gateway !== undefined && h.gateway.family !== dst.family) ?? -1;
+    if (hopOfOtherFamily >= 0) {
+      const at = `${field}.nexthops[${hopOfOtherFamily}].gateway`;
+      throw invalidValue(at, `an IPv${dst.family} address like ${field}.dst`, hops!.list[hopOfOtherFamily]!.gateway!.address);
+    }
     const dev = s.dev === undefined ? undefined : linkRef(s.dev, `${field}.dev`);
-    if (dev === undefined && gateway === undefined) throw invalidValue(field, 'a route with a dev, a gateway, or both', spec);
+    if (hops && (dev !== undefined || gateway !== undefined)) {
+      throw invalidValue(field, 'a route with either nexthops or its own dev and gateway, not both', spec);
+    }
+    const type = s.type === undefined ? 'unicast' : oneOf(s.type, `${field}.type`, ROUTE_TYPES);
+    if (type === 'unicast' && dev === undefined && gateway === undefined && !hops && op === 'addRoute') {
+      throw invalidValue(field, 'a route with a dev, a gateway, or nexthops (or a type such as blackhole)', spec);
+    }
+    const prefsrc = s.prefsrc === undefined ? undefined : parseGateway(s.prefsrc, `${field}.prefsrc`);
+    if (prefsrc && prefsrc.family !== dst.family) {
+      throw invalidValue(`${field}.prefsrc`, `an IPv${dst.family} address like ${field}.dst`, s.prefsrc);
+    }
     const req: NativeRoute = { family: dst.family, dstLength: dst.prefixLength, table: parseTable(s.table, `${field}.table`) };
     if (dst.prefixLength > 0) req.dst = dst.address;
     if (gateway) req.gateway = gateway.address;
+    if (prefsrc) req.prefsrc = prefsrc.address;
     const metric = parseMetric(s.metric, `${field}.metric`);
     if (metric !== undefined) req.priority = metric;
-    return {
-      req,
-      dev,
-      what: `${String(s.dst)}${dev === undefined ? '' : ` dev ${showRef(dev)}`}${gateway ? ` via ${gateway.address}` : ''}`,
-    };
+    const via = gateway ? ` via ${gateway.address}` : hops ? ` via ${hops.list.length} next hops` : '';
+    const what = `${op}(${String(s.dst)}${type === 'unicast' ? '' : ` ${type}`}${dev === undefined ? '' : ` dev ${showRef(dev)}`}${via})`;
+    if (dev !== undefined) req.oif = await this.#index(dev, what);
+    if (hops) {
+      req.nexthops = [];
+      for (const h of hops.list) {
+        const hop: NonNullable<NativeRoute['nexthops']>[number] = { weight: h.weight };
+        if (h.dev !== undefined) hop.oif = await this.#index(h.dev, what);
+        if (h.gateway !== undefined) hop.gateway = h.gateway.address;
+        req.nexthops.push(hop);
+      }
+    }
+    if (op === 'addRoute') {
+      req.protocol = c.RTPROT_BOOT;
+      req.type = ROUTE_TYPES.indexOf(type) + 1;
+      // What ip route add picks: host scope for the host's own, link scope
+      // for a route without a gateway, universe for the rest.
+      req.scope =
+        type === 'local' || type === 'nat'
+          ? c.RT_SCOPE_HOST
+          : type === 'broadcast' || type === 'multicast' || type === 'anycast'
+            ? c.RT_SCOPE_LINK
+            : type === 'unicast' && gateway === undefined && !hops?.list.some((h) => h.gateway)
+              ? c.RT_SCOPE_LINK
+              : c.RT_SCOPE_UNIVERSE;
+    } else {
+      // RTN_UNSPEC (0) matches any type; a type given must match.
+      if (s.type !== undefined) req.type = ROUTE_TYPES.indexOf(type) + 1;
+      req.scope = c.RT_SCOPE_NOWHERE;
+    }
+    return { req, what };
   }
 
-  /** Adds a route: { dst, dev?, gateway?, metric?, table? }. */
+  /**
+   * Adds a route: { dst, dev?, gateway?, nexthops?, metric?, table?, type?,
+   * prefsrc? }.
+   */
   async addRoute(spec: RouteSpec): Promise<void> {
-    const { req, dev, what } = this.#routeRequest(spec, 'route');
-    const op = `addRoute(${what})`;
-    if (dev !== undefined) req.oif = await this.#index(dev, op);
-    req.protocol = c.RTPROT_BOOT;
-    req.type = c.RTN_UNICAST;
-    req.scope = req.gateway === undefined ? c.RT_SCOPE_LINK : c.RT_SCOPE_UNIVERSE;
-    await this.#call(op, (n) => n.route(AddrRouteOp.add, req));
+    const { req, what } = await this.#routeRequest(spec, 'addRoute');
+    await this.#call(what, (n) => n.route(AddrRouteOp.add, req));
   }
 
   /** Deletes a route, matched as `ip route del` matches. */
   async deleteRoute(spec: RouteSpec): Promise<void> {
-    const { req, dev, what } = this.#routeRequest(spec, 'route');
-    const op = `deleteRoute(${what})`;
-    if (dev !== undefined) req.oif = await this.#index(dev, op);
-    req.scope = c.RT_SCOPE_NOWHERE;
-    await this.#call(op, (n) => n.route(AddrRouteOp.delete, req));
+    const { req, what } = await this.#routeRequest(spec, 'deleteRoute');
+    await this.#call(what, (n) => n.route(AddrRouteOp.delete, req));
   }
 
   /** Routes of the main table (or `table`), optionally of one family or device. */

@@ -7,7 +7,7 @@ export { NetlinkError, HandleClosedError } from './errors.js';
 export { MODES, type Mode, type Link, type LinkRef, type MacvlanSpec, type MacvlanInfo } from './link.js';
 export { Tap, TAP_OFFLOADS, type TapOffload, type TapOptions } from './tap.js';
 export { qemuNetdevArgs, type QemuNetdevOptions } from './qemu.js';
-export type { Address, Route, RouteSpec } from './addr_route.js';
+export type { Address, NextHop, NextHopSpec, Route, RouteSpec, RouteType } from './addr_route.js';
 export type { LinkEvent, LinkEventStream, LinkField, WatchOptions } from './events.js';
 export { hostShim, removeHostShim, type HostShimOptions } from './shim.js';
 export {

@@ -54,6 +54,8 @@ interface IpRoute {
   gateway?: string;
   metric?: number;
   type?: string;
+  prefsrc?: string;
+  nexthops?: { dev?: string; gateway?: string; weight: number }[];
 }
 
 interface IpLinkBrief {
@@ -106,7 +108,16 @@ function ipRoutes(ns: TestNetns, family: 4 | 6, filter: { table?: number; dev?: 
         route.dev = i;
       }
       if (r.gateway !== undefined) route.gateway = r.gateway;
+      if (r.nexthops !== undefined) {
+        route.nexthops = r.nexthops.map((h) => ({
+          ...(h.dev === undefined ? {} : { dev: index.get(h.dev)! }),
+          ...(h.gateway === undefined ? {} : { gateway: h.gateway }),
+          weight: h.weight,
+        }));
+      }
       if (r.metric !== undefined) route.metric = r.metric;
+      if (r.type !== undefined) route.type = r.type as Route['type'];
+      if (r.prefsrc !== undefined) route.prefsrc = r.prefsrc;
       return route;
     }),
   );
@@ -124,7 +135,10 @@ function comparable(list: Route[]): Route[] {
       const out: Route = { family: r.family, dst: r.dst, table: r.table };
       if (r.dev !== undefined) out.dev = r.dev;
       if (r.gateway !== undefined) out.gateway = r.gateway;
+      if (r.nexthops !== undefined) out.nexthops = r.nexthops.map((h) => ({ ...h }));
       if (r.metric !== undefined) out.metric = r.metric;
+      if (r.type !== undefined) out.type = r.type;
+      if (r.prefsrc !== undefined) out.prefsrc = r.prefsrc;
       return out;
     }),
   );
@@ -341,6 +355,92 @@ describe('routes', () => {
     const t100 = ipRoutes(ns, 6, { table: 100 });
     expect(t100).toEqual([{ family: 6, dst: '2001:db8:4::/64', dev: v0, gateway: '2001:db8::2', metric: 5, table: 100 }]);
     expect(comparable(await nl.listRoutes({ table: 100, family: 6 }))).toEqual(t100);
+  });
+
+  it('multipath and typed routes, made by ip and by the library, read back as ip shows them and delete as listed', async () => {
+    const { ns, nl, v0, v1 } = await routedSetup();
+    ns.ip('address', 'add', '198.51.100.1/24', 'dev', 'v1');
+    ns.ip('route', 'add', '203.0.113.0/26', 'nexthop', 'via', '192.0.2.5', 'nexthop', 'via', '198.51.100.6', 'weight', '4');
+    ns.ip('route', 'add', 'prohibit', '203.0.113.64/26', 'metric', '9');
+    ns.ip('-6', 'route', 'add', '2001:db8:a::/48', 'nexthop', 'via', '2001:db8::5', 'nexthop', 'via', '2001:db8::6', 'weight', '2');
+    await nl.addRoute({
+      dst: '203.0.113.128/26',
+      nexthops: [
+        { gateway: '192.0.2.2', dev: 'v0' },
+        { gateway: '198.51.100.3', weight: 3 },
+      ],
+    });
+    await nl.addRoute({ dst: '203.0.113.192/26', type: 'blackhole' });
+    await nl.addRoute({ dst: '198.51.100.128/25', type: 'unreachable', table: 100 });
+    await nl.addRoute({ dst: '2001:db8:b::/48', nexthops: [{ gateway: '2001:db8::2' }, { gateway: '2001:db8::3', dev: v0, weight: 256 }] });
+    await nl.addRoute({ dst: '2001:db8:c::/48', type: 'throw', metric: 3 });
+    await nl.addRoute({ dst: '198.51.100.99', dev: 'v1', prefsrc: '198.51.100.1' });
+
+    const v4 = ipRoutes(ns, 4);
+    expect(v4).toEqual(
+      expect.arrayContaining([
+        {
+          family: 4,
+          dst: '203.0.113.0/26',
+          table: 254,
+          nexthops: [
+            { dev: v0, gateway: '192.0.2.5', weight: 1 },
+            { dev: v1, gateway: '198.51.100.6', weight: 4 },
+          ],
+        },
+        { family: 4, dst: '203.0.113.64/26', table: 254, type: 'prohibit', metric: 9 },
+        {
+          family: 4,
+          dst: '203.0.113.128/26',
+          table: 254,
+          nexthops: [
+            { dev: v0, gateway: '192.0.2.2', weight: 1 },
+            { dev: v1, gateway: '198.51.100.3', weight: 3 },
+          ],
+        },
+        { family: 4, dst: '203.0.113.192/26', table: 254, type: 'blackhole' },
+        { family: 4, dst: '198.51.100.99/32', table: 254, dev: v1, prefsrc: '198.51.100.1' },
+      ]),
+    );
+    expect(comparable(await nl.listRoutes({ family: 4 }))).toEqual(v4);
+    const v6 = ipRoutes(ns, 6);
+    expect(v6).toEqual(
+      expect.arrayContaining([
+        {
+          family: 6,
+          dst: '2001:db8:b::/48',
+          table: 254,
+          metric: 1024,
+          nexthops: [
+            { dev: v0, gateway: '2001:db8::2', weight: 1 },
+            { dev: v0, gateway: '2001:db8::3', weight: 256 },
+          ],
+        },
+        expect.objectContaining({ family: 6, dst: '2001:db8:c::/48', table: 254, type: 'throw', metric: 3 }),
+      ]),
+    );
+    expect(comparable(await nl.listRoutes({ family: 6 }))).toEqual(v6);
+    expect(v6.find((r) => r.dst === '2001:db8:a::/48')?.nexthops).toHaveLength(2);
+    const t100 = ipRoutes(ns, 4, { table: 100 });
+    expect(t100).toEqual([{ family: 4, dst: '198.51.100.128/25', table: 100, type: 'unreachable' }]);
+    expect(comparable(await nl.listRoutes({ table: 100 }))).toEqual(t100);
+    // The kernel's own routes of the local table: typed, with their source.
+    const local = ipRoutes(ns, 4, { table: 255 });
+    expect(local).toEqual(
+      expect.arrayContaining([{ family: 4, dst: '192.0.2.1/32', table: 255, dev: v0, type: 'local', prefsrc: '192.0.2.1' }]),
+    );
+    expect(comparable(await nl.listRoutes({ table: 255, family: 4 }))).toEqual(local);
+
+    // Every multipath or typed route, passed back as listed, goes.
+    for (const r of [...(await nl.listRoutes()), ...(await nl.listRoutes({ table: 100 }))]) {
+      if (r.nexthops || (r.type && r.type !== 'local')) await nl.deleteRoute(r);
+    }
+    const left = [...ipRoutes(ns, 4), ...ipRoutes(ns, 6), ...ipRoutes(ns, 4, { table: 100 })];
+    expect(left.filter((r) => r.nexthops || r.type)).toEqual([]);
+    expect(left.map((r) => r.dst)).toContain('198.51.100.99/32');
+    // By dst alone, as ip route del: the first route to it.
+    await nl.deleteRoute({ dst: '198.51.100.99' });
+    expect(ipRoutes(ns, 4).map((r) => r.dst)).not.toContain('198.51.100.99/32');
   });
 
   it('filters by dev, family and table, and without a filter lists the main table of both families', async () => {

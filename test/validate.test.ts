@@ -607,7 +607,7 @@ describe('handle argument checks', () => {
       'route.dst',
       "(did you mean '198.51.100.0/24'?)",
     );
-    await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24' }), 'ERR_INVALID_ARG_VALUE', 'route', 'a dev, a gateway, or both');
+    await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24' }), 'ERR_INVALID_ARG_VALUE', 'route', 'a dev, a gateway, or nexthops');
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', gateway: '2001:db8::1' }), 'ERR_INVALID_ARG_VALUE', 'route.gateway', 'IPv4');
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', gateway: 'gw' }), 'ERR_INVALID_ARG_VALUE', 'route.gateway');
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', dev: 'v0', metric: -1 }), 'ERR_OUT_OF_RANGE', 'route.metric');
@@ -624,6 +624,50 @@ describe('handle argument checks', () => {
     await rejectsArg(nl.listRoutes({ family: 5 } as never), 'ERR_INVALID_ARG_VALUE', 'filter.family', '4 or 6');
     await rejectsArg(nl.listRoutes({ table: 1.5 }), 'ERR_OUT_OF_RANGE', 'filter.table');
     await rejectsNetlink(nl.addRoute({ dst: '198.51.100.0/24', dev: nope }), 'ENODEV');
+  });
+
+  it('addRoute: next hops, types and prefsrc checked before the kernel sees them', async () => {
+    const before = ns.ip('-j', 'route', 'show', 'table', 'all');
+    await rejectsArg(
+      nl.addRoute({ dst: '203.0.113.0/24', nexthops: [] }),
+      'ERR_INVALID_ARG_VALUE',
+      'route.nexthops',
+      'at least one next hop',
+    );
+    await rejectsArg(nl.addRoute({ dst: '203.0.113.0/24', nexthops: {} as never }), 'ERR_INVALID_ARG_TYPE', 'route.nexthops');
+    await rejectsArg(
+      nl.addRoute({ dst: '203.0.113.0/24', nexthops: [{ weight: 2 }] }),
+      'ERR_INVALID_ARG_VALUE',
+      'route.nexthops[0]',
+      'a dev, a gateway',
+    );
+    await rejectsArg(
+      nl.addRoute({ dst: '203.0.113.0/24', nexthops: [{ dev: 'v0', weight: 257 }] }),
+      'ERR_OUT_OF_RANGE',
+      'route.nexthops[0].weight',
+    );
+    await rejectsArg(
+      nl.addRoute({ dst: '203.0.113.0/24', nexthops: [{ dev: 'v0', wieght: 2 } as never] }),
+      'ERR_INVALID_ARG_VALUE',
+      'route.nexthops[0].wieght',
+    );
+    await rejectsArg(
+      nl.addRoute({ dst: '203.0.113.0/24', nexthops: [{ gateway: '192.0.2.2' }, { gateway: '2001:db8::2' }] }),
+      'ERR_INVALID_ARG_VALUE',
+      'route.nexthops[1].gateway',
+      'an IPv4 address',
+    );
+    await rejectsArg(
+      nl.addRoute({ dst: '203.0.113.0/24', dev: 'v0', nexthops: [{ gateway: '192.0.2.2' }] }),
+      'ERR_INVALID_ARG_VALUE',
+      'route',
+      'not both',
+    );
+    await rejectsArg(nl.addRoute({ dst: '203.0.113.0/24', type: 'blackhol' as never }), 'ERR_INVALID_ARG_VALUE', 'route.type', 'blackhole');
+    await rejectsArg(nl.addRoute({ dst: '203.0.113.0/24' }), 'ERR_INVALID_ARG_VALUE', 'route', 'or a type such as blackhole');
+    await rejectsArg(nl.addRoute({ dst: '203.0.113.0/24', dev: 'v0', prefsrc: '2001:db8::1' }), 'ERR_INVALID_ARG_VALUE', 'route.prefsrc');
+    await rejectsNetlink(nl.addRoute({ dst: '203.0.113.0/24', nexthops: [{ dev: 'nope0' }] }), 'ENODEV', "'nope0'");
+    expect(ns.ip('-j', 'route', 'show', 'table', 'all')).toEqual(before);
   });
 
   it('openTap: option checks', async () => {

@@ -57,27 +57,56 @@ void ReadNextHops(uint8_t family, const Attr& a, std::vector<NextHop>* out) {
   }
 }
 
-// RTA_MULTIPATH's payload: a struct rtnexthop per hop, its RTA_GATEWAY
-// after it.
+// A gateway as the kernel takes it: RTA_GATEWAY of the route's family, or
+// RTA_VIA (struct rtvia) for an IPv4 route through an IPv6 neighbour.
+// Appends the attribute (header included) to `out`.
+bool GatewayAttr(uint8_t family, const std::string& text, std::vector<uint8_t>* out) {
+  uint8_t family_of_gw = text.find(':') == std::string::npos ? AF_INET : AF_INET6;
+  uint8_t bytes[16];
+  if (inet_pton(family_of_gw, text.c_str(), bytes) != 1) return false;
+  size_t addr_len = AddressLength(family_of_gw);
+  bool via = family_of_gw != family;
+  size_t payload = via ? sizeof(rtvia) + addr_len : addr_len;
+  size_t at = out->size();
+  out->resize(at + RTA_SPACE(payload));
+  rtattr head{};
+  head.rta_len = static_cast<unsigned short>(RTA_LENGTH(payload));
+  head.rta_type = via ? RTA_VIA : RTA_GATEWAY;
+  uint8_t* p = out->data() + at;
+  std::memcpy(p, &head, sizeof head);
+  p += RTA_LENGTH(0);
+  if (via) {
+    rtvia v{};
+    v.rtvia_family = family_of_gw;
+    std::memcpy(p, &v, sizeof v);
+    p += sizeof v;
+  }
+  std::memcpy(p, bytes, addr_len);
+  return true;
+}
+
+bool PutGateway(MessageBuilder& b, uint8_t family, const std::string& text) {
+  std::vector<uint8_t> attr;
+  if (!GatewayAttr(family, text, &attr)) return false;
+  rtattr head;
+  std::memcpy(&head, attr.data(), sizeof head);
+  b.Put(head.rta_type, attr.data() + RTA_LENGTH(0), head.rta_len - RTA_LENGTH(0),
+        head.rta_type == RTA_VIA ? "RTA_VIA" : "RTA_GATEWAY");
+  return true;
+}
+
+// RTA_MULTIPATH's payload: a struct rtnexthop per hop, its gateway after it.
 bool PutNextHops(uint8_t family, const std::vector<NextHop>& list, std::vector<uint8_t>* out) {
   for (const NextHop& nh : list) {
     size_t at = out->size();
-    size_t gw_len = nh.gateway ? RTA_LENGTH(AddressLength(family)) : 0;
-    size_t len = RTNH_LENGTH(RTA_ALIGN(gw_len));
-    out->resize(at + RTNH_ALIGN(len));
+    out->resize(at + RTNH_LENGTH(0));
+    if (nh.gateway && !GatewayAttr(family, *nh.gateway, out)) return false;
     rtnexthop head{};
-    head.rtnh_len = static_cast<unsigned short>(len);
+    head.rtnh_len = static_cast<unsigned short>(out->size() - at);
     head.rtnh_hops = nh.hops;
     head.rtnh_ifindex = nh.ifindex;
     std::memcpy(out->data() + at, &head, sizeof head);
-    if (nh.gateway) {
-      rtattr gw{};
-      gw.rta_len = static_cast<unsigned short>(gw_len);
-      gw.rta_type = RTA_GATEWAY;
-      uint8_t* p = out->data() + at + RTNH_LENGTH(0);
-      std::memcpy(p, &gw, sizeof gw);
-      if (inet_pton(family, nh.gateway->c_str(), p + RTA_LENGTH(0)) != 1) return false;
-    }
+    out->resize(at + RTNH_ALIGN(head.rtnh_len));
   }
   return true;
 }
@@ -134,7 +163,7 @@ EncodedRequest EncodeRouteRequest(AddrRouteOp op, const RouteAttrs& r) {
   bool big = r.table > 255 || op == AddrRouteOp::kDump;
   rtm.rtm_table = big ? static_cast<uint8_t>(RT_TABLE_UNSPEC) : static_cast<uint8_t>(r.table);
   if (r.dst && !PutAddress(b, RTA_DST, r.family, *r.dst, "RTA_DST")) return {};
-  if (r.gateway && !PutAddress(b, RTA_GATEWAY, r.family, *r.gateway, "RTA_GATEWAY")) return {};
+  if (r.gateway && !PutGateway(b, r.family, *r.gateway)) return {};
   if (r.prefsrc && !PutAddress(b, RTA_PREFSRC, r.family, *r.prefsrc, "RTA_PREFSRC")) return {};
   if (r.oif) b.PutU32(RTA_OIF, static_cast<uint32_t>(*r.oif), "RTA_OIF");
   if (r.priority) b.PutU32(RTA_PRIORITY, static_cast<uint32_t>(*r.priority), "RTA_PRIORITY");

@@ -49,7 +49,7 @@ const RTN_UNICAST = 1;
 export interface NextHopSpec {
   /** The outgoing link, by name or ifindex. */
   dev?: LinkRef;
-  /** The next hop's address, of the route's family. */
+  /** The next hop's address (of the route's family, or IPv6 for an IPv4 route). */
   gateway?: string;
   /** Its share of the flows, 1 to 256; default 1. */
   weight?: number;
@@ -66,7 +66,7 @@ export interface RouteSpec {
   family?: 4 | 6;
   /** The outgoing link, by name or ifindex (RTA_OIF). */
   dev?: LinkRef;
-  /** The next hop's address (RTA_GATEWAY). */
+  /** The next hop's address (RTA_GATEWAY); an IPv4 route may name an IPv6 neighbour (RTA_VIA). */
   gateway?: string;
   /** Several next hops instead of `dev` and `gateway` (RTA_MULTIPATH), flows spread by weight. */
   nexthops?: NextHopSpec[];

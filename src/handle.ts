@@ -905,17 +905,18 @@ export class Handle {
     const family = parseFamily(s.family, `${field}.family`);
     const gateway = s.gateway === undefined ? undefined : parseGateway(s.gateway, `${field}.gateway`);
     const hops = s.nexthops === undefined ? undefined : nextHops(s.nexthops, `${field}.nexthops`);
-    const dst = parseDst(s.dst, `${field}.dst`, gateway?.family ?? hops?.family ?? family);
+    const dst = parseDst(s.dst, `${field}.dst`, family ?? gateway?.family ?? hops?.family);
     if (family !== undefined && family !== dst.family) {
       throw invalidValue(`${field}.family`, `${dst.family}, the family of ${field}.dst`, s.family);
     }
-    if (gateway && gateway.family !== dst.family) {
-      throw invalidValue(`${field}.gateway`, `an IPv${dst.family} address like ${field}.dst`, s.gateway);
-    }
-    const hopOfOtherFamily = hops?.list.findIndex((h) => h.gateway !== undefined && h.gateway.family !== dst.family) ?? -1;
+    // An IPv4 route may go through an IPv6 neighbour (RTA_VIA); an IPv6
+    // route only through an IPv6 one.
+    const gatewayOk = (g: { family: 4 | 6 }): boolean => g.family === dst.family || dst.family === 4;
+    if (gateway && !gatewayOk(gateway)) throw invalidValue(`${field}.gateway`, 'an IPv6 address like route.dst', s.gateway);
+    const hopOfOtherFamily = hops?.list.findIndex((h) => h.gateway !== undefined && !gatewayOk(h.gateway)) ?? -1;
     if (hopOfOtherFamily >= 0) {
       const at = `${field}.nexthops[${hopOfOtherFamily}].gateway`;
-      throw invalidValue(at, `an IPv${dst.family} address like ${field}.dst`, hops!.list[hopOfOtherFamily]!.gateway!.address);
+      throw invalidValue(at, 'an IPv6 address like route.dst', hops!.list[hopOfOtherFamily]!.gateway!.address);
     }
     const dev = s.dev === undefined ? undefined : linkRef(s.dev, `${field}.dev`);
     if (hops && (dev !== undefined || gateway !== undefined)) {

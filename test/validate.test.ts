@@ -608,7 +608,12 @@ describe('handle argument checks', () => {
       "(did you mean '198.51.100.0/24'?)",
     );
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24' }), 'ERR_INVALID_ARG_VALUE', 'route', 'a dev, a gateway, or nexthops');
-    await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', gateway: '2001:db8::1' }), 'ERR_INVALID_ARG_VALUE', 'route.gateway', 'IPv4');
+    await rejectsArg(
+      nl.addRoute({ dst: '2001:db8:1::/48', gateway: '192.0.2.1' }),
+      'ERR_INVALID_ARG_VALUE',
+      'route.gateway',
+      'an IPv6 address',
+    );
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', gateway: 'gw' }), 'ERR_INVALID_ARG_VALUE', 'route.gateway');
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', dev: 'v0', metric: -1 }), 'ERR_OUT_OF_RANGE', 'route.metric');
     await rejectsArg(nl.addRoute({ dst: '198.51.100.0/24', dev: 'v0', table: 0 }), 'ERR_OUT_OF_RANGE', 'route.table');
@@ -652,10 +657,10 @@ describe('handle argument checks', () => {
       'route.nexthops[0].wieght',
     );
     await rejectsArg(
-      nl.addRoute({ dst: '203.0.113.0/24', nexthops: [{ gateway: '192.0.2.2' }, { gateway: '2001:db8::2' }] }),
+      nl.addRoute({ dst: '2001:db8:1::/48', nexthops: [{ gateway: '2001:db8::2' }, { gateway: '192.0.2.2' }] }),
       'ERR_INVALID_ARG_VALUE',
       'route.nexthops[1].gateway',
-      'an IPv4 address',
+      'an IPv6 address',
     );
     await rejectsArg(
       nl.addRoute({ dst: '203.0.113.0/24', dev: 'v0', nexthops: [{ gateway: '192.0.2.2' }] }),

@@ -44,19 +44,31 @@ bool IsNodeFor(const std::string& path, dev_t devt, struct stat* st) {
   return stat(path.c_str(), st) == 0 && S_ISCHR(st->st_mode) && st->st_rdev == devt;
 }
 
-// Removes the nodes for `devt` in `dir` that processes no longer running
-// made (they died with the tap open): such a node keeps its owner, and the
-// device number may come back for another link.
-void RemoveOrphanNodes(const std::string& dir, const std::string& prefix) {
+// Removes the nodes in `dir` that processes no longer running made (they
+// died with a tap open, where no close() ran): such a node keeps its
+// owner, and its device number comes back for the next macvtap. Only
+// character devices named as MakeNode names them: tap<major>_<minor>-<pid>-<n>.
+void RemoveOrphanNodes(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
-    if (name.compare(0, prefix.size(), prefix) != 0) continue;
-    const char* rest = name.c_str() + prefix.size();
+    const char* p = name.c_str();
+    const char* end = p + name.size();
+    if (name.compare(0, 3, "tap") != 0) continue;
+    uint32_t major = 0, minor = 0, n = 0;
     pid_t pid = 0;
-    auto [end, err] = std::from_chars(rest, name.c_str() + name.size(), pid);
-    if (err != std::errc() || end == rest || pid <= 0) continue;
-    if (kill(pid, 0) != 0 && errno == ESRCH) unlink(entry.path().c_str());
+    auto r1 = std::from_chars(p + 3, end, major);
+    if (r1.ec != std::errc() || r1.ptr == end || *r1.ptr != '_') continue;
+    auto r2 = std::from_chars(r1.ptr + 1, end, minor);
+    if (r2.ec != std::errc() || r2.ptr == end || *r2.ptr != '-') continue;
+    auto r3 = std::from_chars(r2.ptr + 1, end, pid);
+    if (r3.ec != std::errc() || r3.ptr == end || *r3.ptr != '-' || pid <= 0) continue;
+    auto r4 = std::from_chars(r3.ptr + 1, end, n);
+    if (r4.ec != std::errc() || r4.ptr != end) continue;
+    struct stat st;
+    if (kill(pid, 0) != 0 && errno == ESRCH && lstat(entry.path().c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
+      unlink(entry.path().c_str());
+    }
   }
 }
 
@@ -71,7 +83,7 @@ int MakeNode(const TapOpenParams& p, dev_t devt, std::string* path, bool* create
   gid_t gid = p.node_gid >= 0 ? static_cast<gid_t>(p.node_gid) : getegid();
   mode_t mode = static_cast<mode_t>(p.node_mode);
   std::string prefix = "tap" + std::to_string(major(devt)) + "_" + std::to_string(minor(devt)) + "-";
-  RemoveOrphanNodes(p.node_dir, prefix);
+  RemoveOrphanNodes(p.node_dir);
   *path = p.node_dir + "/" + prefix + std::to_string(getpid()) + "-" + std::to_string(++opens);
   struct stat st;
   bool have = IsNodeFor(*path, devt, &st);

@@ -20,6 +20,7 @@ import {
   rmSync,
   statSync,
   unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 
 import { Worker } from 'node:worker_threads';
@@ -941,18 +942,30 @@ describe('device nodes', () => {
     });
   });
 
-  it('a node a dead process left behind (another owner, another mode) is removed at the next open of its device', async () => {
+  it('nodes dead processes left behind (another owner, another mode, any device) are removed at the next open', async () => {
     const ns = netns('owner-left');
     const nl = await handle(ns);
     const { link, dev } = await linkWithoutDevNode(ns, nl);
     // As a process that died with the tap open would leave it.
     const dead = spawnSync('true').pid!;
     const left = `${DEFAULT_NODE_DIR}/tap${dev.major}_${dev.minor}-${dead}-1`;
+    const leftOfAnother = `${DEFAULT_NODE_DIR}/tap${dev.major}_${dev.minor + 4000}-${dead}-2`;
+    // Not a node of ours (a regular file), and the node of a live process.
+    const notANode = `${DEFAULT_NODE_DIR}/tap${dev.major}_${dev.minor + 4001}-${dead}-3`;
+    const alive = `${DEFAULT_NODE_DIR}/tap${dev.major}_${dev.minor + 4002}-${process.pid}-999999`;
     mkdirSync(DEFAULT_NODE_DIR, { recursive: true });
     execFileSync('mknod', ['-m', '0666', left, 'c', String(dev.major), String(dev.minor)]);
+    execFileSync('mknod', ['-m', '0666', leftOfAnother, 'c', String(dev.major), String(dev.minor + 4000)]);
+    execFileSync('mknod', ['-m', '0600', alive, 'c', String(dev.major), String(dev.minor + 4002)]);
+    writeFileSync(notANode, '');
     chownSync(left, OWNER.uid, OWNER.gid);
     const tap = await openTap(nl, link.name);
     expect(existsSync(left)).toBe(false);
+    expect(existsSync(leftOfAnother)).toBe(false);
+    expect(existsSync(notANode)).toBe(true);
+    expect(existsSync(alive)).toBe(true);
+    rmSync(notANode);
+    rmSync(alive);
     expect(tap.device).not.toBe(left);
     const st = statSync(tap.device);
     expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, rdev: st.rdev }).toEqual({

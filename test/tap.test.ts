@@ -1143,6 +1143,31 @@ describe('lifecycle and hygiene', () => {
     expect(existsSync(made), `${made} after the worker was terminated`).toBe(false);
   });
 
+  it('a made node goes when the process ends by process.exit() or an uncaught exception (no environment cleanup runs)', async () => {
+    const ns = netns('exit-node');
+    const nl = await handle(ns);
+    const link = await nl.createMacvtap({ lower: 'v0', name: 'mexn', mode: 'bridge' });
+    for (const ending of ['process.exit(0)', "throw new Error('uncaught')"]) {
+      const child = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const { open } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+           const nl = await open({ netns: ${JSON.stringify(ns.name)} });
+           const tap = await nl.openTap(${JSON.stringify(link.name)}, { owner: { uid: 1234, gid: 1234 } });
+           console.log(tap.device);
+           ${ending};`,
+        ],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      const made = child.stdout.trim();
+      expect(made.startsWith(`${DEFAULT_NODE_DIR}/tap`), `${ending}: ${child.stderr}`).toBe(true);
+      expect(child.status).toBe(ending.startsWith('throw') ? 1 : 0);
+      expect(existsSync(made), `${made} after ${ending}`).toBe(false);
+    }
+  });
+
   // A queue stays armed for the next read after one that waited; that must
   // not hold a dropped tap (nor its fds) until another frame comes.
   it('a tap dropped open after a read that waited for its frame is collected, and its fds are closed', async () => {

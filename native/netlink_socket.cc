@@ -8,12 +8,14 @@
 #include <unistd.h>
 
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <iterator>
 #include <random>
 
@@ -300,8 +302,9 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
   size_t pending = batch.size();
   std::vector<bool> complete(batch.size(), false);
   std::vector<bool> interrupted(batch.size(), false);
-  std::vector<uint32_t> newly_complete;  // in the datagram being read
-  std::vector<uint32_t> touched;         // requests with replies in it
+  std::vector<bool> lost(batch.size(), false);  // a reply longer than recv_buf_ was cut off
+  std::vector<uint32_t> newly_complete;         // in the datagram being read
+  std::vector<uint32_t> touched;                // requests with replies in it
 
   auto finish = [&](size_t i, const AckInfo& ack) {
     Request& r = *batch[i];
@@ -309,9 +312,15 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
       r.error = -ack.error;
       r.ext_message = ack.message;
       if (ack.offset) r.ext_attr = AttrNameAt(r.encoded.attrs, *ack.offset);
-    } else if (interrupted[i]) {
+    } else if (interrupted[i] || (lost[i] && IsGet(r))) {
+      // A get or dump reads again (with the buffer grown to the reply that
+      // did not fit). A create's echo that did not fit is only missed: the
+      // new link is then looked up, as on kernels that do not echo.
       if (++r.dump_restarts <= kMaxDumpRestarts) {
         r.restart = true;
+      } else if (lost[i]) {
+        r.error = EMSGSIZE;
+        r.ext_message = "the kernel's reply kept outgrowing the receive buffer";
       } else {
         r.error = EINTR;
         r.ext_message = "the dump kept racing changes (NLM_F_DUMP_INTR)";
@@ -356,7 +365,13 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
         return;
       }
       if (static_cast<size_t>(n) > recv_buf_.size()) {
-        recv_buf_.resize(static_cast<size_t>(n));  // next time; this one is lost
+        // MSG_TRUNC: the datagram was longer than the buffer and the rest of
+        // it is gone. Its first header says whose reply it was.
+        nlmsghdr h;
+        std::memcpy(&h, recv_buf_.data(), sizeof h);
+        uint32_t i = h.nlmsg_seq - first_seq;
+        if (h.nlmsg_pid == portid_ && i < batch.size() && !complete[i]) lost[i] = true;
+        recv_buf_.resize(static_cast<size_t>(n));
         continue;
       }
       MessageReader reader(recv_buf_.data(), static_cast<size_t>(n));
@@ -385,6 +400,13 @@ void NetlinkSocket::Receive(RequestList& batch, uint32_t first_seq) {
   for (size_t i = 0; i < batch.size(); i++) {
     if (!complete[i]) finish(i, AckInfo{-ECANCELED, "", std::nullopt});
   }
+}
+
+bool NetlinkSocket::IsGet(const Request& r) {
+  if (r.encoded.dump) return true;
+  nlmsghdr h;
+  std::memcpy(&h, r.encoded.bytes.data(), sizeof h);
+  return h.nlmsg_type == RTM_GETLINK || h.nlmsg_type == RTM_GETADDR || h.nlmsg_type == RTM_GETROUTE;
 }
 
 bool NetlinkSocket::WaitForReplies() {

@@ -44,7 +44,7 @@ class Request {
   std::string ext_message;         // NLMSGERR_ATTR_MSG
   const char* ext_attr = nullptr;  // the request attribute NLMSGERR_ATTR_OFFS names
   int dump_restarts = 0;
-  bool restart = false;  // a dump that raced a change goes out again
+  bool restart = false;  // a dump that raced a change, or a get whose reply did not fit, goes out again
   // The thread sleeps at once after this job, rather than look for the next
   // request a while: what follows it is not ours (a tap open, whose close
   // runs elsewhere and waits in synchronize_rcu() for a spinning CPU).
@@ -95,6 +95,7 @@ class NetlinkSocket {
   void Receive(RequestList& batch, uint32_t first_seq);
   // Until the socket has replies (true) or Stop() (false).
   bool WaitForReplies();
+  static bool IsGet(const Request& r);  // RTM_GET*: safe to send again
   void Fail(RequestList& list, int error);
 
   std::string netns_path_;

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 
 import { native, type NativeAddr, type NativeRoute } from './binding.js';
 import type { LinkRef } from './link.js';
-import { integer, invalidType, invalidValue, linkRef, outOfRange, plainObject } from './validate.js';
+import { arrayOf, integer, invalidType, invalidValue, linkRef, outOfRange, plainObject } from './validate.js';
 
 const c = native.constants;
 
@@ -219,11 +219,8 @@ export function nextHops(
   v: unknown,
   field: string,
 ): { family: 4 | 6 | undefined; list: { dev?: LinkRef; gateway?: { family: 4 | 6; address: string }; weight: number }[] } {
-  if (!Array.isArray(v)) throw invalidType(field, 'an array of next hops ({ dev?, gateway?, weight? })', v);
-  if (v.length === 0) throw invalidValue(field, 'at least one next hop', v);
   let family: 4 | 6 | undefined;
-  const list = v.map((x: unknown, i) => {
-    const at = `${field}[${i}]`;
+  const list = arrayOf(v, field, 'an array of next hops ({ dev?, gateway?, weight? })', (x, at) => {
     const h = plainObject(x, at, ['dev', 'gateway', 'weight']);
     const hop: { dev?: LinkRef; gateway?: { family: 4 | 6; address: string }; weight: number } = {
       weight: h.weight === undefined ? 1 : integer(h.weight, `${at}.weight`, 1, 256),
@@ -236,6 +233,7 @@ export function nextHops(
     if (hop.dev === undefined && hop.gateway === undefined) throw invalidValue(at, 'a next hop with a dev, a gateway, or both', x);
     return hop;
   });
+  if (list.length === 0) throw invalidValue(field, 'at least one next hop', v);
   return { family, list };
 }
 

@@ -23,10 +23,11 @@ export class NetlinkError extends Error {
   readonly errno: number;
   /** What was asked, e.g. "createMacvtap(name 'vm0', lower 'eth0')". */
   readonly operation: string;
+  // declare: no own property at all when absent (not one set to undefined).
   /** The kernel's extended-ACK text (NLMSGERR_ATTR_MSG), when it gave one. */
-  readonly kernelMessage?: string;
+  declare readonly kernelMessage?: string;
   /** The option the kernel pointed at (NLMSGERR_ATTR_OFFS), e.g. 'mtu'. */
-  readonly option?: string;
+  declare readonly option?: string;
 
   constructor(operation: string, errno: number, detail?: { kernelMessage?: string; option?: string; hint?: string }) {
     const code = errnoName(errno);
@@ -40,8 +41,8 @@ export class NetlinkError extends Error {
     this.code = code;
     this.errno = errno;
     this.operation = operation;
-    if (text) this.kernelMessage = text;
-    if (detail?.option) this.option = detail.option;
+    if (text) Object.defineProperty(this, 'kernelMessage', { value: text, enumerable: true });
+    if (detail?.option) Object.defineProperty(this, 'option', { value: detail.option, enumerable: true });
   }
 }
 

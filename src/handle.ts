@@ -36,6 +36,7 @@ import {
   MODES,
   firstLinkOf,
   linksOf,
+  modeOf,
   modeValue,
   namedLinks,
   rowsOf,
@@ -46,6 +47,7 @@ import {
   type Mode,
 } from './link.js';
 import {
+  arrayOf,
   boolean,
   integer,
   invalidType,
@@ -130,6 +132,13 @@ const TAP_KEYS = ['queues', 'vnetHdr', 'vnetHdrSize', 'nodeDir', 'owner', 'offlo
 const MAX_TAP_QUEUES = 256;
 /** sizeof(struct virtio_net_hdr), the kernel's default header size. */
 const VNET_HDR_SIZE = 10;
+
+/**
+ * IFLA_MACVLAN_MACADDR_DATA holds the list, inside IFLA_INFO_DATA inside
+ * IFLA_LINKINFO, whose nla_len is a u16: 12 bytes a MAC, less the other
+ * attributes, leaves 5455; the kernel's own replies wrap past that too.
+ */
+const MAX_MACS_IN_ONE_REQUEST = 5440;
 
 /** ETH_MIN_MTU: the smallest MTU macvlan accepts. */
 const MIN_MTU = 68;
@@ -252,7 +261,7 @@ function planCreate(kind: 'macvlan' | 'macvtap', spec: MacvlanSpec): CreatePlan 
   if (s.sourceMacs !== undefined) {
     if (mode !== 'source') throw invalidValue('spec.sourceMacs', "used with mode 'source' only", s.sourceMacs);
     m.macaddrMode = c.MACVLAN_MACADDR_SET;
-    m.macaddrData = sourceMacList(s.sourceMacs, 'spec.sourceMacs');
+    m.macaddrData = sourceMacList(s.sourceMacs, 'spec.sourceMacs', MAX_MACS_IN_ONE_REQUEST);
   }
   const target = s.netns === undefined ? undefined : netnsTarget(s.netns, 'spec.netns');
 
@@ -772,12 +781,16 @@ export class Handle {
       if (macs !== undefined && (!Array.isArray(macs) || macs.length > 0)) throw invalidValue('macs', "omitted with 'flush'", macs);
     } else {
       if (macs === undefined) throw invalidType('macs', 'an array of MAC addresses', macs);
-      list = sourceMacList(macs, 'macs');
+      list = sourceMacList(macs, 'macs', o === 'set' ? MAX_MACS_IN_ONE_REQUEST : Infinity);
       if (o !== 'set' && list.length === 0) throw invalidValue('macs', `at least one MAC address with '${o}'`, macs);
     }
     const link = await this.#getNative(r, what);
     if ((link.kind !== 'macvlan' && link.kind !== 'macvtap') || link.macvlan?.mode !== c.MACVLAN_MODE_SOURCE) {
-      throw new NetlinkError(what, 22, { hint: `'${link.name}' is not a macvlan/macvtap in mode 'source'` });
+      const is =
+        link.kind !== 'macvlan' && link.kind !== 'macvtap'
+          ? `is ${link.kind ?? 'a link without a kind'}`
+          : `is in mode '${modeOf(link.macvlan?.mode ?? c.MACVLAN_MODE_VEPA)}'`;
+      throw invalidValue('ref', `a macvlan/macvtap in mode 'source' ('${link.name}' ${is})`, ref);
     }
     const base = { index: link.index, kind: link.kind };
     if (o === 'set' || o === 'flush') {
@@ -1030,8 +1043,7 @@ export class Handle {
    * into their own).
    */
   async deleteLinks(refs: LinkRef[]): Promise<void> {
-    if (!Array.isArray(refs)) throw invalidType('refs', 'an array of link names or ifindexes', refs);
-    const wanted = refs.map((ref, i) => linkRef(ref, `refs[${i}]`));
+    const wanted = arrayOf(refs, 'refs', 'an array of link names or ifindexes', linkRef);
     const what = `deleteLinks(${wanted.length} links)`;
     if (this.#closed) throw new HandleClosedError(what);
     if (wanted.length === 0) return;
@@ -1081,10 +1093,9 @@ export class Handle {
 /** TapOptions.offloads as TUN_F_* bits, checked: they need vnetHdr, segmentation needs csum, ECN a TSO. */
 function tapOffloads(v: unknown, vnetHdr: boolean): number {
   if (v === undefined) return 0;
-  if (!Array.isArray(v)) throw invalidType('options.offloads', 'an array of offload names', v);
-  if (v.length > 0 && !vnetHdr)
+  const names = arrayOf(v, 'options.offloads', 'an array of offload names', (x, at) => oneOf(x, at, TAP_OFFLOADS));
+  if (names.length > 0 && !vnetHdr)
     throw invalidValue('options.offloads', 'used with vnetHdr: true only (offload metadata travels in the virtio-net header)', v);
-  const names = v.map((x: unknown, i) => oneOf(x, `options.offloads[${i}]`, TAP_OFFLOADS));
   if (names.some((n) => n !== 'csum') && !names.includes('csum')) {
     throw invalidValue('options.offloads', "a list with 'csum' when it has segmentation offloads (the kernel ignores them without it)", v);
   }
@@ -1101,12 +1112,18 @@ function randomLocalMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-function sourceMacList(v: unknown, field: string): string[] {
-  if (!Array.isArray(v)) throw invalidType(field, 'an array of MAC addresses', v);
+function sourceMacList(v: unknown, field: string, max: number): string[] {
+  if (Array.isArray(v) && v.length > max) {
+    throw outOfRange(
+      field,
+      `a list of at most ${max} MAC addresses (they travel in one netlink attribute, of at most 64 KiB; add more with 'add')`,
+      v.length,
+    );
+  }
   const seen = new Set<string>();
-  return v.map((mac: unknown, i) => {
-    const m = unicastMac(mac, `${field}[${i}]`);
-    if (seen.has(m)) throw invalidValue(`${field}[${i}]`, 'a MAC address not already in the list', mac);
+  return arrayOf(v, field, 'an array of MAC addresses', (mac, at) => {
+    const m = unicastMac(mac, at);
+    if (seen.has(m)) throw invalidValue(at, 'a MAC address not already in the list', mac);
     seen.add(m);
     return m;
   });

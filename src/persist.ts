@@ -8,7 +8,7 @@
 // libvirt's domaincommon.rng (virt-xml-validate, libvirt 9.0).
 import { parseCidr, parseDst } from './addr_route.js';
 import { MODES, type Link, type Mode } from './link.js';
-import { argError, invalidType, invalidValue, linkName, oneOf, plainObject, unicastMac } from './validate.js';
+import { argError, arrayOf, invalidType, invalidValue, linkName, oneOf, plainObject, unicastMac } from './validate.js';
 
 /** One generated file: `path` is relative (to /etc/systemd/network, say). */
 export interface PersistFile {
@@ -125,10 +125,8 @@ function fileName(v: unknown, field: string, suffix: string): string {
   return stem + suffix;
 }
 
-function stringArray(v: unknown, field: string): unknown[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw invalidType(field, 'an array of strings', v);
-  return v as unknown[];
+function stringArray(v: unknown, field: string, each: (x: unknown, field: string) => string): string[] {
+  return v === undefined ? [] : arrayOf(v, field, 'an array of strings', each);
 }
 
 function ini(sections: [string, [string, string | number][]][]): string {
@@ -164,12 +162,12 @@ export function toSystemdNetworkd(link: Link, lower: Link | string, options: Sys
   const l = checkLink(link, lower);
   systemdName(l.name, 'link.name');
   systemdName(l.lower, typeof lower === 'string' ? 'lower' : 'lower.name');
-  const addresses = stringArray(o.addresses, 'options.addresses').map((a, i) => {
-    const c = parseCidr(a, `options.addresses[${i}]`);
+  const addresses = stringArray(o.addresses, 'options.addresses', (a, at) => {
+    const c = parseCidr(a, at);
     return `${c.address}/${c.prefixLength}`;
   });
-  const routes = stringArray(o.routes, 'options.routes').map((r, i) => {
-    const d = parseDst(r, `options.routes[${i}]`, undefined);
+  const routes = stringArray(o.routes, 'options.routes', (r, at) => {
+    const d = parseDst(r, at, undefined);
     return `${d.address}/${d.prefixLength}`;
   });
   const stem = o.fileStem === undefined ? `10-${l.name}` : fileName(o.fileStem, 'options.fileStem', '');

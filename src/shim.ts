@@ -4,7 +4,7 @@ import { parseCidr, parseDst } from './addr_route.js';
 import { NetlinkError } from './errors.js';
 import { Handle, open } from './handle.js';
 import type { Link, LinkRef } from './link.js';
-import { invalidType, invalidValue, linkName, linkRef, plainObject, showRef, unicastMac } from './validate.js';
+import { arrayOf, invalidType, invalidValue, linkName, linkRef, plainObject, showRef, unicastMac } from './validate.js';
 
 /** What `hostShim` takes. */
 export interface HostShimOptions {
@@ -35,11 +35,13 @@ export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Li
   const name = o.name === undefined ? 'mvshim%d' : linkName(o.name, 'options.name', true);
   const address = parseCidr(o.address, 'options.address');
   const mac = o.mac === undefined ? undefined : unicastMac(o.mac, 'options.mac');
-  if (o.routes !== undefined && !Array.isArray(o.routes)) throw invalidType('options.routes', 'an array of addresses or CIDRs', o.routes);
-  const routes = ((o.routes as unknown[] | undefined) ?? []).map((r, i) => {
-    const dst = parseDst(r, `options.routes[${i}]`, undefined);
-    return dst.prefixLength === (dst.family === 4 ? 32 : 128) ? dst.address : `${dst.address}/${dst.prefixLength}`;
-  });
+  const routes =
+    o.routes === undefined
+      ? []
+      : arrayOf(o.routes, 'options.routes', 'an array of addresses or CIDRs', (r, at) => {
+          const dst = parseDst(r, at, undefined);
+          return dst.prefixLength === (dst.family === 4 ? 32 : 128) ? dst.address : `${dst.address}/${dst.prefixLength}`;
+        });
 
   const cidr = `${address.address}/${address.prefixLength}`;
   const shim = await nl.createMacvlan({ lower, name, mode: 'bridge', ...(mac ? { mac } : {}) });

@@ -1,5 +1,6 @@
 // Argument checks: every bad input is refused here, before the kernel sees
 // it, with Node's error codes and the field named.
+import { inspect } from 'node:util';
 
 type NodeCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
 
@@ -12,7 +13,7 @@ export function argError(code: NodeCode, message: string): TypeError | RangeErro
 
 /** How a received value is shown in messages, the way Node shows it. */
 export function show(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'string') return inspect(v);
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') {
@@ -55,18 +56,38 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** A Map, Set, Date, RegExp, Promise, typed array... rather than an object of options. */
+function isBuiltin(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto !== Object.prototype && proto !== null && Object.prototype.toString.call(v) !== '[object Object]';
+}
+
 /** Refuses a non-object, and any key not in `allowed`, with a hint for misspellings. */
 export function plainObject(v: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidType(field, 'an object', v);
-  // for-in over own keys: Object.keys() made an array a call (a create
-  // validates its spec this way).
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || isBuiltin(v)) throw invalidType(field, 'an object', v);
+  // for-in rather than Object.keys(), which made an array a call (a create
+  // validates its spec this way). It sees inherited keys too: an option
+  // must be the object's own.
   for (const key in v) {
-    if (!Object.hasOwn(v, key) || allowed.includes(key)) continue;
+    if (!Object.hasOwn(v, key)) throw argError('ERR_INVALID_ARG_VALUE', `Option ${field}.${key} is inherited; options must be own properties`);
+    if (allowed.includes(key)) continue;
     const near = allowed.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d)[0];
     const hint = near && near.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${near.k}'?)` : '';
     throw argError('ERR_INVALID_ARG_VALUE', `Unknown option ${field}.${key}${hint}; known options: ${allowed.join(', ')}`);
   }
   return v as Record<string, unknown>;
+}
+
+/**
+ * An array, each element checked by `each` (given its field, 'x[3]'). Holes
+ * are read as undefined, so each one is refused by name (map() would skip
+ * them).
+ */
+export function arrayOf<T>(v: unknown, field: string, expected: string, each: (x: unknown, field: string) => T): T[] {
+  if (!Array.isArray(v)) throw invalidType(field, expected, v);
+  const out = new Array<T>(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = each(v[i], `${field}[${i}]`);
+  return out;
 }
 
 export function integer(v: unknown, field: string, min: number, max: number): number {
@@ -119,7 +140,9 @@ export function linkName(v: unknown, field: string, pattern = false): string {
         v,
       );
     }
-    bad = /[/:\s\0]/u.test(v);
+    // Only ASCII whitespace (and the 0xA0 byte above) is the kernel's:
+    // U+3000 or U+FEFF make a name it takes.
+    bad = /[/:\0\t\n\v\f\r ]/u.test(v);
     percent = v.split('%').length - 1;
   }
   if (v === '.' || v === '..' || bad) {
@@ -182,7 +205,10 @@ export type NetnsTarget = { path: string } | { pid: number };
 export function netnsTarget(v: unknown, field: string): NetnsTarget {
   if (typeof v === 'number') return { pid: integer(v, field, 1, 0x3fffffff) };
   if (typeof v !== 'string') throw invalidType(field, 'a namespace name, an nsfs path or a pid', v);
-  if (v.startsWith('/')) return { path: v };
+  if (v.startsWith('/')) {
+    if (v.includes('\0')) throw invalidValue(field, 'an nsfs path without a NUL character', v);
+    return { path: v };
+  }
   if (v === '' || v === '.' || v === '..' || v.includes('/') || v.includes('\0')) {
     throw invalidValue(field, "a name under /run/netns or an absolute path like '/proc/4242/ns/net'", v);
   }

@@ -941,13 +941,53 @@ describe.each(KINDS)('setSourceMacs on a %s', (kind) => {
       ['flush', undefined],
     ] as const) {
       const err = await rejection(nl.setSourceMacs('brg', op, macs === undefined ? undefined : [...macs]));
-      expect(err).toBeInstanceOf(NetlinkError);
-      expect(err.code).toBe('EINVAL');
-      expect(err.message).toContain('brg');
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err.code).toBe('ERR_INVALID_ARG_VALUE');
+      expect(err.message).toContain("('brg' is in mode 'bridge')");
     }
     expect(macvlanLinks(ns)).toStrictEqual(before);
     expect(ipLink(ns, 'brg').linkinfo?.info_data?.mode).toBe('bridge');
     expect(ipLink(ns, 'brg').linkinfo?.info_data?.macaddr_data).toBeUndefined();
+  });
+});
+
+describe('replies larger than the first receive buffer', () => {
+  // 5440 source MACs make a link's message about 66 KiB, past the 64 KiB a
+  // handle first reads into: the reply must not be lost on a fresh handle.
+  it('a source link of 5440 MACs reads whole on a fresh handle: getLink, listLinks, and a create beside it', async () => {
+    const { ns, nl } = await fresh();
+    const macs = Array.from(
+      { length: 5440 },
+      (_, i) => `02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+    );
+    await nl.createMacvlan({ lower: 'v0', name: 'big', mode: 'source' });
+    await nl.setSourceMacs('big', 'set', macs);
+    expect(ipLink(ns, 'big').linkinfo?.info_data?.macaddr_count).toBe(5440);
+    const readers = [
+      (h: Handle) => h.getLink('big'),
+      async (h: Handle) => (await h.listLinks()).find((l) => l.name === 'big'),
+      async (h: Handle) => (await h.listLinks({ kind: 'macvlan' }))[0],
+    ];
+    for (const read of readers) {
+      const h = await open({ netns: ns.name });
+      try {
+        const link = await read(h);
+        expect(link?.name).toBe('big');
+        expect(link?.macvlan?.sourceMacs).toHaveLength(5440);
+        expect(link?.warnings).toBeUndefined();
+      } finally {
+        await h.close();
+      }
+    }
+    // A create's echo of such a size is only missed: the link is looked up.
+    const h = await open({ netns: ns.name });
+    try {
+      const made = await h.createMacvlan({ lower: 'v0', name: 'big2', mode: 'source', sourceMacs: macs });
+      expect(made.macvlan?.sourceMacs).toHaveLength(5440);
+      expect(ipLink(ns, 'big2').linkinfo?.info_data?.macaddr_count).toBe(5440);
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -140,6 +140,15 @@ describe('linkName', () => {
     }
   });
 
+  it("takes the whitespace the kernel's isspace() does not: only ASCII's and 0xA0 are refused", () => {
+    // U+3000 is E3 80 80, U+FEFF EF BB BF, U+2028 E2 80 A8: names the kernel takes.
+    for (const name of ['a\u3000b', 'c\ufeffd', 'e\u2028f', 'g\u1680h']) expect(linkName(name, 'n')).toBe(name);
+    for (const name of ['a b', 'a\tb', 'a\vb', 'a\rb', 'a\nb', 'a\fb']) {
+      throwsArg(() => linkName(name, 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name', 'whitespace');
+    }
+    throwsArg(() => linkName('é b', 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name', 'whitespace');
+  });
+
   it("allows one '%d' only where the kernel fills it in", () => {
     expect(linkName('é%d', 'spec.name', true)).toBe('é%d');
     throwsArg(() => linkName('mv%d', 'change.name'), 'ERR_INVALID_ARG_VALUE', 'change.name', "without '%'");
@@ -235,10 +244,26 @@ describe('integer, boolean, oneOf', () => {
 describe('plainObject', () => {
   const keys = ['lower', 'name', 'mode', 'txQueueLen', 'nopromisc'];
 
-  it('refuses non-objects', () => {
-    for (const bad of [null, undefined, 'v0', 5, ['lower'], () => ({})]) {
+  it('refuses non-objects, and built-in objects that are not options (a Map, a Date)', () => {
+    for (const bad of [null, undefined, 'v0', 5, ['lower'], () => ({}), new Map([['lower', 'v0']]), new Date(), /x/u]) {
       throwsArg(() => plainObject(bad, 'spec', keys), 'ERR_INVALID_ARG_TYPE', 'spec', 'an object');
     }
+    // Objects without a prototype and class instances are options like any.
+    expect(plainObject(Object.assign(Object.create(null) as object, { lower: 'v0' }), 'spec', keys)).toEqual({ lower: 'v0' });
+    class Spec {
+      lower = 'v0';
+    }
+    expect(plainObject(new Spec(), 'spec', keys)).toEqual({ lower: 'v0' });
+  });
+
+  it('refuses an option it would only inherit', () => {
+    const spec = Object.assign(Object.create({ name: 'inh0' }) as object, { lower: 'v0' });
+    throwsArg(() => plainObject(spec, 'spec', keys), 'ERR_INVALID_ARG_VALUE', 'spec.name', 'is inherited');
+  });
+
+  it('shows a received string escaped, as Node does', () => {
+    throwsArg(() => linkName('a\0b', 'spec.name'), 'ERR_INVALID_ARG_VALUE', 'spec.name', "received 'a\\x00b'");
+    throwsArg(() => oneOf("br'dge", 'spec.mode', ['bridge']), 'ERR_INVALID_ARG_VALUE', 'spec.mode', `received "br'dge"`);
   });
 
   it('names an unknown key, with a did-you-mean hint for near misses', () => {
@@ -283,6 +308,13 @@ describe('netnsTarget, linkRef', () => {
     for (const bad of ['', '.', '..', 'a/b', 'blue\0']) {
       throwsArg(() => netnsTarget(bad, 'spec.netns'), 'ERR_INVALID_ARG_VALUE', 'spec.netns', '/run/netns');
     }
+    // A path cut at its NUL would name another namespace.
+    throwsArg(
+      () => netnsTarget('/run/netns/blue\0junk', 'spec.netns'),
+      'ERR_INVALID_ARG_VALUE',
+      'spec.netns',
+      "received '/run/netns/blue\\x00junk'",
+    );
     for (const bad of [0, -1, 1.5, 0x40000000]) throwsArg(() => netnsTarget(bad, 'spec.netns'), 'ERR_OUT_OF_RANGE', 'spec.netns');
     for (const bad of [null, true, {}, ['blue']]) throwsArg(() => netnsTarget(bad, 'spec.netns'), 'ERR_INVALID_ARG_TYPE', 'spec.netns');
   });
@@ -317,6 +349,13 @@ describe('errors', () => {
     );
     // The caller's stack, not the native completion's.
     expect(e.stack!.split('\n').slice(1).join('\n')).toBe(site.stack!.split('\n').slice(1).join('\n'));
+  });
+
+  it('NetlinkError: kernelMessage and option are own properties only when there', () => {
+    const bare = new NetlinkError('deleteLink(#3)', 19);
+    expect('kernelMessage' in bare || 'option' in bare).toBe(false);
+    const told = new NetlinkError('deleteLink(#3)', 19, { kernelMessage: 'k', option: 'mtu' });
+    expect([told.kernelMessage, told.option]).toEqual(['k', 'mtu']);
   });
 
   it('toNetlinkError: ECANCELED from a closing handle, other errors as they are', () => {
@@ -578,8 +617,48 @@ describe('handle argument checks', () => {
       'not already in the list',
     );
     // Valid arguments, wrong link: v0 is not a macvlan in mode 'source'.
-    const e = await rejectsNetlink(nl.setSourceMacs('v0', 'add', ['02:00:00:00:00:0a']), 'EINVAL', "mode 'source'");
-    expect(e.errno).toBe(22);
+    await rejectsArg(nl.setSourceMacs('v0', 'add', ['02:00:00:00:00:0a']), 'ERR_INVALID_ARG_VALUE', 'ref', "mode 'source' ('v0' is veth)");
+    // One netlink attribute holds the list: its u16 length would wrap.
+    const many = Array.from(
+      { length: 5441 },
+      (_, i) => `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+    );
+    await rejectsArg(nl.setSourceMacs('v0', 'set', many), 'ERR_OUT_OF_RANGE', 'macs', 'at most 5440 MAC addresses');
+    await rejectsArg(
+      nl.createMacvlan({ lower: 'v0', mode: 'source', sourceMacs: many }),
+      'ERR_OUT_OF_RANGE',
+      'spec.sourceMacs',
+      'received 5441',
+    );
+  });
+
+  it('arrays with holes: each hole is refused by its index, before the kernel', async () => {
+    const before = names();
+    // eslint-disable-next-line no-sparse-arrays
+    await rejectsArg(nl.deleteLinks([, 'v0'] as never), 'ERR_INVALID_ARG_TYPE', 'refs[0]', 'received undefined');
+    // eslint-disable-next-line no-sparse-arrays
+    await rejectsArg(nl.setSourceMacs('v0', 'add', [, '02:00:00:00:00:01'] as never), 'ERR_INVALID_ARG_TYPE', 'macs[0]');
+    await rejectsArg(
+      // eslint-disable-next-line no-sparse-arrays
+      nl.createMacvlan({ lower: 'v0', mode: 'source', sourceMacs: [, '02:00:00:00:00:01'] as never }),
+      'ERR_INVALID_ARG_TYPE',
+      'spec.sourceMacs[0]',
+    );
+    // eslint-disable-next-line no-sparse-arrays
+    await rejectsArg(
+      hostShim(nl, { lower: 'v0', address: '192.0.2.1/32', routes: [, '198.51.100.0/24'] as never }),
+      'ERR_INVALID_ARG_TYPE',
+      'options.routes[0]',
+    );
+    // eslint-disable-next-line no-sparse-arrays
+    await rejectsArg(
+      nl.addRoute({ dst: '198.51.100.0/24', nexthops: [, { dev: 'v0' }] as never }),
+      'ERR_INVALID_ARG_TYPE',
+      'route.nexthops[0]',
+    );
+    // eslint-disable-next-line no-sparse-arrays
+    await rejectsArg(nl.openTap('v0', { vnetHdr: true, offloads: [, 'csum'] as never }), 'ERR_INVALID_ARG_TYPE', 'options.offloads[0]');
+    expect(names()).toEqual(before);
   });
 
   it('addAddress / deleteAddress: cidr and options', async () => {

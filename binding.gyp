@@ -14,6 +14,7 @@
         "native/sysfs_probe.cc",
         "native/tap_uevents.cc",
         "native/tap_queue.cc",
+        "native/env_resources.cc",
         "native/event_socket.cc",
         "native/handle.cc",
         "native/js_link.cc"

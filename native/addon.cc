@@ -195,9 +195,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linkRequestColumns", LinkRequestColumns(env));
   exports.Set("NativeHandle", NativeHandle::Define(env));
   exports.Set("TapQueue", TapQueue::Define(env));
-  void* tap_nodes = NewTapNodes(env);
-  exports.Set("closeTap", Napi::Function::New<CloseTapFds>(env, "closeTap", tap_nodes));
-  exports.Set("trackTapNode", Napi::Function::New<TrackTapNode>(env, "trackTapNode", tap_nodes));
+  exports.Set("closeTap", Napi::Function::New<CloseTapFds>(env, "closeTap"));
   exports.Set("EventSocket", EventSocket::Define(env));
   exports.Set("encodeLink", Napi::Function::New<EncodeLink>(env, "encodeLink"));
   exports.Set("setLinkTableMaker", Napi::Function::New<SetLinkTableMaker>(env, "setLinkTableMaker"));

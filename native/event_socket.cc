@@ -7,6 +7,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "env_resources.h"
 #include "js_link.h"
 #include "nlmsg.h"
 #include "rtnl_link.h"
@@ -58,6 +59,7 @@ EventSocket::EventSocket(const Napi::CallbackInfo& info)
       async_(std::make_unique<Napi::AsyncContext>(info.Env(), "macvlan:EventSocket")) {
   on_events_ = Napi::Persistent(info[1].As<Napi::Function>());
   buf_.resize(64 << 10);
+  FdAdopted(info.Env(), fd_);
 }
 
 EventSocket::~EventSocket() {
@@ -112,19 +114,21 @@ void EventSocket::OnPoll(uv_poll_t* poll, int status, int) {
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
   Napi::CallbackScope callback(env, *self->async_);
-  if (status < 0) {
-    // An overrun sets the socket error (ENOBUFS): epoll says EPOLLERR, and
-    // libuv reports EBADF and stops the poll. Read (and so clear) the real
-    // error, report it, and go on polling.
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    if (err == 0) err = -status;
-    self->on_events_.Call({env.Null(), Napi::Number::New(env, err)});
-    if (err != ENOBUFS || self->closed_ || self->paused_) return;
-    uv_poll_start(poll, UV_READABLE, OnPoll);
-  }
-  self->ReadReady(env);
+  CallIntoJsFromLoop(env, [&] {
+    if (status < 0) {
+      // An overrun sets the socket error (ENOBUFS): epoll says EPOLLERR, and
+      // libuv reports EBADF and stops the poll. Read (and so clear) the real
+      // error, report it, and go on polling.
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err == 0) err = -status;
+      self->on_events_.Call({env.Null(), Napi::Number::New(env, err)});
+      if (err != ENOBUFS || self->closed_ || self->paused_) return;
+      uv_poll_start(poll, UV_READABLE, OnPoll);
+    }
+    self->ReadReady(env);
+  });
 }
 
 void EventSocket::ReadReady(Napi::Env env) {

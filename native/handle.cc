@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "env_resources.h"
 #include "event_socket.h"
 #include "js_addr_route.h"
 #include "js_link.h"
@@ -226,12 +227,21 @@ using RouteRequest = AddrRouteRequest<RouteAttrs, EncodeRouteRequest, DecodeRout
 class SubscribeRequest : public JsRequest {
  public:
   SubscribeRequest(std::vector<unsigned> groups, int rcvbuf) : groups_(std::move(groups)), rcvbuf_(rcvbuf) {}
+  // A socket JS never got (the environment went first) is closed here.
+  ~SubscribeRequest() override {
+    if (fd_ >= 0) close(fd_);
+  }
   int Prepare() override {
     fd_ = OpenEventSocket(groups_, rcvbuf_);
     return fd_ < 0 ? fd_ : 0;
   }
   void OnReply(const nlmsghdr*) override {}
-  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Value fd = Napi::Number::New(env, fd_);
+    FdsInTransit(env, {fd_});  // until its EventSocket adopts it
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   std::vector<unsigned> groups_;
@@ -244,6 +254,14 @@ class SubscribeRequest : public JsRequest {
 class TapOpenRequest : public JsRequest {
  public:
   explicit TapOpenRequest(TapOpenParams params) : params_(std::move(params)) { sleep_after = true; }
+  // An open JS never got (the environment went first): its fds are closed
+  // and a node it made removed, or they would hold the link's queues (256
+  // at most) and the node its owner.
+  ~TapOpenRequest() override {
+    if (handed_over_) return;
+    for (int fd : result_.fds) close(fd);
+    if (result_.made_node) CloseTap(-1, result_.path, result_.major, result_.minor);
+  }
 
   int Prepare() override {
     result_ = OpenTap(params_);
@@ -266,12 +284,17 @@ class TapOpenRequest : public JsRequest {
     Napi::Array fds = Napi::Array::New(env, result_.fds.size());
     for (size_t i = 0; i < result_.fds.size(); i++) fds.Set(static_cast<uint32_t>(i), result_.fds[i]);
     o.Set("fds", fds);
+    // Until a TapQueue adopts each fd, and close() removes the node.
+    FdsInTransit(env, result_.fds);
+    if (result_.made_node) TrackNode(env, result_.path, result_.major, result_.minor);
+    handed_over_ = true;
     return o;
   }
 
  private:
   TapOpenParams params_;
   TapOpenResult result_;
+  bool handed_over_ = false;
 };
 
 }  // namespace
@@ -503,12 +526,7 @@ void NativeHandle::OnNextTurn(uv_idle_t* idle) {
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
   Napi::CallbackScope callback(env, *self->async_);
-  try {
-    self->Drain(env, self->settle_.Value());
-  } catch (const Napi::Error& e) {
-    // As the thread-safe function's callback would: an uncaught exception.
-    napi_fatal_exception(env, e.Value());
-  }
+  CallIntoJsFromLoop(env, [&] { self->Drain(env, self->settle_.Value()); });
 }
 
 // Calls wait here until JS flushes them (src/calls.ts flushes the first

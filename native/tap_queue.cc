@@ -20,6 +20,7 @@
 
 #include <linux/if_tun.h>
 
+#include "env_resources.h"
 #include "settle_batch.h"
 #include "tap_device.h"
 #include "uv_handle.h"
@@ -110,7 +111,9 @@ TapQueue::TapQueue(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<TapQueue>(info),
       fd_(info[0].As<Napi::Number>().Int32Value()),
       hdr_len_(info[1].As<Napi::Number>().Uint32Value()),
-      settle_(Napi::Weak(info[2].As<Napi::Function>())) {}
+      settle_(Napi::Weak(info[2].As<Napi::Function>())) {
+  FdAdopted(info.Env(), fd_);
+}
 
 TapQueue::~TapQueue() {
   StopPoll();
@@ -180,7 +183,7 @@ void TapQueue::OnPoll(uv_poll_t* poll, int status, int events) {
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
   Napi::CallbackScope callback(env, *self->async_);
-  self->Service(env, status, events);
+  CallIntoJsFromLoop(env, [&] { self->Service(env, status, events); });
 }
 
 void TapQueue::OnLivenessTimer(uv_timer_t* timer) {
@@ -351,70 +354,6 @@ Napi::Value TapQueue::Release(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
-namespace {
-
-// The nodes this environment's Taps made and no closeTap has removed yet:
-// removed when the environment goes (a worker terminated) or the process
-// exits, where no close() runs. Left, a node keeps its owner, and the
-// device number comes back for the next macvtap.
-struct TapNodes {
-  std::map<std::string, std::pair<uint32_t, uint32_t>> made;
-};
-
-// Every environment's TapNodes. process.exit() and an uncaught exception
-// end the process with exit(), which runs no environment cleanup hook, so
-// an atexit handler removes what is left then. Never destroyed: exit() may
-// run it after other static objects are gone.
-struct TapNodeRegistry {
-  std::mutex mu;
-  std::set<TapNodes*> live;
-};
-
-TapNodeRegistry& Registry() {
-  static auto* registry = new TapNodeRegistry;
-  return *registry;
-}
-
-void RemoveNodesOf(const TapNodes& nodes) {
-  for (const auto& [path, dev] : nodes.made) CloseTap(-1, path, dev.first, dev.second);
-}
-
-void RemoveTapNodes(void* data) {
-  auto* nodes = static_cast<TapNodes*>(data);
-  std::lock_guard<std::mutex> lock(Registry().mu);
-  RemoveNodesOf(*nodes);
-  Registry().live.erase(nodes);
-  delete nodes;
-}
-
-void RemoveAllTapNodesAtExit() {
-  std::lock_guard<std::mutex> lock(Registry().mu);
-  for (TapNodes* nodes : Registry().live) RemoveNodesOf(*nodes);
-}
-
-}  // namespace
-
-void* NewTapNodes(Napi::Env env) {
-  static std::once_flag at_exit;
-  std::call_once(at_exit, [] { std::atexit(RemoveAllTapNodesAtExit); });
-  auto* nodes = new TapNodes;
-  {
-    std::lock_guard<std::mutex> lock(Registry().mu);
-    Registry().live.insert(nodes);
-  }
-  napi_add_env_cleanup_hook(env, RemoveTapNodes, nodes);
-  return nodes;
-}
-
-Napi::Value TrackTapNode(const Napi::CallbackInfo& info) {
-  std::string node = info[0].As<Napi::String>().Utf8Value();
-  uint32_t major = info[1].As<Napi::Number>().Uint32Value();
-  uint32_t minor = info[2].As<Napi::Number>().Uint32Value();
-  std::lock_guard<std::mutex> lock(Registry().mu);
-  static_cast<TapNodes*>(info.Data())->made[node] = {major, minor};
-  return info.Env().Undefined();
-}
-
 Napi::Value CloseTapFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array list = info[0].As<Napi::Array>();
@@ -422,10 +361,7 @@ Napi::Value CloseTapFds(const Napi::CallbackInfo& info) {
   uint32_t major = info[2].As<Napi::Number>().Uint32Value();
   uint32_t minor = info[3].As<Napi::Number>().Uint32Value();
   Napi::Function done = info[4].As<Napi::Function>();
-  if (!node.empty()) {
-    std::lock_guard<std::mutex> lock(Registry().mu);
-    static_cast<TapNodes*>(info.Data())->made.erase(node);
-  }
+  if (!node.empty()) UntrackNode(env, node);
   std::vector<int> fds;
   for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
   // The node goes with the first fd (or alone): an open fd never needs it.

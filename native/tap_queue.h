@@ -96,14 +96,8 @@ class TapQueue : public Napi::ObjectWrap<TapQueue> {
 };
 
 // closeTap(fds, node, major, minor, done): closes the fds off the JS thread,
-// removes `node` ('' for none) while it is still that device's node, then
-// calls done().
+// removes `node` ('' for none) while it is still that device's node (and
+// stops tracking it: env_resources.h), then calls done().
 Napi::Value CloseTapFds(const Napi::CallbackInfo& info);
-
-// trackTapNode(path, major, minor): a node a Tap made. closeTap removes it;
-// one that no closeTap removed goes with the environment. Both functions
-// take NewTapNodes(env) as their data.
-Napi::Value TrackTapNode(const Napi::CallbackInfo& info);
-void* NewTapNodes(Napi::Env env);
 
 }  // namespace macvlan

@@ -2,6 +2,7 @@
 // uv_close() has run its callback (never before: libuv still holds them).
 #pragma once
 
+#include <napi.h>
 #include <node_api.h>
 #include <uv.h>
 
@@ -31,6 +32,19 @@ void CloseUvHandle(Handle*& h) {
   uv_close(reinterpret_cast<uv_handle_t*>(h),
            [](uv_handle_t* done) { delete reinterpret_cast<Handle*>(done); });
   h = nullptr;
+}
+
+// Runs `fn`, which calls into JS, from a libuv callback. An exception it
+// throws goes to Node as an uncaught one: thrown on from here, it would
+// end the process (std::terminate), as it did while a worker was torn down
+// and a poll still fired (no JS can run then).
+template <class Fn>
+void CallIntoJsFromLoop(napi_env env, Fn&& fn) {
+  try {
+    fn();
+  } catch (const Napi::Error& e) {
+    napi_fatal_exception(env, e.Value());
+  }
 }
 
 }  // namespace macvlan

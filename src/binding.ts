@@ -254,8 +254,6 @@ export interface NativeAddon {
   TapQueue: new (fd: number, vnetHdrLen: number, settle: (...batch: unknown[]) => void) => RawTapQueue;
   /** Closes the fds off the loop and removes `node` ('' for none) while it is the device major:minor, then calls done. */
   closeTap(fds: number[], node: string, major: number, minor: number, done: () => void): void;
-  /** A node a Tap made: closeTap removes it, or the environment's teardown does (a terminated worker, the process exiting). */
-  trackTapNode(node: string, major: number, minor: number): void;
   /** onEvents(links, deleted) with one '1' (RTM_DELLINK) or '0' in `deleted` a link; onEvents(null, errno) on an error. */
   EventSocket: new (fd: number, onEvents: (links: LinkTable | null, deletedOrErrno: string | number) => void) => NativeEventSocket;
   /** The column names of a LinkTable. */

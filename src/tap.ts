@@ -126,12 +126,9 @@ export class Tap {
     const reasonOf = (e: unknown, tag: number): Error => this.#error(e, tag === TAP_WRITE ? 'writeFrame()' : 'readFrame()');
     this.#queues = r.fds.map((fd) => openTapQueue(fd, vnetHdrSize, reasonOf));
     // A node made for this open goes with it however it ends: close(), the
-    // Tap collected, or the environment torn down (no node keeps its owner
-    // for the device number's next link).
-    if (this.madeNode) {
-      native.trackTapNode(this.device, this.major, this.minor);
-      collectedNodes.register(this, { node: this.device, major: this.major, minor: this.minor }, this);
-    }
+    // Tap collected, or the environment torn down (the addon tracks it for
+    // that: no node keeps its owner for the device number's next link).
+    if (this.madeNode) collectedNodes.register(this, { node: this.device, major: this.major, minor: this.minor }, this);
   }
 
   /** One O_CLOEXEC fd per queue, ready to hand to a child process through spawn's stdio. */

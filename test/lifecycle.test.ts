@@ -21,6 +21,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const distIndex = join(root, 'dist', 'index.js');
 const workerScript = join(root, 'test', 'helpers', 'lifecycle-worker.mjs');
 const terminateScript = join(root, 'test', 'helpers', 'lifecycle-terminate.mjs');
+const terminateBusyScript = join(root, 'test', 'helpers', 'terminate-busy.mjs');
 
 /** What `ip -d -j link show` prints beyond the shared IpLink fields. */
 type IpLinkX = IpLink & {
@@ -939,6 +940,22 @@ describe('worker threads', () => {
       expect(result.after).toEqual(result.before);
     }, 90_000);
   }
+
+  it('terminating workers while a watch socket or tap is readable, or an openTap or watch is in flight: no abort, no fd or node left', async () => {
+    const a = netns('wrkbusy');
+    const nodeDir = mkdtempSync(join(tmpdir(), 'mvnodes-'));
+    try {
+      const run = await runNode([terminateBusyScript, distIndex, a.name, nodeDir, '8'], 120_000);
+      expect({ signal: run.signal, code: run.code, stderr: run.stderr }).toEqual({ signal: null, code: 0, stderr: '' });
+      const { before, after } = JSON.parse(run.stdout.trim()) as Record<
+        'before' | 'after',
+        { tapFds: number; sockets: number; nodes: number }
+      >;
+      expect(after).toEqual(before);
+    } finally {
+      rmSync(nodeDir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });
 
 describe('two handles in two namespaces', () => {

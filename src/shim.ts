@@ -39,7 +39,8 @@ export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Li
     o.routes === undefined
       ? []
       : arrayOf(o.routes, 'options.routes', 'an array of addresses or CIDRs', (r, at) => {
-          const dst = parseDst(r, at, undefined);
+          // 'default' is the shim address's family's.
+          const dst = parseDst(r, at, address.family);
           return dst.prefixLength === (dst.family === 4 ? 32 : 128) ? dst.address : `${dst.address}/${dst.prefixLength}`;
         });
 

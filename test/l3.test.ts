@@ -741,6 +741,14 @@ function hostState(ns: TestNetns): { links: string[]; addresses: Address[]; rout
 }
 
 describe('hostShim', () => {
+  it("routes 'default' in the family of the shim's address", async () => {
+    const { host, nl } = await shimTopology();
+    await hostShim(nl, { lower: 'v0', name: 'sh6', address: '2001:db8:bb::1/128', routes: ['2001:db8:cc::5', 'default'] });
+    const v6 = ipJson<IpRoute[]>('-n', host.name, '-6', 'route', 'show', 'dev', 'sh6').map((r) => r.dst);
+    expect(v6).toEqual(expect.arrayContaining(['2001:db8:cc::5', 'default']));
+    expect(ipJson<IpRoute[]>('-n', host.name, '-4', 'route', 'show', 'dev', 'sh6')).toEqual([]);
+  });
+
   it('lets the host reach a macvlan guest it could not reach before', async () => {
     const { host, guest, nl } = await shimTopology();
     // The guest is there and alive on its own side...

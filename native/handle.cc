@@ -227,6 +227,10 @@ using RouteRequest = AddrRouteRequest<RouteAttrs, EncodeRouteRequest, DecodeRout
 class SubscribeRequest : public JsRequest {
  public:
   SubscribeRequest(std::vector<unsigned> groups, int rcvbuf) : groups_(std::move(groups)), rcvbuf_(rcvbuf) {}
+  SubscribeRequest(const SubscribeRequest&) = delete;
+  SubscribeRequest& operator=(const SubscribeRequest&) = delete;
+  SubscribeRequest(SubscribeRequest&&) = delete;
+  SubscribeRequest& operator=(SubscribeRequest&&) = delete;
   // A socket JS never got (the environment went first) is closed here.
   ~SubscribeRequest() override {
     if (fd_ >= 0) close(fd_);
@@ -254,6 +258,10 @@ class SubscribeRequest : public JsRequest {
 class TapOpenRequest : public JsRequest {
  public:
   explicit TapOpenRequest(TapOpenParams params) : params_(std::move(params)) { sleep_after = true; }
+  TapOpenRequest(const TapOpenRequest&) = delete;
+  TapOpenRequest& operator=(const TapOpenRequest&) = delete;
+  TapOpenRequest(TapOpenRequest&&) = delete;
+  TapOpenRequest& operator=(TapOpenRequest&&) = delete;
   // An open JS never got (the environment went first): its fds are closed
   // and a node it made removed, or they would hold the link's queues (256
   // at most) and the node its owner.

@@ -69,7 +69,8 @@ export function plainObject(v: unknown, field: string, allowed: readonly string[
   // validates its spec this way). It sees inherited keys too: an option
   // must be the object's own.
   for (const key in v) {
-    if (!Object.hasOwn(v, key)) throw argError('ERR_INVALID_ARG_VALUE', `Option ${field}.${key} is inherited; options must be own properties`);
+    if (!Object.hasOwn(v, key))
+      throw argError('ERR_INVALID_ARG_VALUE', `Option ${field}.${key} is inherited; options must be own properties`);
     if (allowed.includes(key)) continue;
     const near = allowed.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d)[0];
     const hint = near && near.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${near.k}'?)` : '';

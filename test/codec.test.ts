@@ -1685,30 +1685,43 @@ describe('linksOf: link tables straight to Link objects', () => {
 
   it('deleteLinks tags every link in one call with a group no link has, then deletes that group', async () => {
     const { handle, log } = deleteLinksWith(undefined);
-    await handle.deleteLinks(['mvt0', 9, 'lo', 7]);
+    await handle.deleteLinks(['mvt0', 9, 'mvn0', 7]);
     expect(log.map(([what]) => what)).toEqual(['dump', 'change each', 'delete']);
     const tagged = log[1]![1] as { group: number; indexes: number[] };
     const group = tagged.group;
-    expect(tagged).toEqual({ group, indexes: [7, 9, 1] });
+    expect(tagged).toEqual({ group, indexes: [7, 9, 8] });
     expect(linksOf(table).map((l) => l.group ?? 0)).not.toContain(group);
     expect(log[2]![1]).toEqual({ group });
   });
 
   it('deleteLinks: a tag that fails puts the links tagged back in their own groups and deletes nothing', async () => {
     const { handle, log } = deleteLinksWith(1);
-    const err = await handle.deleteLinks(['mvt0', 9, 'lo']).then(
+    const err = await handle.deleteLinks(['mvt0', 9, 'mvn0']).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(NetlinkError);
     expect((err as NetlinkError).code).toBe('ENODEV');
-    // mvt0 was in group 0xffffffff, lo in none: one call a group; mvs1 (#9)
-    // was never tagged.
+    // mvt0 was in group 0xffffffff, mvn0 in none: one call a group; mvs1
+    // (#9) was never tagged.
     expect(log.map(([what]) => what)).toEqual(['dump', 'change each', 'change each', 'change each']);
     expect(log.slice(2).map(([, req]) => req)).toEqual([
       { group: 0xffffffff, indexes: [7] },
-      { group: 0, indexes: [1] },
+      { group: 0, indexes: [8] },
     ]);
+  });
+
+  it('deleteLinks: a link without a kind (lo, v0 here) is refused from the dump, before any change', async () => {
+    for (const kindless of ['lo', 14]) {
+      const { handle, log } = deleteLinksWith(undefined);
+      const err = await handle.deleteLinks(['mvt0', kindless]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as NetlinkError).code).toBe('ENOTSUP');
+      expect((err as NetlinkError).message).toContain(`${kindless === 'lo' ? "'lo'" : '#14'} has no link kind`);
+      expect(log.map(([what]) => what)).toEqual(['dump']);
+    }
   });
 });
 

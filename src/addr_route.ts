@@ -43,7 +43,6 @@ export const ROUTE_TYPES: readonly RouteType[] = [
   'nat',
   'xresolve',
 ];
-const RTN_UNICAST = 1;
 
 /** One next hop of a multipath route (RTA_MULTIPATH). */
 export interface NextHopSpec {
@@ -278,7 +277,7 @@ export function toRoute(r: NativeRoute): Route {
     });
   }
   if (r.priority !== undefined) route.metric = r.priority;
-  const type = r.type === undefined || r.type === RTN_UNICAST ? undefined : ROUTE_TYPES[r.type - 1];
+  const type = r.type === undefined || r.type === c.RTN_UNICAST ? undefined : ROUTE_TYPES[r.type - 1];
   if (type !== undefined) route.type = type;
   if (r.prefsrc !== undefined) route.prefsrc = r.prefsrc;
   return route;

@@ -16,6 +16,14 @@ export function errnoName(errno: number): string {
  * What the kernel (or a syscall on the handle's I/O thread) refused.
  * `message` says what was asked, on what, and the kernel's own words.
  */
+/** Each NetlinkError's hint, apart from its message (hintOf). */
+const hints = new WeakMap<NetlinkError, string>();
+
+/** The hint a NetlinkError was made with, for an error that wraps it. */
+export function hintOf(err: NetlinkError): string | undefined {
+  return hints.get(err);
+}
+
 export class NetlinkError extends Error {
   /** The errno name, e.g. 'EEXIST'. */
   readonly code: string;
@@ -43,6 +51,7 @@ export class NetlinkError extends Error {
     this.operation = operation;
     if (text) Object.defineProperty(this, 'kernelMessage', { value: text, enumerable: true });
     if (detail?.option) Object.defineProperty(this, 'option', { value: detail.option, enumerable: true });
+    if (detail?.hint) hints.set(this, detail.hint);
   }
 }
 

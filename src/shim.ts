@@ -1,7 +1,7 @@
 // The host shim: why a host cannot reach its own macvlan/macvtap guests, and
 // the one-call fix (a bridge-mode macvlan with an address and routes).
 import { parseCidr, parseDst } from './addr_route.js';
-import { NetlinkError } from './errors.js';
+import { hintOf, NetlinkError } from './errors.js';
 import { Handle, open } from './handle.js';
 import type { Link, LinkRef } from './link.js';
 import { arrayOf, invalidType, invalidValue, linkName, linkRef, plainObject, showRef, unicastMac } from './validate.js';
@@ -72,11 +72,8 @@ export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Li
  * rollback; the kernel's text, the option and the step's hint kept.
  */
 function shimError(err: NetlinkError, operation: string, step: string): NetlinkError {
-  const own = err.message
-    .split('; ')
-    .slice(1)
-    .filter((part) => !part.startsWith('kernel says "') && !part.startsWith('the kernel points at '));
-  const hint = [`while ${step}`, ...own, 'the shim was removed again'].join('; ');
+  const own = hintOf(err);
+  const hint = [`while ${step}`, ...(own ? [own] : []), 'the shim was removed again'].join('; ');
   const out = new NetlinkError(operation, err.errno, {
     ...(err.kernelMessage ? { kernelMessage: err.kernelMessage } : {}),
     ...(err.option ? { option: err.option } : {}),

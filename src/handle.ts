@@ -323,6 +323,14 @@ async function openTarget(target: NetnsTarget, what: string): Promise<Handle> {
   });
 }
 
+/**
+ * For compositions of a handle's calls in this package (hostShim): runs
+ * `run` as one call of several steps (Handle.#stepwise), and deletes a link
+ * it made as an undo does (Handle.#undo). Set by Handle's static block.
+ */
+export let stepwiseOn: <T>(nl: Handle, run: () => Promise<T>) => Promise<T>;
+export let undoCreate: (nl: Handle, index: number) => Promise<void>;
+
 /** Opens a handle on a network namespace (default: the caller's). */
 export async function open(options: OpenOptions = {}): Promise<Handle> {
   const o = plainObject(options, 'options', ['netns']);
@@ -343,6 +351,8 @@ export async function open(options: OpenOptions = {}): Promise<Handle> {
 export class Handle {
   readonly #native: HandleCalls;
   readonly #closeHooks = new Set<() => void>();
+  /** Calls of several steps under way (#stepwise): the socket outlives them. */
+  readonly #underway = new Set<Promise<unknown>>();
   #closed = false;
   /** The namespace path this handle works in; undefined for the caller's own. */
   readonly netns: string | undefined;
@@ -361,7 +371,8 @@ export class Handle {
   /**
    * Stops the I/O thread and closes the socket. Idempotent. Pending calls the
    * kernel has not been sent reject (ERR_HANDLE_CLOSED); those it has settle
-   * with its answer (HandleCalls.close).
+   * with its answer (HandleCalls.close). A call of several steps that close()
+   * cuts short first undoes its steps on this socket, in this namespace.
    */
   async close(): Promise<void> {
     if (!this.#closed) {
@@ -369,7 +380,28 @@ export class Handle {
       for (const hook of this.#closeHooks) hook();
       this.#closeHooks.clear();
     }
+    while (this.#underway.size > 0) await Promise.allSettled(this.#underway);
     await this.#native.close();
+  }
+
+  /**
+   * Runs a call of several steps: close() refuses its next step but keeps
+   * the socket until the call has put back what its first steps did, so an
+   * undo never reopens the namespace by a path that may since name another.
+   */
+  async #stepwise<T>(run: () => Promise<T>): Promise<T> {
+    const call = run();
+    this.#underway.add(call);
+    try {
+      return await call;
+    } finally {
+      this.#underway.delete(call);
+    }
+  }
+
+  static {
+    stepwiseOn = (nl, run) => nl.#stepwise(run);
+    undoCreate = (nl, index) => nl.#undo((n) => n.link(LinkOp.delete, { index }));
   }
 
   /**
@@ -378,8 +410,13 @@ export class Handle {
    * async stack trace carries the caller's frames without a stack capture on
    * every call.
    */
-  async #call<T>(operation: string, start: (n: HandleCalls) => Promise<T>, hint?: (e: unknown) => string | undefined): Promise<T> {
-    if (this.#closed) throw new HandleClosedError(operation);
+  async #call<T>(
+    operation: string,
+    start: (n: HandleCalls) => Promise<T>,
+    hint?: (e: unknown) => string | undefined,
+    evenIfClosed = false,
+  ): Promise<T> {
+    if (this.#closed && !evenIfClosed) throw new HandleClosedError(operation);
     try {
       return await start(this.#native);
     } catch (e) {
@@ -388,25 +425,12 @@ export class Handle {
   }
 
   /**
-   * Puts back what a call's first steps did, whatever comes of it. A call
-   * that close() cuts short (its next step is refused) is undone on a
-   * native handle of its own in the same namespace: the call rejects, and
-   * leaves nothing half-made.
+   * Puts back what a call's first steps did, whatever comes of it, also
+   * after close() has cut the call short (its next step refused): the call
+   * is #stepwise, so the socket is still open.
    */
   async #undo(steps: (n: HandleCalls) => Promise<unknown>): Promise<void> {
-    if (!this.#closed) {
-      await steps(this.#native).catch(() => undefined);
-      return;
-    }
-    const own = openNative(this.netns ?? '');
-    try {
-      await own.opened;
-      await steps(own);
-    } catch {
-      // nothing more can be done
-    } finally {
-      await own.close();
-    }
+    await steps(this.#native).catch(() => undefined);
   }
 
   /** A create, get or dump, its links decoded into rows. */
@@ -420,10 +444,13 @@ export class Handle {
     return rowsOf(await this.#call(operation, (n) => n.link(op, req, netnsPath, probes), notHere(req)));
   }
 
-  /** The one-link table of a GETLINK, or ENODEV said as such. */
-  async #getTable(ref: LinkRef, operation: string, probes: number): Promise<LinkTable> {
+  /**
+   * The one-link table of a GETLINK, or ENODEV said as such. `evenIfClosed`:
+   * a #stepwise call's read of what its steps did, which close() does not cut.
+   */
+  async #getTable(ref: LinkRef, operation: string, probes: number, evenIfClosed = false): Promise<LinkTable> {
     const req = { ...refRequest(ref), ...SKIP_STATS };
-    const table = await this.#call(operation, (n) => n.link(LinkOp.get, req, undefined, probes), notHere(req));
+    const table = await this.#call(operation, (n) => n.link(LinkOp.get, req, undefined, probes), notHere(req), evenIfClosed);
     if (table.count === 0) throw new NetlinkError(operation, ENODEV, { hint: `no link ${showRef(ref)} in this namespace` });
     return table;
   }
@@ -433,8 +460,8 @@ export class Handle {
    * (`Probe`): a lookup that only needs its index, kind or MTU skips a
    * sysfs read a macvtap.
    */
-  async #getNative(ref: LinkRef, operation: string, probes: number = Probe.none): Promise<NativeLink> {
-    return rowsOf(await this.#getTable(ref, operation, probes))[0]!;
+  async #getNative(ref: LinkRef, operation: string, probes: number = Probe.none, evenIfClosed = false): Promise<NativeLink> {
+    return rowsOf(await this.#getTable(ref, operation, probes, evenIfClosed))[0]!;
   }
 
   /** The link, or a NetlinkError with code 'ENODEV' when there is none. */
@@ -510,9 +537,10 @@ export class Handle {
   async #createChecked(plan: CreatePlan): Promise<Link> {
     const { req } = plan;
     req.link = await this.#lowerIndex(plan);
-    if (plan.target !== undefined) {
+    const { target } = plan;
+    if (target !== undefined) {
       try {
-        return await this.#createInto(plan.what, req, plan.target);
+        return await this.#stepwise(() => this.#createInto(plan.what, req, target));
       } catch (e) {
         throw createFailed(plan, e);
       }
@@ -606,7 +634,11 @@ export class Handle {
   static ignoreCreateEcho = false;
 
   /** Changes a link. Resolves to the link as it is now, or to undefined when it moved to another namespace. */
-  async setLink(ref: LinkRef, change: LinkChange): Promise<Link | void> {
+  setLink(ref: LinkRef, change: LinkChange): Promise<Link | void> {
+    return this.#stepwise(() => this.#setLink(ref, change));
+  }
+
+  async #setLink(ref: LinkRef, change: LinkChange): Promise<Link | void> {
     const r = linkRef(ref, 'ref');
     const ch = plainObject(change, 'change', CHANGE_KEYS);
     const what = `setLink(${showRef(r)})`;
@@ -665,7 +697,7 @@ export class Handle {
     }
     const hint = (e: unknown): string | undefined => (renamed && (e as NativeError).errno === EEXIST ? taken : lowerElsewhere?.(e));
     await this.#changeOrRestore(before, req, what, hint);
-    return toLink(await this.#getNative(before.index, what, Probe.all));
+    return toLink(await this.#getNative(before.index, what, Probe.all, true));
   }
 
   async #changeOrRestore(
@@ -677,8 +709,9 @@ export class Handle {
     try {
       await this.#call(what, (n) => n.link(LinkOp.change, req), hint);
     } catch (err) {
-      // do_setlink applies attributes one by one: put back what went through.
-      await this.#restore(before, req);
+      // do_setlink applies attributes one by one: put back what went through
+      // (nothing when close() came before the change was sent).
+      if (!(err instanceof HandleClosedError)) await this.#restore(before, req);
       throw err;
     }
   }
@@ -714,7 +747,7 @@ export class Handle {
         await this.#call(what, (n) => n.link(LinkOp.change, move, 'path' in target ? target.path : undefined));
       } catch (err) {
         const mac = req.address ?? before.address;
-        const stayed = await this.#getNative(index!, what).then(
+        const stayed = await this.#getNative(index!, what, Probe.none, true).then(
           (l) => l.address === mac,
           () => false,
         );
@@ -727,7 +760,7 @@ export class Handle {
     }
     // Moving a link into the namespace it is in does nothing (net_eq() in
     // __dev_change_net_namespace), and then it is still here.
-    const here = await this.#getNative(index!, what, Probe.all).catch(() => undefined);
+    const here = await this.#getNative(index!, what, Probe.all, true).catch(() => undefined);
     return here && here.address === (req.address ?? before.address) ? toLink(here) : undefined;
   }
 
@@ -772,7 +805,11 @@ export class Handle {
    * Changes the allowed source MACs of a mode 'source' link: 'add' and 'del'
    * one or more, 'set' replaces the list, 'flush' empties it.
    */
-  async setSourceMacs(ref: LinkRef, op: SourceMacOp, macs?: string[]): Promise<void> {
+  setSourceMacs(ref: LinkRef, op: SourceMacOp, macs?: string[]): Promise<void> {
+    return this.#stepwise(() => this.#setSourceMacs(ref, op, macs));
+  }
+
+  async #setSourceMacs(ref: LinkRef, op: SourceMacOp, macs?: string[]): Promise<void> {
     const r = linkRef(ref, 'ref');
     const o = oneOf(op, 'op', SOURCE_OPS);
     const what = `setSourceMacs(${showRef(r)}, '${o}')`;
@@ -1042,7 +1079,11 @@ export class Handle {
    * when a link cannot be put into the group (those that were are put back
    * into their own).
    */
-  async deleteLinks(refs: LinkRef[]): Promise<void> {
+  deleteLinks(refs: LinkRef[]): Promise<void> {
+    return this.#stepwise(() => this.#deleteLinks(refs));
+  }
+
+  async #deleteLinks(refs: LinkRef[]): Promise<void> {
     const wanted = arrayOf(refs, 'refs', 'an array of link names or ifindexes', linkRef);
     const what = `deleteLinks(${wanted.length} links)`;
     if (this.#closed) throw new HandleClosedError(what);

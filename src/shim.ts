@@ -2,7 +2,7 @@
 // the one-call fix (a bridge-mode macvlan with an address and routes).
 import { parseCidr, parseDst } from './addr_route.js';
 import { hintOf, NetlinkError } from './errors.js';
-import { Handle, open } from './handle.js';
+import { Handle, stepwiseOn, undoCreate } from './handle.js';
 import type { Link, LinkRef } from './link.js';
 import { arrayOf, invalidType, invalidValue, linkName, linkRef, plainObject, showRef, unicastMac } from './validate.js';
 
@@ -45,25 +45,24 @@ export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Li
         });
 
   const cidr = `${address.address}/${address.prefixLength}`;
-  const shim = await nl.createMacvlan({ lower, name, mode: 'bridge', ...(mac ? { mac } : {}) });
-  let step = `adding ${cidr} to the shim '${shim.name}'`;
-  try {
-    await nl.addAddress(shim.index, cidr, { nodad: address.family === 6 });
-    step = `bringing the shim '${shim.name}' up`;
-    await nl.setLink(shim.index, { up: true });
-    for (const dst of routes) {
-      step = `routing ${dst} through the shim '${shim.name}'`;
-      await nl.addRoute({ dst, dev: shim.index });
+  return stepwiseOn(nl, async () => {
+    const shim = await nl.createMacvlan({ lower, name, mode: 'bridge', ...(mac ? { mac } : {}) });
+    let step = `adding ${cidr} to the shim '${shim.name}'`;
+    try {
+      await nl.addAddress(shim.index, cidr, { nodad: address.family === 6 });
+      step = `bringing the shim '${shim.name}' up`;
+      await nl.setLink(shim.index, { up: true });
+      for (const dst of routes) {
+        step = `routing ${dst} through the shim '${shim.name}'`;
+        await nl.addRoute({ dst, dev: shim.index });
+      }
+      step = `reading the shim '${shim.name}' back`;
+      return await nl.getLink(shim.index);
+    } catch (err) {
+      await undoCreate(nl, shim.index);
+      throw err instanceof NetlinkError ? shimError(err, `hostShim(lower ${showRef(lower)}, address '${cidr}')`, step) : err;
     }
-    step = `reading the shim '${shim.name}' back`;
-    return await nl.getLink(shim.index);
-  } catch (err) {
-    // After a close() that cut this short, on a handle of its own.
-    const undo = nl.closed ? await open({ netns: nl.netns }).catch(() => undefined) : nl;
-    await undo?.deleteLink(shim.index).catch(() => undefined);
-    if (undo !== nl) await undo?.close();
-    throw err instanceof NetlinkError ? shimError(err, `hostShim(lower ${showRef(lower)}, address '${cidr}')`, step) : err;
-  }
+  });
 }
 
 /**

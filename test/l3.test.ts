@@ -3,10 +3,13 @@
 // library reports, and what it did, against `ip -j` (iproute2 6.1) and ping.
 // Only documentation addresses: 192.0.2.0/24, 198.51.100.0/24, 2001:db8::/32.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { NetlinkError, hostShim, removeHostShim, type Address, type Handle, type Route } from '../src/index.js';
+import { NetlinkError, hostShim, open, removeHostShim, type Address, type Handle, type Route } from '../src/index.js';
 // toLink/wifiWarning are internal (not re-exported by index.ts): the Wi-Fi
 // warning is tested on the translation itself.
 import { toLink, wifiWarning } from '../src/link.js';
@@ -834,6 +837,41 @@ describe('hostShim', () => {
     expect(after.addresses.map((a) => a.address)).not.toContain('192.0.2.254');
     expect(after.routes.map((r) => r.dst)).not.toContain('198.51.100.0/24');
     expect(after).toEqual(before);
+  });
+
+  // close() after 0 to 11 round trips of another call: before, during and
+  // after the shim's steps. The handle is opened by a symlink that close()
+  // removes at once: the undo must not need to open the namespace again.
+  it('a hostShim that close() cuts short leaves the whole shim or nothing, undone on its own socket', async () => {
+    const { host } = await shimTopology();
+    const before = hostState(host);
+    const dir = mkdtempSync(join(tmpdir(), 'mvt-nslink-'));
+    const path = join(dir, 'ns');
+    const seen = new Set<string>();
+    for (let trips = 0; trips < 12; trips++) {
+      symlinkSync(`/run/netns/${host.name}`, path);
+      const nl = await open({ netns: path });
+      const making = Promise.allSettled([
+        hostShim(nl, { lower: 'v0', name: 'cut0', address: '192.0.2.254/32', routes: ['192.0.2.10', '198.51.100.0/24'] }),
+      ]);
+      for (let i = 0; i < trips; i++) await nl.getLink('v0');
+      const closing = nl.close();
+      unlinkSync(path);
+      await closing;
+      const [outcome] = await making;
+      if (outcome!.status === 'fulfilled') {
+        const routed = hostState(host).routes.filter((r) => r.dev === outcome!.value.index);
+        expect(routed.map((r) => r.dst).sort()).toEqual(['192.0.2.10/32', '198.51.100.0/24']);
+        host.ip('link', 'del', 'cut0');
+        seen.add('made');
+      } else {
+        expect((outcome!.reason as { code?: string }).code).toBe('ERR_HANDLE_CLOSED');
+        seen.add('undone');
+      }
+      expect(hostState(host)).toEqual(before);
+    }
+    rmSync(dir, { recursive: true });
+    expect([...seen].sort()).toEqual(['made', 'undone']);
   });
 
   it('refuses bad options before making anything', async () => {

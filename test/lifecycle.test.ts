@@ -4,7 +4,7 @@
 // exit with an open handle, and a 500-request burst. Every test works in its
 // own namespaces (test/helpers/netns.ts) and removes them, pass or fail.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -819,24 +819,37 @@ describe('close()', () => {
   // close() from another call's continuation, some microtask hops after
   // deleteLinks' dump is answered: across the rounds it comes before the
   // tagging, between the tagging and the group delete (the delete is then
-  // refused, and the tagging undone on a handle of its own), and after.
-  it('a deleteLinks that close() cuts short deletes all or nothing, and leaves every group as it was', async () => {
+  // refused, and the tagging undone), and after. The handle is opened by a
+  // symlink that close() at once points at another namespace, whose links
+  // have the same ifindexes: the undo must stay on the handle's own socket.
+  it('a deleteLinks that close() cuts short deletes all or nothing, leaves every group as it was, and undoes in its own namespace', async () => {
     const a = netns('closedel');
+    const b = netns('closedelb', { veth: false });
+    const dir = mkdtempSync(join(tmpdir(), 'mvt-nslink-'));
+    const path = join(dir, 'ns');
     const seen = new Set<string>();
     for (let hops = 0; hops < 12; hops++) {
-      const nl = await openIn(a);
+      symlinkSync(`/run/netns/${a.name}`, path);
+      const nl = await open({ netns: path });
+      handles.push(nl);
       const made = await Promise.all(
         Array.from({ length: 8 }, (_, i) => nl.createMacvlan({ lower: 'v0', name: `cd${i}`, mac: mac(12, i) })),
       );
       a.ip('link', 'set', 'cd1', 'group', '7');
+      for (const l of made) b.ip('link', 'add', `b${l.index}`, 'index', String(l.index), 'type', 'bridge');
       const before = snapshot(a);
+      const beforeB = snapshot(b);
       const deleting = Promise.allSettled([nl.deleteLinks(made.map((l) => l.name))]);
       void nl.getLink('v0').then(async () => {
         for (let i = 0; i < hops; i++) await null;
-        await nl.close();
+        const closing = nl.close();
+        unlinkSync(path);
+        symlinkSync(`/run/netns/${b.name}`, path);
+        await closing;
       });
       const [outcome] = await deleting;
       await nl.close();
+      expect(snapshot(b)).toEqual(beforeB);
       const left = names(links(a)).filter((n) => n.startsWith('cd'));
       if (outcome!.status === 'fulfilled') {
         expect(left).toEqual([]);
@@ -847,8 +860,43 @@ describe('close()', () => {
         seen.add('kept');
         for (const l of made) a.ip('link', 'del', l.name);
       }
+      for (const l of made) b.ip('link', 'del', `b${l.index}`);
+      unlinkSync(path);
     }
+    rmSync(dir, { recursive: true });
     expect(seen.has('kept')).toBe(true);
+  });
+
+  // As above for setLink, with close() also from the start: once its change
+  // went through, the read-back is not cut short, so it never rejects with
+  // the change made.
+  it('a setLink that close() cuts short resolves with its change made, or rejects with nothing changed', async () => {
+    const a = netns('closeset');
+    const seen = new Set<string>();
+    for (let round = 0; round < 40; round++) {
+      const hops = round % 20;
+      const nl = await openIn(a);
+      const before = snapshot(a);
+      const mtu = 1300 + round;
+      const setting = Promise.allSettled([nl.setLink('v1', { mtu, txQueueLen: 2000 + round })]);
+      // From the start (before the change goes), or after a reply.
+      void (round < 20 ? Promise.resolve() : nl.getLink('v0')).then(async () => {
+        for (let i = 0; i < hops; i++) await null;
+        await nl.close();
+      });
+      const [outcome] = await setting;
+      await nl.close();
+      if (outcome!.status === 'fulfilled') {
+        expect(outcome!.value).toMatchObject({ name: 'v1', mtu, txQueueLen: 2000 + round });
+        expect(linkNamed(a, 'v1').mtu).toBe(mtu);
+        seen.add('changed');
+      } else {
+        expect((outcome!.reason as { code?: string }).code).toBe('ERR_HANDLE_CLOSED');
+        expect(snapshot(a)).toEqual(before);
+        seen.add('kept');
+      }
+    }
+    expect([...seen].sort()).toEqual(['changed', 'kept']);
   });
 
   it('an openTap under way at close() resolves to a Tap or rejects; no fd or node is left either way', async () => {

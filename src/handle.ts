@@ -556,8 +556,15 @@ export class Handle {
     } catch (e) {
       throw lowerMissing(plan, e);
     }
-    if (plan.mtu !== undefined && lower.mtu !== undefined && plan.mtu > lower.mtu) {
-      throw outOfRange('spec.mtu', `<= ${lower.mtu} (the MTU of lower '${lower.name}')`, plan.mtu);
+    if (plan.mtu !== undefined) {
+      // A macvlan made on a macvlan sits on that one's lower
+      // (macvlan_common_newlink), and its MTU is checked against that.
+      const stacked = (lower.kind === 'macvlan' || lower.kind === 'macvtap') && lower.link !== undefined && lower.linkNetnsid === undefined;
+      const real = stacked ? await this.#getNative(lower.link!, plan.what).catch(() => lower) : lower;
+      if (real.mtu !== undefined && plan.mtu > real.mtu) {
+        const on = real === lower ? '' : ` under '${lower.name}'`;
+        throw outOfRange('spec.mtu', `<= ${real.mtu} (the MTU of lower '${real.name}'${on})`, plan.mtu);
+      }
     }
     return lower.index;
   }

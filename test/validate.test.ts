@@ -514,6 +514,25 @@ describe('handle argument checks', () => {
     expect(names()).toEqual(baseline);
   });
 
+  it("on a macvlan lower, the mtu is checked against the real lower's, as the kernel does", async () => {
+    ns.ip('link', 'add', 'mvlow0', 'link', 'v0', 'mtu', '1400', 'type', 'macvlan');
+    try {
+      const link = await nl.createMacvlan({ lower: 'mvlow0', name: 'mvup0', mtu: 1500 });
+      expect(link.mtu).toBe(1500);
+      expect(ns.links('mvup0')[0]).toMatchObject({ mtu: 1500, link: 'v0' });
+      await rejectsArg(
+        nl.createMacvtap({ lower: 'mvlow0', mtu: 1501 }),
+        'ERR_OUT_OF_RANGE',
+        'spec.mtu',
+        "<= 1500 (the MTU of lower 'v0' under 'mvlow0'), received 1501",
+      );
+    } finally {
+      // mvup0 sits on v0, so it outlives mvlow0.
+      for (const made of ['mvlow0', 'mvup0']) ns.ip('link', 'del', made);
+    }
+    expect(names()).toEqual(baseline);
+  });
+
   it("an mtu equal to the lower's is fine", async () => {
     const link = await nl.createMacvlan({ lower: 'v0', name: 'mveq0', mtu: 1500 });
     try {

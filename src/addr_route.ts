@@ -3,8 +3,7 @@
 import { isIP } from 'node:net';
 
 import { native, type NativeAddr, type NativeRoute } from './binding.js';
-import type { LinkRef } from './link.js';
-import { arrayOf, integer, invalidType, invalidValue, linkRef, outOfRange, plainObject } from './validate.js';
+import { arrayOf, type LinkRef, integer, invalidType, invalidValue, linkRef, outOfRange, plainObject } from './validate.js';
 
 const c = native.constants;
 

@@ -42,7 +42,6 @@ import {
   rowsOf,
   toLink,
   type Link,
-  type LinkRef,
   type MacvlanSpec,
   type Mode,
 } from './link.js';
@@ -62,6 +61,7 @@ import {
   showRef,
   unicastMac,
   type NetnsTarget,
+  type LinkRef,
 } from './validate.js';
 
 const c = native.constants;
@@ -1098,7 +1098,16 @@ export class Handle {
     if (wanted.length === 1) return this.deleteLink(wanted[0]!);
 
     const table = await this.#call(what, (n) => n.link(LinkOp.dump, { ...SKIP_STATS }, undefined, Probe.none));
-    const named = namedLinks(table, wanted);
+    let named = namedLinks(table, wanted);
+    // A dump names each link by IFLA_IFNAME only; a GET by name also finds
+    // an alternative name (IFLA_ALT_IFNAME), as every other call does.
+    while ('missing' in named && typeof named.missing === 'string') {
+      const alt = named.missing;
+      const link = await this.#getNative(alt, what).catch(() => undefined);
+      if (link === undefined) break;
+      for (const [i, ref] of wanted.entries()) if (ref === alt) wanted[i] = link.index;
+      named = namedLinks(table, wanted);
+    }
     native.recycleNumbers(table.numbers);
     if ('missing' in named) {
       throw new NetlinkError(what, ENODEV, { hint: `no link ${showRef(named.missing)} in this namespace; nothing was deleted` });

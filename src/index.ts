@@ -4,7 +4,8 @@
  */
 export { open, Handle, DEFAULT_NODE_DIR, type OpenOptions, type LinkChange, type LinkFilter, type SourceMacOp } from './handle.js';
 export { NetlinkError, HandleClosedError } from './errors.js';
-export { MODES, type Mode, type Link, type LinkRef, type MacvlanSpec, type MacvlanInfo } from './link.js';
+export { MODES, type Mode, type Link, type MacvlanSpec, type MacvlanInfo } from './link.js';
+export type { LinkRef } from './validate.js';
 export { Tap, TAP_OFFLOADS, type TapOffload, type TapOptions } from './tap.js';
 export { qemuNetdevArgs, type QemuNetdevOptions } from './qemu.js';
 export type { Address, NextHop, NextHopSpec, Route, RouteSpec, RouteType } from './addr_route.js';

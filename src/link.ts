@@ -1,6 +1,7 @@
 // Public link types, and the translation of decoded RTM_NEWLINK messages
 // into them (field names and values as `ip -d -j link show` reports them).
 import { native, type LinkTable, type NativeDecodedMessage, type NativeLink, type NativeMacvlan } from './binding.js';
+import type { LinkRef } from './validate.js';
 
 const c = native.constants;
 
@@ -30,9 +31,6 @@ operStates[c.IF_OPER_LOWERLAYERDOWN] = 'lowerlayerdown';
 operStates[c.IF_OPER_TESTING] = 'testing';
 operStates[c.IF_OPER_DORMANT] = 'dormant';
 operStates[c.IF_OPER_UP] = 'up';
-
-/** A link reference: its name or its ifindex. */
-export type LinkRef = string | number;
 
 /** What `createMacvlan` and `createMacvtap` take. */
 export interface MacvlanSpec {

@@ -3,8 +3,8 @@
 import { parseCidr, parseDst } from './addr_route.js';
 import { hintOf, NetlinkError } from './errors.js';
 import { Handle, stepwiseOn, undoCreate } from './handle.js';
-import type { Link, LinkRef } from './link.js';
-import { arrayOf, invalidType, invalidValue, linkName, linkRef, plainObject, showRef, unicastMac } from './validate.js';
+import type { Link } from './link.js';
+import { arrayOf, type LinkRef, invalidType, invalidValue, linkName, linkRef, plainObject, showRef, unicastMac } from './validate.js';
 
 /** What `hostShim` takes. */
 export interface HostShimOptions {

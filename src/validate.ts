@@ -160,6 +160,7 @@ export function linkName(v: unknown, field: string, pattern = false): string {
   return v;
 }
 
+/** A link: its name, an alternative name (`ip link property add ... altname`), or its ifindex. */
 export type LinkRef = string | number;
 
 /** A link by name or by ifindex. */

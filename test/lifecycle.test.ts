@@ -574,6 +574,18 @@ describe('deleteLinks', () => {
     expect(groups(a).get('dm1')).toBe('7');
   });
 
+  it('takes alternative names (ip link property add ... altname), as every other call does', async () => {
+    const a = netns('dlalt');
+    const nl = await openIn(a);
+    await populate(a, nl);
+    a.ip('link', 'property', 'add', 'dev', 'dt4', 'altname', 'uplink-of-vm4');
+    a.ip('link', 'property', 'add', 'dev', 'dm0', 'altname', 'vm0-macvlan');
+    expect((await nl.getLink('uplink-of-vm4')).name).toBe('dt4');
+    const others = names(links(a)).filter((n) => !['dt4', 'dm0', 'dt5'].includes(n));
+    await nl.deleteLinks(['uplink-of-vm4', 'dt5', 'vm0-macvlan']);
+    expect(names(links(a))).toEqual(others);
+  });
+
   for (const missing of ['name', 'index'] as const) {
     it(`with one missing ref (by ${missing}) rejects with ENODEV and deletes nothing`, async () => {
       const a = netns('dlmiss');

@@ -12,10 +12,6 @@ export function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `E${errno}`;
 }
 
-/**
- * What the kernel (or a syscall on the handle's I/O thread) refused.
- * `message` says what was asked, on what, and the kernel's own words.
- */
 /** Each NetlinkError's hint, apart from its message (hintOf). */
 const hints = new WeakMap<NetlinkError, string>();
 
@@ -24,6 +20,24 @@ export function hintOf(err: NetlinkError): string | undefined {
   return hints.get(err);
 }
 
+/**
+ * A step's error as the error of the call made of that step: the errno,
+ * the kernel's text and the option kept, `hint` (by default the step's),
+ * and the step's error as `cause`.
+ */
+export function asErrorOf(err: NetlinkError, operation: string, hint = hintOf(err)): NetlinkError {
+  const out = new NetlinkError(operation, err.errno, {
+    ...(err.kernelMessage ? { kernelMessage: err.kernelMessage } : {}),
+    ...(err.option ? { option: err.option } : {}),
+    ...(hint ? { hint } : {}),
+  });
+  return Object.assign(out, { cause: err });
+}
+
+/**
+ * What the kernel (or a syscall on the handle's I/O thread) refused.
+ * `message` says what was asked, on what, and the kernel's own words.
+ */
 export class NetlinkError extends Error {
   /** The errno name, e.g. 'EEXIST'. */
   readonly code: string;
@@ -59,8 +73,9 @@ export class NetlinkError extends Error {
 export class HandleClosedError extends Error {
   /** Always 'ERR_HANDLE_CLOSED'. */
   readonly code = 'ERR_HANDLE_CLOSED';
-  constructor(operation: string) {
-    super(`${operation}: the handle is closed`);
+  /** `closed`: what was closed, 'the handle' or 'the tap'. */
+  constructor(operation: string, closed = 'the handle') {
+    super(`${operation}: ${closed} is closed`);
     this.name = 'HandleClosedError';
   }
 }

@@ -14,7 +14,7 @@ import {
   type NativeTapOpenResult,
 } from './binding.js';
 import { openNative, type Answer, type HandleCalls, type LinkCall } from './calls.js';
-import { HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
+import { asErrorOf, HandleClosedError, NetlinkError, toNetlinkError } from './errors.js';
 import {
   nextHops,
   parseCidr,
@@ -609,7 +609,7 @@ export class Handle {
             () => false,
           ))
         )
-          throw err;
+          throw asErrorOf(err, what, `the target namespace has a link '${req.name!}'`);
         // Moving a link closes it (dev_change_net_namespace): bring it up in
         // the move request, after the move, not at create.
         const { flags, change, ...down } = req;
@@ -872,12 +872,14 @@ export class Handle {
     const vnetHdr = o.vnetHdr === undefined ? false : boolean(o.vnetHdr, 'options.vnetHdr');
     let vnetHdrSize = 0;
     if (o.vnetHdrSize !== undefined) {
+      if (typeof o.vnetHdrSize !== 'number') throw invalidType('options.vnetHdrSize', 'a number', o.vnetHdrSize);
       if (!vnetHdr) throw invalidValue('options.vnetHdrSize', 'used with vnetHdr: true only', o.vnetHdrSize);
       if (o.vnetHdrSize !== 10 && o.vnetHdrSize !== 12) throw invalidValue('options.vnetHdrSize', '10 or 12', o.vnetHdrSize);
       vnetHdrSize = o.vnetHdrSize;
     }
     const nodeDir = o.nodeDir === undefined ? DEFAULT_NODE_DIR : o.nodeDir;
-    if (typeof nodeDir !== 'string' || !nodeDir.startsWith('/') || nodeDir.includes('\0')) {
+    if (typeof nodeDir !== 'string') throw invalidType('options.nodeDir', 'an absolute directory path (a string)', nodeDir);
+    if (!nodeDir.startsWith('/') || nodeDir.includes('\0')) {
       throw invalidValue('options.nodeDir', 'an absolute directory path', nodeDir);
     }
     const owner = o.owner === undefined ? {} : plainObject(o.owner, 'options.owner', ['uid', 'gid', 'mode']);

@@ -34,13 +34,15 @@ export function qemuNetdevArgs(
 } {
   if (!(tap instanceof Tap)) throw invalidType('tap', 'a Tap (from openTap)', tap);
   const o = plainObject(options, 'options', ['id', 'mac', 'firstFd', 'device']);
-  if (typeof o.id !== 'string' || !/^[A-Za-z][\w.-]*$/u.test(o.id)) {
+  if (typeof o.id !== 'string') throw invalidType('options.id', 'a QEMU id (a string)', o.id);
+  if (!/^[A-Za-z][\w.-]*$/u.test(o.id)) {
     throw invalidValue('options.id', 'a QEMU id (a letter, then letters, digits, _ . -)', o.id);
   }
   const firstFd = integer(o.firstFd, 'options.firstFd', 3, 65535);
   const mac = o.mac === undefined ? tap.link.mac : unicastMac(o.mac, 'options.mac');
   const model = o.device === undefined ? 'virtio-net-pci' : o.device;
-  if (typeof model !== 'string' || !/^[\w-]+$/u.test(model)) throw invalidValue('options.device', 'a QEMU device model name', model);
+  if (typeof model !== 'string') throw invalidType('options.device', 'a QEMU device model name (a string)', model);
+  if (!/^[\w-]+$/u.test(model)) throw invalidValue('options.device', 'a QEMU device model name', model);
   const fds = tap.fds;
   if (fds.length === 0) throw invalidValue('tap', 'an open tap', 'a closed tap');
   const childFds = fds.map((_, i) => firstFd + i);

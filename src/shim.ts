@@ -1,7 +1,7 @@
 // The host shim: why a host cannot reach its own macvlan/macvtap guests, and
 // the one-call fix (a bridge-mode macvlan with an address and routes).
 import { parseCidr, parseDst } from './addr_route.js';
-import { hintOf, NetlinkError } from './errors.js';
+import { asErrorOf, hintOf, NetlinkError } from './errors.js';
 import { Handle, stepwiseOn, undoCreate } from './handle.js';
 import type { Link } from './link.js';
 import { arrayOf, type LinkRef, invalidType, invalidValue, linkName, linkRef, plainObject, showRef, unicastMac } from './validate.js';
@@ -68,25 +68,22 @@ export async function hostShim(nl: Handle, options: HostShimOptions): Promise<Li
 /**
  * A step's NetlinkError as hostShim's own: the step said in words (its
  * request named the shim by an ifindex that no longer exists) and the
- * rollback; the kernel's text, the option and the step's hint kept.
+ * rollback, after the step's own hint.
  */
 function shimError(err: NetlinkError, operation: string, step: string): NetlinkError {
   const own = hintOf(err);
-  const hint = [`while ${step}`, ...(own ? [own] : []), 'the shim was removed again'].join('; ');
-  const out = new NetlinkError(operation, err.errno, {
-    ...(err.kernelMessage ? { kernelMessage: err.kernelMessage } : {}),
-    ...(err.option ? { option: err.option } : {}),
-    hint,
-  });
-  return Object.assign(out, { cause: err });
+  return asErrorOf(err, operation, [`while ${step}`, ...(own ? [own] : []), 'the shim was removed again'].join('; '));
 }
 
 /** Removes a shim made by hostShim: deleting the link takes its address and routes with it. */
 export async function removeHostShim(nl: Handle, ref: LinkRef): Promise<void> {
   if (!(nl instanceof Handle)) throw invalidType('nl', 'a Handle (from open())', nl);
   const r = linkRef(ref, 'ref');
-  const link = await nl.getLink(r);
+  const asOurs = (e: unknown): never => {
+    throw e instanceof NetlinkError ? asErrorOf(e, `removeHostShim(${showRef(r)})`) : e;
+  };
+  const link = await nl.getLink(r).catch(asOurs);
   if (link.kind !== 'macvlan')
     throw invalidValue('ref', `a macvlan host shim ('${link.name}' is ${link.kind ?? 'a link without a kind'})`, r);
-  await nl.deleteLink(link.index);
+  await nl.deleteLink(link.index).catch(asOurs);
 }

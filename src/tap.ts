@@ -142,7 +142,7 @@ export class Tap {
   }
 
   #queue(queue: number, what: string): TapQueueCalls {
-    if (this.#closed) throw new HandleClosedError(`${what} on ${this.device}`);
+    if (this.#closed) throw new HandleClosedError(`${what} on ${this.device}`, 'the tap');
     if (typeof queue !== 'number') throw invalidType('queue', 'an integer', queue);
     const q = this.#queues[queue];
     if (!Number.isInteger(queue) || q === undefined) throw outOfRange('queue', `an integer >= 0 and < ${this.#queues.length}`, queue);
@@ -207,7 +207,7 @@ export class Tap {
 
   #error(e: unknown, what: string): Error {
     if (e instanceof HandleClosedError || e instanceof RangeError) return e;
-    if (this.#closed) return new HandleClosedError(`${what} on ${this.device}`);
+    if (this.#closed) return new HandleClosedError(`${what} on ${this.device}`, 'the tap');
     const hint = (e as { errno?: number }).errno === ENOLINK ? `the link '${this.link.name}' was deleted` : undefined;
     return toNetlinkError(e, `${what} on ${this.device} ('${this.link.name}')`, undefined, hint);
   }

@@ -804,6 +804,9 @@ describe('hostShim', () => {
         .sort(),
     ).toEqual(['192.0.2.10/32', '198.51.100.0/24']);
 
+    const gone = await rejection(removeHostShim(nl, 'noshim0'));
+    expect(gone).toBeInstanceOf(NetlinkError);
+    expect(gone.message).toBe("removeHostShim('noshim0') failed: ENODEV; no link 'noshim0' in this namespace");
     const notShim = await rejection(removeHostShim(nl, 'v0'));
     expect(notShim.code).toBe('ERR_INVALID_ARG_VALUE');
     expect(notShim.message).toBe("Expected ref to be a macvlan host shim ('v0' is veth), received 'v0'");

@@ -303,6 +303,13 @@ describe('create into another namespace (spec.netns)', () => {
     expect(snapshot(a)).toEqual(beforeA);
     expect(linkNamed(a, 'dup0').ifindex).toBe(mine.index);
     expect(linkNamed(a, 'dup0').address).toBe(mac(2, 1));
+
+    // Taken in B: the kernel's EEXIST, said to be B's.
+    const taken = await rejection(nl.createMacvlan({ lower: 'v0', name: 'dup0', netns: b.name }));
+    expect(taken).toBeInstanceOf(NetlinkError);
+    expect(taken.message).toBe("createMacvlan(name 'dup0', lower 'v0') failed: EEXIST; the target namespace has a link 'dup0'");
+    expect(names(links(b))).toEqual(['dup0', 'lo', 'v1']);
+    expect(snapshot(a)).toEqual(beforeA);
   });
 
   it('temporary-name fallback (Handle.forceTemporaryName): named and unnamed links land in B, no mvtmp* anywhere', async () => {

@@ -683,6 +683,14 @@ describe('multiqueue', () => {
       args: ['-netdev', 'tap,id=n1,fd=7', '-device', `virtio-net-pci,netdev=n1,mac=${sib.mac!}`],
       stdio: tsib.fds,
     });
+    for (const [options, code] of [
+      [{ id: 5, firstFd: 3 }, 'ERR_INVALID_ARG_TYPE'],
+      [{ id: '5net', firstFd: 3 }, 'ERR_INVALID_ARG_VALUE'],
+      [{ id: 'n2', firstFd: 3, device: 7 }, 'ERR_INVALID_ARG_TYPE'],
+      [{ id: 'n2', firstFd: 3, device: 'virtio,x=1' }, 'ERR_INVALID_ARG_VALUE'],
+    ] as const) {
+      expect(() => qemuNetdevArgs(tap, options as never), JSON.stringify(options)).toThrow(expect.objectContaining({ code }));
+    }
 
     // Every queue's fd is closed once close() resolves (each on its own worker).
     const fds = tap.fds;
@@ -1070,7 +1078,10 @@ describe('lifecycle and hygiene', () => {
     expect(tap.closed).toBe(true);
     expect(tap.fds).toEqual([]);
     for (const fd of fds) expect(fdTarget(fd), `fd ${fd} after close()`).not.toBe(tap.device);
-    expect(await rejection(tap.readFrame())).toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
+    expect(await rejection(tap.readFrame())).toMatchObject({
+      code: 'ERR_HANDLE_CLOSED',
+      message: `readFrame() on ${tap.device}: the tap is closed`,
+    });
     expect(await rejection(tap.writeFrame(ethFrame(BROADCAST, randomMac(), 'x')))).toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
     expect(() => qemuNetdevArgs(tap, { id: 'n0', firstFd: 3 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });

@@ -780,7 +780,14 @@ describe('handle argument checks', () => {
       'options.vnetHdrSize',
       '10 or 12',
     );
+    await rejectsArg(
+      nl.openTap('v0', { vnetHdr: true, vnetHdrSize: '12' } as never),
+      'ERR_INVALID_ARG_TYPE',
+      'options.vnetHdrSize',
+      'a number',
+    );
     await rejectsArg(nl.openTap('v0', { nodeDir: 'run/macvlan' } as never), 'ERR_INVALID_ARG_VALUE', 'options.nodeDir', 'absolute');
+    await rejectsArg(nl.openTap('v0', { nodeDir: 5 } as never), 'ERR_INVALID_ARG_TYPE', 'options.nodeDir', 'a string');
     await rejectsArg(nl.openTap('v0', { owner: { uid: -1 } } as never), 'ERR_OUT_OF_RANGE', 'options.owner.uid');
     await rejectsArg(nl.openTap('v0', { owner: { mode: 0o1777 } } as never), 'ERR_OUT_OF_RANGE', 'options.owner.mode');
     await rejectsArg(nl.openTap(0), 'ERR_OUT_OF_RANGE', 'ref');

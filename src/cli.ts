@@ -12,6 +12,7 @@ import {
   type Link,
   type LinkChange,
   type LinkEvent,
+  type LinkRef,
   type MacvlanSpec,
   type Mode,
 } from './index.js';
@@ -50,7 +51,9 @@ const GLOBAL_OPTIONS: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
-const GLOBAL_HELP = `Global options:
+const GLOBAL_HELP = `A link (L) is its name, or #N for ifindex N.
+
+Global options:
   --netns NAME|PATH|PID   work in that network namespace (a name under /run/netns,
                           an nsfs path, or a process id)
   --json                  machine-readable output
@@ -148,6 +151,16 @@ function str(ctx: Context, key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** A link as the command line names it: '#7' is ifindex 7, anything else a name. */
+function linkArg(arg: string): LinkRef {
+  return /^#\d+$/u.test(arg) ? Number(arg.slice(1)) : arg;
+}
+
+function linkOption(ctx: Context, key: string): LinkRef | undefined {
+  const v = str(ctx, key);
+  return v === undefined ? undefined : linkArg(v);
+}
+
 function list(ctx: Context, key: string): string[] {
   const v = ctx.values[key];
   return Array.isArray(v) ? v : [];
@@ -208,7 +221,7 @@ const commands: Record<string, Command> = {
     run: async (ctx) => {
       positionals(ctx, 'list', []);
       const kind = str(ctx, 'kind');
-      const lower = str(ctx, 'lower');
+      const lower = linkOption(ctx, 'lower');
       await withHandle(ctx, async (nl) => {
         const links = await nl.listLinks({ ...(kind === undefined ? {} : { kind }), ...(lower === undefined ? {} : { lower }) });
         await printLinks(nl, ctx, links);
@@ -222,8 +235,8 @@ const commands: Record<string, Command> = {
     details: '',
     options: {},
     run: async (ctx) => {
-      const [name] = positionals(ctx, 'show', ['link']);
-      await withHandle(ctx, async (nl) => printLink(nl, ctx, await nl.getLink(name!)));
+      const [ref] = positionals(ctx, 'show', ['link']);
+      await withHandle(ctx, async (nl) => printLink(nl, ctx, await nl.getLink(linkArg(ref!))));
     },
   },
 
@@ -251,7 +264,7 @@ const commands: Record<string, Command> = {
     run: async (ctx) => {
       const [kind, name] = positionals(ctx, 'add', ['kind', 'name']);
       if (kind !== 'macvlan' && kind !== 'macvtap') throw new UsageError(`the kind must be macvlan or macvtap, received '${kind!}'`, 'add');
-      const lower = str(ctx, 'lower');
+      const lower = linkOption(ctx, 'lower');
       if (lower === undefined) throw new UsageError('--lower is required', 'add');
       const spec: MacvlanSpec = { lower, name: name! };
       const m = mode(ctx, 'add');
@@ -310,7 +323,7 @@ const commands: Record<string, Command> = {
       if (Object.keys(change).length === 0)
         throw new UsageError('nothing to change (give --up, --down, --mtu, --mac, --name or --mode)', 'set');
       await withHandle(ctx, async (nl) => {
-        const link = await nl.setLink(ref!, change);
+        const link = await nl.setLink(linkArg(ref!), change);
         if (link) await printLink(nl, ctx, link);
       });
     },
@@ -323,7 +336,7 @@ const commands: Record<string, Command> = {
     options: {},
     run: async (ctx) => {
       const refs = positionals(ctx, 'del', ['link'], true);
-      await withHandle(ctx, (nl) => nl.deleteLinks(refs));
+      await withHandle(ctx, (nl) => nl.deleteLinks(refs.map(linkArg)));
       if (ctx.json) printJson({ deleted: refs });
     },
   },
@@ -339,7 +352,7 @@ const commands: Record<string, Command> = {
       const probe = ctx.values.offloads === true;
       await withHandle(ctx, async (nl) => {
         // Without the virtio-net header the open leaves the device's offloads alone.
-        const tap = await nl.openTap(ref!, { vnetHdr: probe });
+        const tap = await nl.openTap(linkArg(ref!), { vnetHdr: probe });
         try {
           const info = {
             link: tap.link.name,
@@ -379,7 +392,7 @@ const commands: Record<string, Command> = {
     },
     run: async (ctx) => {
       positionals(ctx, 'shim', []);
-      const lower = str(ctx, 'lower');
+      const lower = linkOption(ctx, 'lower');
       const address = str(ctx, 'address');
       if (lower === undefined) throw new UsageError('--lower is required', 'shim');
       if (address === undefined) throw new UsageError('--address is required', 'shim');
@@ -428,14 +441,17 @@ const commands: Record<string, Command> = {
     details: `  --queues N   tap queues, one fd each (default 1)
   --id ID      the netdev id (default net0)
   The caller must open the device once per queue and pass the fds to QEMU
-  as 3, 4, ...`,
+  as 3, 4, .... The command's own open leaves the device's offloads alone.`,
     options: { queues: { type: 'string' }, id: { type: 'string' } },
     run: async (ctx) => {
       const [ref] = positionals(ctx, 'qemu-args', ['link']);
       const queues = int(ctx, 'queues', 'qemu-args') ?? 1;
       const id = str(ctx, 'id') ?? 'net0';
       await withHandle(ctx, async (nl) => {
-        const tap = await nl.openTap(ref!, { queues, vnetHdr: true });
+        // Only to check the link and count its queues: without the
+        // virtio-net header the open leaves the device's offloads (those of
+        // a QEMU already running on it) alone.
+        const tap = await nl.openTap(linkArg(ref!), { queues });
         try {
           const { args } = qemuNetdevArgs(tap, { id, firstFd: 3 });
           const fds = Array.from({ length: queues }, (_, i) => 3 + i);

@@ -224,6 +224,26 @@ describe('del', () => {
     expect(ns.links().some((l) => l.ifname === 'a1')).toBe(false);
   });
 
+  it('takes #N as ifindex N, in every command that names a link, and a digit-only name as a name', async () => {
+    const v0 = ns.links('v0')[0]!.ifindex;
+    ns.ip('link', 'add', 'link', 'v0', 'name', '7', 'type', 'macvlan');
+    const byLower = await okJson<Link>('add', 'macvtap', 'n0', '--lower', `#${v0}`);
+    expect(byLower.lower).toBe(v0);
+    expect((await okJson<Link>('show', '7')).name).toBe('7');
+    expect((await okJson<Link>('show', `#${byLower.index}`)).name).toBe('n0');
+    expect((await okJson<Link[]>('list', '--lower', `#${v0}`)).map((l) => l.name).sort()).toEqual(['7', 'n0', 'v1']); // v1: a veth's peer is its IFLA_LINK
+    expect((await okJson<Link>('set', `#${byLower.index}`, '--mtu', '1400')).mtu).toBe(1400);
+    expect((await okJson<{ device: string }>('tap', `#${byLower.index}`)).device).toBe(`/dev/tap${byLower.index}`);
+    expect((await okJson<{ args: string[] }>('qemu-args', `#${byLower.index}`)).args[0]).toBe('-netdev');
+    await ok('del', '7', `#${byLower.index}`);
+    expect(
+      ns
+        .links()
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['lo', 'v0', 'v1']);
+  });
+
   it('deletes nothing and exits 1 when one of the links is missing', async () => {
     await ok('add', 'macvlan', 'a0', '--lower', 'v0');
     await ok('add', 'macvlan', 'a1', '--lower', 'v0');

@@ -15,8 +15,10 @@ export interface Address {
   family: 4 | 6;
   /** The address, without prefix length. */
   address: string;
-  /** The prefix length, e.g. 24. */
+  /** The prefix length, e.g. 24 (a point-to-point address: the peer's). */
   prefixLength: number;
+  /** A point-to-point address's peer (IFA_ADDRESS, when not the address itself). */
+  peer?: string;
 }
 
 /**
@@ -251,12 +253,14 @@ export function parseMetric(v: unknown, field: string): number | undefined {
 }
 
 export function toAddress(a: NativeAddr): Address {
-  return {
+  const address: Address = {
     index: a.index ?? 0,
     family: a.family === 6 ? 6 : 4,
     address: a.local ?? a.address ?? '',
     prefixLength: a.prefixLength ?? 0,
   };
+  if (a.local !== undefined && a.address !== undefined && a.address !== a.local) address.peer = a.address;
+  return address;
 }
 
 export function toRoute(r: NativeRoute): Route {

@@ -918,13 +918,16 @@ export class Handle {
   /**
    * Adds an address ('192.0.2.10/24', '2001:db8::10/64'). `nodad` skips
    * IPv6 duplicate address detection (IFA_F_NODAD), so the address is
-   * usable at once.
+   * usable at once. `peer` makes a point-to-point address: the prefix
+   * length is then the peer's (`ip address add A peer P/len`).
    */
-  async addAddress(ref: LinkRef, cidr: string, options: { nodad?: boolean } = {}): Promise<void> {
+  async addAddress(ref: LinkRef, cidr: string, options: { nodad?: boolean; peer?: string } = {}): Promise<void> {
     const r = linkRef(ref, 'ref');
     const a = parseCidr(cidr, 'cidr');
-    const o = plainObject(options, 'options', ['nodad']);
+    const o = plainObject(options, 'options', ['nodad', 'peer']);
     const nodad = o.nodad === undefined ? false : boolean(o.nodad, 'options.nodad');
+    const peer = o.peer === undefined ? undefined : parseGateway(o.peer, 'options.peer');
+    if (peer && peer.family !== a.family) throw invalidValue('options.peer', `an IPv${a.family} address like cidr`, o.peer);
     const what = `addAddress(${showRef(r)}, '${cidr}')`;
     const index = await this.#index(r, what);
     const req = {
@@ -932,7 +935,7 @@ export class Handle {
       family: a.family,
       prefixLength: a.prefixLength,
       local: a.address,
-      address: a.address,
+      address: peer?.address ?? a.address,
       ...(nodad ? { flags: c.IFA_F_NODAD } : {}),
     };
     await this.#call(what, (n) => n.addr(AddrRouteOp.add, req));
@@ -944,7 +947,9 @@ export class Handle {
     const a = parseCidr(cidr, 'cidr');
     const what = `deleteAddress(${showRef(r)}, '${cidr}')`;
     const index = await this.#index(r, what);
-    const req = { index, family: a.family, prefixLength: a.prefixLength, local: a.address, address: a.address };
+    // IFA_LOCAL alone, as `ip address del` sends it: with IFA_ADDRESS too,
+    // inet_rtm_deladdr() would also match it against a peer's prefix.
+    const req = { index, family: a.family, prefixLength: a.prefixLength, local: a.address };
     await this.#call(what, (n) => n.addr(AddrRouteOp.delete, req));
   }
 

@@ -48,7 +48,7 @@ afterAll(() => removeLeftoverNetns(TAG));
 interface IpAddrLink {
   ifindex: number;
   ifname: string;
-  addr_info: { family: 'inet' | 'inet6'; local: string; prefixlen: number }[];
+  addr_info: { family: 'inet' | 'inet6'; local: string; address?: string; prefixlen: number }[];
 }
 
 interface IpRoute {
@@ -77,6 +77,7 @@ function ipAddresses(ns: TestNetns, dev?: string): Address[] {
         family: a.family === 'inet6' ? (6 as const) : (4 as const),
         address: a.local,
         prefixLength: a.prefixlen,
+        ...(a.address !== undefined && a.address !== a.local ? { peer: a.address } : {}),
       })),
     ),
   );
@@ -252,6 +253,27 @@ describe('addresses', () => {
     // Addresses on three links (lo: 127.0.0.1 and ::1).
     expect(new Set(shown.map((a) => a.index))).toEqual(new Set([index.get('lo'), index.get('v0'), index.get('v1')]));
     expect(sortAddresses(await nl.listAddresses())).toEqual(shown);
+  });
+
+  it('point-to-point addresses (a peer): made by ip and by the library, listed as ip shows them, deleted as listed', async () => {
+    const { ns, nl } = await setup();
+    await settleLinkLocal(ns);
+    ns.ip('address', 'add', '192.0.2.1', 'peer', '192.0.2.2/32', 'dev', 'v0');
+    ns.ip('address', 'add', '2001:db8:1::1', 'peer', '2001:db8:1::2/128', 'dev', 'v0', 'nodad');
+    await nl.addAddress('v1', '198.51.100.1/32', { peer: '198.51.100.2' });
+    await nl.addAddress('v1', '192.0.2.9/24');
+    const shown = ipAddresses(ns).filter((a) => !a.address.startsWith('fe80:'));
+    const peers = shown.flatMap((a) => (a.peer === undefined ? [] : [`${a.address} peer ${a.peer}/${a.prefixLength}`]));
+    expect(peers.sort()).toEqual([
+      '192.0.2.1 peer 192.0.2.2/32',
+      '198.51.100.1 peer 198.51.100.2/32',
+      '2001:db8:1::1 peer 2001:db8:1::2/128',
+    ]);
+    const listed = sortAddresses(await nl.listAddresses()).filter((a) => !a.address.startsWith('fe80:'));
+    expect(listed).toEqual(shown);
+    for (const a of listed) await nl.deleteAddress(a.index, `${a.address}/${a.prefixLength}`);
+    expect(ipAddresses(ns).filter((a) => !a.address.startsWith('fe80:'))).toEqual([]);
+    await expect(nl.addAddress('v1', '192.0.2.1/32', { peer: '2001:db8::1' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
   });
 
   it('rejects a duplicate address with NetlinkError EEXIST and the kernel text', async () => {

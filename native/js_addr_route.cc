@@ -57,6 +57,7 @@ RouteAttrs RouteAttrsFromJs(const Napi::Object& o) {
   r.protocol = static_cast<uint8_t>(Int(o, "protocol"));
   r.scope = static_cast<uint8_t>(Int(o, "scope"));
   r.type = static_cast<uint8_t>(Int(o, "type"));
+  r.tos = static_cast<uint8_t>(Int(o, "tos"));
   r.table = static_cast<uint32_t>(Int(o, "table"));
   r.dst = Str(o, "dst");
   r.gateway = Str(o, "gateway");
@@ -84,6 +85,7 @@ Napi::Object RouteToJs(Napi::Env env, const RouteAttrs& r) {
   o.Set("protocol", r.protocol);
   o.Set("scope", r.scope);
   o.Set("type", r.type);
+  if (r.tos) o.Set("tos", r.tos);
   o.Set("table", r.table);
   SetIf(o, "dst", r.dst);
   SetIf(o, "gateway", r.gateway);

@@ -158,6 +158,7 @@ EncodedRequest EncodeRouteRequest(AddrRouteOp op, const RouteAttrs& r) {
   rtm.rtm_protocol = r.protocol;
   rtm.rtm_scope = r.scope;
   rtm.rtm_type = r.type;
+  rtm.rtm_tos = r.tos;
   // rtm_table is a u8: larger table ids go in RTA_TABLE with RT_TABLE_UNSPEC
   // here. A dump filters by RTA_TABLE only (strict checking).
   bool big = r.table > 255 || op == AddrRouteOp::kDump;
@@ -210,6 +211,7 @@ bool DecodeRoute(const nlmsghdr* h, RouteAttrs* out) {
   out->protocol = rtm->rtm_protocol;
   out->scope = rtm->rtm_scope;
   out->type = rtm->rtm_type;
+  out->tos = rtm->rtm_tos;
   out->table = rtm->rtm_table;
   AttrReader r = AttributesAfter<rtmsg>(h);
   Attr a;

@@ -38,6 +38,7 @@ struct RouteAttrs {
   uint8_t protocol = 0;
   uint8_t scope = 0;
   uint8_t type = 0;
+  uint8_t tos = 0;
   uint32_t table = 0;                  // rtm_table, or RTA_TABLE above 255
   std::optional<std::string> dst;      // RTA_DST
   std::optional<std::string> gateway;  // RTA_GATEWAY

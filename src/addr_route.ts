@@ -78,6 +78,8 @@ export interface RouteSpec {
   type?: RouteType;
   /** The source address for packets the host sends on this route (RTA_PREFSRC): one of its own. */
   prefsrc?: string;
+  /** IPv4 only: serve only packets with this DS field (rtm_tos, 0-255; the kernel refuses ECN bits). */
+  tos?: number;
 }
 
 /** One next hop of a multipath route as the kernel reports it. */
@@ -110,6 +112,8 @@ export interface Route {
   type?: RouteType;
   /** RTA_PREFSRC: the source address the host uses on this route. */
   prefsrc?: string;
+  /** rtm_tos, when not 0: the route serves only packets with this DS field (IPv4). */
+  tos?: number;
 }
 
 export interface Cidr {
@@ -283,5 +287,6 @@ export function toRoute(r: NativeRoute): Route {
   const type = r.type === undefined || r.type === c.RTN_UNICAST ? undefined : ROUTE_TYPES[r.type - 1];
   if (type !== undefined) route.type = type;
   if (r.prefsrc !== undefined) route.prefsrc = r.prefsrc;
+  if (r.tos !== undefined) route.tos = r.tos;
   return route;
 }

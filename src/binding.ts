@@ -105,6 +105,7 @@ export interface NativeRoute {
   protocol?: number;
   scope?: number;
   type?: number;
+  tos?: number;
   table?: number;
   dst?: string;
   gateway?: string;

@@ -965,7 +965,7 @@ export class Handle {
   /** A route as the kernel takes it: checked, its links resolved to ifindexes; `what` names it in errors. */
   async #routeRequest(spec: RouteSpec, op: 'addRoute' | 'deleteRoute'): Promise<{ req: NativeRoute; what: string }> {
     const field = 'route';
-    const s = plainObject(spec, field, ['family', 'dst', 'dev', 'gateway', 'nexthops', 'metric', 'table', 'type', 'prefsrc']);
+    const s = plainObject(spec, field, ['family', 'dst', 'dev', 'gateway', 'nexthops', 'metric', 'table', 'type', 'prefsrc', 'tos']);
     const family = parseFamily(s.family, `${field}.family`);
     const gateway = s.gateway === undefined ? undefined : parseGateway(s.gateway, `${field}.gateway`);
     const hops = s.nexthops === undefined ? undefined : nextHops(s.nexthops, `${field}.nexthops`);
@@ -1000,6 +1000,9 @@ export class Handle {
     if (prefsrc) req.prefsrc = prefsrc.address;
     const metric = parseMetric(s.metric, `${field}.metric`);
     if (metric !== undefined) req.priority = metric;
+    const tos = s.tos === undefined ? 0 : integer(s.tos, `${field}.tos`, 0, 255);
+    if (tos !== 0 && dst.family === 6) throw invalidValue(`${field}.tos`, '0 on an IPv6 route (the kernel has no tos there)', s.tos);
+    if (tos !== 0) req.tos = tos;
     const via = gateway ? ` via ${gateway.address}` : hops ? ` via ${hops.list.length} next hops` : '';
     const what = `${op}(${String(s.dst)}${type === 'unicast' ? '' : ` ${type}`}${dev === undefined ? '' : ` dev ${showRef(dev)}`}${via})`;
     if (dev !== undefined) req.oif = await this.#index(dev, what);

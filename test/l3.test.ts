@@ -58,6 +58,7 @@ interface IpRoute {
   metric?: number;
   type?: string;
   prefsrc?: string;
+  tos?: string;
   via?: { host: string };
   nexthops?: { dev?: string; gateway?: string; via?: { host: string }; weight: number }[];
 }
@@ -125,6 +126,7 @@ function ipRoutes(ns: TestNetns, family: 4 | 6, filter: { table?: number; dev?: 
       if (r.metric !== undefined) route.metric = r.metric;
       if (r.type !== undefined) route.type = r.type as Route['type'];
       if (r.prefsrc !== undefined) route.prefsrc = r.prefsrc;
+      if (r.tos !== undefined) route.tos = Number(r.tos);
       return route;
     }),
   );
@@ -546,7 +548,15 @@ describe('routes', () => {
     await nl.addRoute({ dst: 'default', dev: 'v1', table: 100 });
     await nl.addRoute({ dst: 'default', family: 6, dev: 'v1', table: 100 });
     await nl.addRoute({ dst: '198.51.100.0/24', gateway: '192.0.2.2', metric: 9, table: 100 });
+    // Two routes to one dst that differ only in tos: each deletes as listed.
+    ns.ip('route', 'add', '198.51.100.0/24', 'tos', '0x10', 'via', '192.0.2.3', 'metric', '9', 'table', '100');
+    await nl.addRoute({ dst: '198.51.100.0/24', tos: 0x08, gateway: '192.0.2.4', metric: 9, table: 100 });
     const listed = await nl.listRoutes({ table: 100 });
+    expect(sortRoutes(listed.filter((r) => r.family === 4))).toEqual(ipRoutes(ns, 4, { table: 100 }));
+    expect(listed.flatMap((r) => (r.tos === undefined ? [] : [`${r.tos} via ${r.gateway!}`])).sort()).toEqual([
+      '16 via 192.0.2.3',
+      '8 via 192.0.2.4',
+    ]);
     expect(
       listed
         .filter((r) => r.dst === 'default')
@@ -564,6 +574,9 @@ describe('routes', () => {
     expect(mismatch.message).toContain('route.family');
     const bad = await rejection(nl.addRoute({ dst: 'default', family: 5 as 4, dev: 'v1' }));
     expect(bad.code).toBe('ERR_INVALID_ARG_VALUE');
+    const tos6 = await rejection(nl.addRoute({ dst: '2001:db8:9::/64', tos: 16, dev: 'v1' }));
+    expect(tos6.message).toContain('route.tos');
+    expect((await rejection(nl.addRoute({ dst: '198.51.100.0/24', tos: 256, dev: 'v1' }))).code).toBe('ERR_OUT_OF_RANGE');
   });
 });
 

@@ -414,7 +414,10 @@ void NativeHandle::CallJs(Napi::Env env, Napi::Function settle, NativeHandle* se
   self->Drain(env, settle);
 }
 
-void NativeHandle::OnOpened(int error) { Post(new Event{Event::kOpened, error, {}}); }
+void NativeHandle::OnOpened(int error, int tid) {
+  io_tid_ = tid;  // read on the JS thread after the event, which the queue's mutex orders
+  Post(new Event{Event::kOpened, error, {}});
+}
 
 void NativeHandle::OnCompleted(RequestList done) { Post(new Event{Event::kCompleted, 0, std::move(done)}); }
 
@@ -457,7 +460,7 @@ void NativeHandle::Drain(Napi::Env env, Napi::Function settle) {
     std::unique_ptr<Event> ev(Next());
     if (!ev) break;
     switch (ev->kind) {
-      case Event::kOpened: add(opened_id_, ev->error, env.Undefined()); break;
+      case Event::kOpened: add(opened_id_, ev->error, Napi::Number::New(env, io_tid_)); break;
       case Event::kProgress: static_cast<JsRequest*>(ev->progress)->TakeParts(env, batch); break;
       case Event::kCompleted: {
         size_t take = std::min(ev->done.size(), limit - batch.size());

@@ -32,7 +32,7 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   NativeHandle& operator=(const NativeHandle&) = delete;
 
   // SocketListener: called on the I/O thread.
-  void OnOpened(int error) override;
+  void OnOpened(int error, int tid) override;
   void OnCompleted(RequestList done) override;
   void OnProgress(Request* r) override;
   void OnExit() override;
@@ -90,6 +90,7 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   std::atomic<bool> wake_pending_{false};  // a wakeup is on its way: no need for another
   Napi::ObjectReference self_;             // keeps this object alive while the thread runs
   double opened_id_;
+  int io_tid_ = 0;        // the I/O thread's id (OnOpened)
   double close_id_ = -1;  // set by Close()
   int pending_ = 0;
   bool closing_ = false;

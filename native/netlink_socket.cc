@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -134,7 +135,7 @@ int NetlinkSocket::Open() {
 void NetlinkSocket::Run() {
   pthread_setname_np(pthread_self(), "macvlan-netlink");  // for top -H, perf, gdb
   int err = Open();
-  listener_->OnOpened(err);
+  listener_->OnOpened(err, static_cast<int>(syscall(SYS_gettid)));
   while (err == 0 && WaitForWork()) {
     MACVLAN_TRACE(kTaken);
     RequestList batch = TakeBatch();

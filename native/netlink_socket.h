@@ -56,7 +56,9 @@ using RequestList = std::vector<std::unique_ptr<Request>>;
 class SocketListener {
  public:
   virtual ~SocketListener() = default;
-  virtual void OnOpened(int error) = 0;            // 0 or a positive errno
+  // 0 or a positive errno; `tid`, the I/O thread's id: a task in the
+  // namespace, for IFLA_NET_NS_PID.
+  virtual void OnOpened(int error, int tid) = 0;
   virtual void OnCompleted(RequestList done) = 0;  // I/O thread
   // I/O thread: r->OnReceived() asked for it. `r` lives until its
   // completion has been handled, which comes after this.

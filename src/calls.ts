@@ -220,7 +220,8 @@ export function openNative(netnsPath: string): HandleCalls {
 
 /** A handle's calls as promises, over the addon's RawNativeHandle. */
 export class HandleCalls {
-  readonly opened: Promise<void>;
+  /** Resolves to the I/O thread's id, once it is in the namespace with its socket open. */
+  readonly opened: Promise<number>;
   readonly #calls = new PendingCalls();
   readonly #raw: RawNativeHandle;
   #closed: Promise<void> | undefined;

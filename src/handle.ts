@@ -336,12 +336,13 @@ export async function open(options: OpenOptions = {}): Promise<Handle> {
   const o = plainObject(options, 'options', ['netns']);
   const path = o.netns === undefined ? '' : netnsPath(netnsTarget(o.netns, 'options.netns'));
   const handle = openNative(path);
+  let ioThread: number;
   try {
-    await handle.opened;
+    ioThread = await handle.opened;
   } catch (err) {
     throw toNetlinkError(err, path ? `open({ netns: '${path}' })` : 'open()', undefined, netnsHint(err, path));
   }
-  return new Handle(handle, path || undefined);
+  return new Handle(handle, path || undefined, ioThread);
 }
 
 /**
@@ -357,10 +358,18 @@ export class Handle {
   /** The namespace path this handle works in; undefined for the caller's own. */
   readonly netns: string | undefined;
 
+  /**
+   * The I/O thread's id: a task in this handle's namespace, which names it
+   * to the kernel (IFLA_NET_NS_PID) for as long as the handle is open, even
+   * if the path it was opened by names another namespace by then.
+   */
+  readonly #ioThread: number;
+
   /** @internal use `open()`. */
-  constructor(nativeHandle: HandleCalls, netns: string | undefined) {
+  constructor(nativeHandle: HandleCalls, netns: string | undefined, ioThread = 0) {
     this.#native = nativeHandle;
     this.netns = netns;
+    this.#ioThread = ioThread;
   }
 
   /** Whether `close()` was called. */
@@ -758,7 +767,7 @@ export class Handle {
           (l) => l.address === mac,
           () => false,
         );
-        if (!stayed) await there.#moveBack(before, mac, this.netns ?? '/proc/self/ns/net').catch(() => undefined);
+        if (!stayed) await there.#moveBack(before, mac, this.#ioThread).catch(() => undefined);
         if (changedHere) await this.#restore(before, { index, ...local });
         throw err;
       }
@@ -772,12 +781,13 @@ export class Handle {
   }
 
   /**
-   * Called on the target's handle: moves a link that arrived here from
-   * `home` back there, under its old name and up if it was. The kernel
+   * Called on the target's handle: moves a link that arrived here back to
+   * the namespace of the thread `homeThread` (the moving handle's I/O
+   * thread), under its old name and up if it was. The kernel
    * keeps the ifindex when it is free in the target, so the link is looked
    * for by index, then among all, by its kind and MAC.
    */
-  async #moveBack(before: NativeLink, mac: string | undefined, home: string): Promise<void> {
+  async #moveBack(before: NativeLink, mac: string | undefined, homeThread: number): Promise<void> {
     const arrivedAs = (l: NativeLink | undefined): boolean =>
       l !== undefined && l.kind === before.kind && l.address === mac && l.linkNetnsid !== undefined;
     const byIndex = await this.#getNative(before.index, 'moveBack').catch(() => undefined);
@@ -785,9 +795,9 @@ export class Handle {
       ? byIndex
       : rowsOf(await this.#native.link(LinkOp.dump, { ...SKIP_STATS }, undefined, Probe.none)).find(arrivedAs);
     if (arrived === undefined) return;
-    const back: NativeLinkRequest = { index: arrived.index, change: c.IFF_UP, flags: before.flags & c.IFF_UP };
+    const back: NativeLinkRequest = { index: arrived.index, netnsPid: homeThread, change: c.IFF_UP, flags: before.flags & c.IFF_UP };
     if (before.name !== undefined) back.name = before.name;
-    await this.#native.link(LinkOp.change, back, home);
+    await this.#native.link(LinkOp.change, back);
   }
 
   /** Puts back what `req` changed of the link `before` describes. */

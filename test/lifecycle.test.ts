@@ -477,11 +477,20 @@ describe('setLink(ref, { netns })', () => {
 
   // do_setlink() moves the link first, then renames it, sets the rest and
   // opens it, in the target: a refusal there used to leave it moved.
+  // The handle is opened by a symlink that then names another namespace: a
+  // link moved back goes to the handle's own namespace all the same.
   it('a move the target refuses (its name taken there; the link cannot come up there) leaves both namespaces as they were', async () => {
     const a = netns('mra');
     const b = netns('mrb', { veth: false });
+    const c = netns('mrc', { veth: false });
     b.ip('link', 'add', 'taken', 'type', 'veth', 'peer', 'name', 'taken1');
-    const nl = await openIn(a);
+    const dir = mkdtempSync(join(tmpdir(), 'mvt-nslink-'));
+    symlinkSync(`/run/netns/${a.name}`, join(dir, 'ns'));
+    const nl = await open({ netns: join(dir, 'ns') });
+    handles.push(nl);
+    unlinkSync(join(dir, 'ns'));
+    symlinkSync(`/run/netns/${c.name}`, join(dir, 'ns'));
+    const beforeC = snapshot(c);
     await nl.createMacvlan({ lower: 'v0', name: 'mr0', mac: mac(9, 1), mtu: 1400 });
     // A MAC equal to the lower's is accepted while down; macvlan_open() then
     // refuses it (EADDRINUSE), after the move.
@@ -501,7 +510,9 @@ describe('setLink(ref, { netns })', () => {
     expect(opened.code).toBe('EADDRINUSE');
     expect(snapshot(a)).toEqual(beforeA);
     expect(snapshot(b)).toEqual(beforeB);
+    expect(snapshot(c)).toEqual(beforeC);
     expect(linkNamed(a, 'mr1').ifindex).toBe(busy.index);
+    rmSync(dir, { recursive: true });
   });
 
   it('a move into the namespace the link is in resolves to the link, changed as asked', async () => {

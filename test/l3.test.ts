@@ -3,9 +3,6 @@
 // library reports, and what it did, against `ip -j` (iproute2 6.1) and ping.
 // Only documentation addresses: 192.0.2.0/24, 198.51.100.0/24, 2001:db8::/32.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -14,7 +11,7 @@ import { NetlinkError, hostShim, open, removeHostShim, type Address, type Handle
 // warning is tested on the translation itself.
 import { toLink, wifiWarning } from '../src/link.js';
 import { TestScope } from './helpers/scope.js';
-import { ipJson, removeLeftoverNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
+import { ipJson, NetnsSymlink, removeLeftoverNetns, requireKernelAccess, type TestNetns } from './helpers/netns.js';
 
 /** Namespaces of this process: mvt-<TAG>-<random>; afterAll removes any left over. */
 const TAG = `l3${process.pid}`;
@@ -883,18 +880,17 @@ describe('hostShim', () => {
   it('a hostShim that close() cuts short leaves the whole shim or nothing, undone on its own socket', async () => {
     const { host } = await shimTopology();
     const before = hostState(host);
-    const dir = mkdtempSync(join(tmpdir(), 'mvt-nslink-'));
-    const path = join(dir, 'ns');
+    const link = new NetnsSymlink();
     const seen = new Set<string>();
     for (let trips = 0; trips < 12; trips++) {
-      symlinkSync(`/run/netns/${host.name}`, path);
-      const nl = await open({ netns: path });
+      link.pointAt(host);
+      const nl = await open({ netns: link.path });
       const making = Promise.allSettled([
         hostShim(nl, { lower: 'v0', name: 'cut0', address: '192.0.2.254/32', routes: ['192.0.2.10', '198.51.100.0/24'] }),
       ]);
       for (let i = 0; i < trips; i++) await nl.getLink('v0');
       const closing = nl.close();
-      unlinkSync(path);
+      link.pointAt(undefined);
       await closing;
       const [outcome] = await making;
       if (outcome!.status === 'fulfilled') {
@@ -908,7 +904,7 @@ describe('hostShim', () => {
       }
       expect(hostState(host)).toEqual(before);
     }
-    rmSync(dir, { recursive: true });
+    link.remove();
     expect([...seen].sort()).toEqual(['made', 'undone']);
   });
 

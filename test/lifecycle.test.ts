@@ -4,7 +4,7 @@
 // exit with an open handle, and a 500-request burst. Every test works in its
 // own namespaces (test/helpers/netns.ts) and removes them, pass or fail.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Handle, HandleClosedError, NetlinkError, open, type Link } from '../src/index.js';
 import { fdTarget } from './helpers/fds.js';
-import { ipJson, makeNetns, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
+import { ipJson, makeNetns, NetnsSymlink, requireKernelAccess, type IpLink, type TestNetns } from './helpers/netns.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const distIndex = join(root, 'dist', 'index.js');
@@ -484,12 +484,11 @@ describe('setLink(ref, { netns })', () => {
     const b = netns('mrb', { veth: false });
     const c = netns('mrc', { veth: false });
     b.ip('link', 'add', 'taken', 'type', 'veth', 'peer', 'name', 'taken1');
-    const dir = mkdtempSync(join(tmpdir(), 'mvt-nslink-'));
-    symlinkSync(`/run/netns/${a.name}`, join(dir, 'ns'));
-    const nl = await open({ netns: join(dir, 'ns') });
+    const link = new NetnsSymlink();
+    link.pointAt(a);
+    const nl = await open({ netns: link.path });
     handles.push(nl);
-    unlinkSync(join(dir, 'ns'));
-    symlinkSync(`/run/netns/${c.name}`, join(dir, 'ns'));
+    link.pointAt(c);
     const beforeC = snapshot(c);
     await nl.createMacvlan({ lower: 'v0', name: 'mr0', mac: mac(9, 1), mtu: 1400 });
     // A MAC equal to the lower's is accepted while down; macvlan_open() then
@@ -512,7 +511,7 @@ describe('setLink(ref, { netns })', () => {
     expect(snapshot(b)).toEqual(beforeB);
     expect(snapshot(c)).toEqual(beforeC);
     expect(linkNamed(a, 'mr1').ifindex).toBe(busy.index);
-    rmSync(dir, { recursive: true });
+    link.remove();
   });
 
   it('a move into the namespace the link is in resolves to the link, changed as asked', async () => {
@@ -855,12 +854,11 @@ describe('close()', () => {
   it('a deleteLinks that close() cuts short deletes all or nothing, leaves every group as it was, and undoes in its own namespace', async () => {
     const a = netns('closedel');
     const b = netns('closedelb', { veth: false });
-    const dir = mkdtempSync(join(tmpdir(), 'mvt-nslink-'));
-    const path = join(dir, 'ns');
+    const link = new NetnsSymlink();
     const seen = new Set<string>();
     for (let hops = 0; hops < 12; hops++) {
-      symlinkSync(`/run/netns/${a.name}`, path);
-      const nl = await open({ netns: path });
+      link.pointAt(a);
+      const nl = await open({ netns: link.path });
       handles.push(nl);
       const made = await Promise.all(
         Array.from({ length: 8 }, (_, i) => nl.createMacvlan({ lower: 'v0', name: `cd${i}`, mac: mac(12, i) })),
@@ -873,8 +871,7 @@ describe('close()', () => {
       void nl.getLink('v0').then(async () => {
         for (let i = 0; i < hops; i++) await null;
         const closing = nl.close();
-        unlinkSync(path);
-        symlinkSync(`/run/netns/${b.name}`, path);
+        link.pointAt(b);
         await closing;
       });
       const [outcome] = await deleting;
@@ -891,9 +888,8 @@ describe('close()', () => {
         for (const l of made) a.ip('link', 'del', l.name);
       }
       for (const l of made) b.ip('link', 'del', `b${l.index}`);
-      unlinkSync(path);
     }
-    rmSync(dir, { recursive: true });
+    link.remove();
     expect(seen.has('kept')).toBe(true);
   });
 

@@ -3,6 +3,9 @@
 // touches the host's interfaces.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Runs `ip` and returns stdout; throws with ip's stderr on failure. */
 export function ip(...args: string[]): string {
@@ -99,5 +102,24 @@ export function removeLeftoverNetns(tag: string): void {
   for (const line of ip('netns', 'list').split('\n')) {
     const name = line.split(' ')[0];
     if (name?.startsWith(`mvt-${tag}-`)) ip('netns', 'del', name);
+  }
+}
+
+/**
+ * A path to a namespace that a test points elsewhere: a handle opened by
+ * `path` must keep working in the namespace it was opened in.
+ */
+export class NetnsSymlink {
+  readonly #dir = mkdtempSync(join(tmpdir(), 'mvt-nslink-'));
+  readonly path = join(this.#dir, 'ns');
+
+  /** Makes `path` name `ns`; undefined: names nothing. */
+  pointAt(ns: TestNetns | undefined): void {
+    rmSync(this.path, { force: true });
+    if (ns) symlinkSync(`/run/netns/${ns.name}`, this.path);
+  }
+
+  remove(): void {
+    rmSync(this.#dir, { recursive: true, force: true });
   }
 }

@@ -2,7 +2,10 @@
 
 #include <errno.h>
 
+#include <sched.h>
+
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <vector>
 
@@ -388,7 +391,19 @@ void NativeHandle::Post(Event* ev) {
     events_.push_back(ev);
   }
   MACVLAN_TRACE(kPosted);
-  if (!wake_pending_.exchange(true)) Wake();
+  auto now = std::chrono::steady_clock::now();
+  if (!wake_pending_.exchange(true)) {
+    woken_at_ = now;
+    Wake();
+  } else if (now - woken_at_ > kStarvedAfter) {
+    // The JS thread was woken and has not run since. The scheduler may have
+    // queued it behind this thread on its CPU with another CPU idle (the
+    // kernels of these VMs pack wakeups onto busy vCPUs), and with
+    // PREEMPT_NONE it then waits for the tick (4 ms at HZ=250) while this
+    // thread reads replies: give way (bench/RESULTS.md, session 23).
+    woken_at_ = now;
+    sched_yield();
+  }
 }
 
 void NativeHandle::Wake() { tsfn_.NonBlockingCall(static_cast<Event*>(nullptr)); }

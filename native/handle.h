@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -62,7 +63,7 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   static void CallJs(Napi::Env env, Napi::Function settle, NativeHandle* self, Event* unused);
   using Tsfn = Napi::TypedThreadSafeFunction<NativeHandle, Event, &NativeHandle::CallJs>;
 
-  void Post(Event* ev);  // any thread: queue it and wake the JS thread
+  void Post(Event* ev);  // the I/O thread: queue it and wake the JS thread
   void Wake();
   Event* Next();
   void Drain(Napi::Env env, Napi::Function settle);  // JS thread
@@ -86,9 +87,11 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   Napi::FunctionReference settle_;
   std::unique_ptr<Napi::AsyncContext> async_;
   std::mutex events_mu_;
-  std::deque<Event*> events_;              // from the I/O thread to the JS thread
-  std::atomic<bool> wake_pending_{false};  // a wakeup is on its way: no need for another
-  Napi::ObjectReference self_;             // keeps this object alive while the thread runs
+  std::deque<Event*> events_;                       // from the I/O thread to the JS thread
+  std::atomic<bool> wake_pending_{false};           // a wakeup is on its way: no need for another
+  std::chrono::steady_clock::time_point woken_at_;  // of that wakeup (I/O thread only)
+  static constexpr std::chrono::microseconds kStarvedAfter{200};
+  Napi::ObjectReference self_;  // keeps this object alive while the thread runs
   double opened_id_;
   int io_tid_ = 0;        // the I/O thread's id (OnOpened)
   double close_id_ = -1;  // set by Close()

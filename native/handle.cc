@@ -260,7 +260,9 @@ class SubscribeRequest : public JsRequest {
 // handle's namespace.
 class TapOpenRequest : public JsRequest {
  public:
-  explicit TapOpenRequest(TapOpenParams params) : params_(std::move(params)) { sleep_after = true; }
+  explicit TapOpenRequest(TapOpenParams params) : params_(std::move(params)) {
+    sleep_after = params_.queues > 1;
+  }
   TapOpenRequest(const TapOpenRequest&) = delete;
   TapOpenRequest& operator=(const TapOpenRequest&) = delete;
   TapOpenRequest(TapOpenRequest&&) = delete;
@@ -308,6 +310,28 @@ class TapOpenRequest : public JsRequest {
   bool handed_over_ = false;
 };
 
+// Closes a one-queue tap's fd, and removes the node its open made, on the
+// I/O thread: a caller that opens and closes taps in turn then finds the
+// thread still looking for its next request, where a thread-pool close
+// costs a wakeup on each side (bench/RESULTS.md, session 23). It closes
+// however it ends: it goes to the thread at once (HandleCalls.closeTap
+// flushes), and Complete() runs for a job done and one cancelled alike.
+class TapCloseRequest : public JsRequest {
+ public:
+  TapCloseRequest(int fd, std::string node, uint32_t major, uint32_t minor)
+      : fd_(fd), node_(std::move(node)), major_(major), minor_(minor) {}
+
+  int Prepare() override { return 0; }
+  void OnReply(const nlmsghdr*) override {}
+  void Complete() override { CloseTap(fd_, node_, major_, minor_); }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  int fd_;
+  std::string node_;
+  uint32_t major_, minor_;
+};
+
 }  // namespace
 
 // Completions settled per turn of the event loop: each settlement runs its
@@ -328,6 +352,7 @@ Napi::Function NativeHandle::Define(Napi::Env env) {
                          InstanceMethod<&NativeHandle::AddrCall>("addr"),
                          InstanceMethod<&NativeHandle::RouteCall>("route"),
                          InstanceMethod<&NativeHandle::OpenTap>("openTap"),
+                         InstanceMethod<&NativeHandle::CloseTap>("closeTap"),
                          InstanceMethod<&NativeHandle::Subscribe>("subscribe"),
                          InstanceMethod<&NativeHandle::Flush>("flush"),
                          InstanceMethod<&NativeHandle::Close>("close"),
@@ -649,6 +674,16 @@ Napi::Value NativeHandle::OpenTap(const Napi::CallbackInfo& info) {
   p.node_mode = o.Get("mode").As<Napi::Number>().Int64Value();
   p.offload = o.Get("offload").As<Napi::Number>().Uint32Value();
   return Submit(info.Env(), MakeJsRequest<TapOpenRequest>(info, std::move(p)));
+}
+
+Napi::Value NativeHandle::CloseTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closing_ || !socket_) return Napi::Boolean::New(env, false);  // the caller closes it elsewhere
+  std::string node = info[2].As<Napi::String>().Utf8Value();
+  if (!node.empty()) UntrackNode(env, node);
+  return Submit(env, MakeJsRequest<TapCloseRequest>(info, info[1].As<Napi::Number>().Int32Value(),
+                                                    std::move(node), info[3].As<Napi::Number>().Uint32Value(),
+                                                    info[4].As<Napi::Number>().Uint32Value()));
 }
 
 Napi::Value NativeHandle::Close(const Napi::CallbackInfo& info) {

@@ -54,6 +54,7 @@ class NativeHandle : public Napi::ObjectWrap<NativeHandle>, public SocketListene
   Napi::Value RouteCall(const Napi::CallbackInfo& info);  // (id, op, attrs)
   Napi::Value Subscribe(const Napi::CallbackInfo& info);  // (id, groups, rcvbuf) -> fd
   Napi::Value OpenTap(const Napi::CallbackInfo& info);    // (id, TapOpenParams as an object)
+  Napi::Value CloseTap(const Napi::CallbackInfo& info);   // (id, fd, node, major, minor): false once closing
   Napi::Value Flush(const Napi::CallbackInfo& info);      // (): the calls made so far go to the I/O thread
   Napi::Value Close(const Napi::CallbackInfo& info);      // (id): settled when the thread has exited
   Napi::Value Submit(Napi::Env env, std::unique_ptr<Request> req);  // false once closing

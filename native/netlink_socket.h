@@ -46,8 +46,9 @@ class Request {
   int dump_restarts = 0;
   bool restart = false;  // a dump that raced a change, or a get whose reply did not fit, goes out again
   // The thread sleeps at once after this job, rather than look for the next
-  // request a while: what follows it is not ours (a tap open, whose close
-  // runs elsewhere and waits in synchronize_rcu() for a spinning CPU).
+  // request a while: what follows it is not ours (the open of a tap of
+  // several queues, whose fds close on the thread pool and wait in
+  // synchronize_rcu() for a spinning CPU).
   bool sleep_after = false;
 };
 

@@ -215,6 +215,8 @@ export interface RawNativeHandle {
   route(id: number, op: AddrRouteOp, req: NativeRoute): boolean;
   subscribe(id: number, groups: number[], rcvbuf: number): boolean;
   openTap(id: number, params: NativeTapOpenParams): boolean;
+  /** Closes a tap's fd and removes `node` (when not '') on the I/O thread, whatever ends the call; false once closing. */
+  closeTap(id: number, fd: number, node: string, major: number, minor: number): boolean;
   /** Hands the calls made so far to the I/O thread (they wait until then). */
   flush(): void;
   /** Stops the I/O thread; `id` is settled once it has exited. False: nothing to wait for. */

@@ -410,6 +410,23 @@ export class HandleCalls {
   }
 
   /**
+   * Closes a one-queue tap's fd, and removes the node its open made, on the
+   * I/O thread (see TapCloseRequest in native/handle.cc); undefined once
+   * the handle is closing, for the caller to close it on the thread pool.
+   */
+  closeTap(fd: number, node: string, major: number, minor: number): Promise<void> | undefined {
+    if (this.#closed) return undefined;
+    const id = this.#calls.nextId();
+    const closed = this.#calls.expect<void>(id).catch(() => undefined); // cancelled by close(): closed all the same
+    if (!this.#raw.closeTap(id, fd, node, major, minor)) {
+      this.#calls.reject(id, undefined);
+      return undefined;
+    }
+    this.#raw.flush();
+    return closed;
+  }
+
+  /**
    * Stops the I/O thread. The calls still queued here reject (ECANCELED) at
    * once, and so do those the I/O thread has not sent when it stops; those
    * it sent settle with the kernel's answer: rtnetlink carries a request out

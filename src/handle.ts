@@ -917,7 +917,9 @@ export class Handle {
       if (err instanceof NetlinkError && err.kernelMessage) throw new NetlinkError(what, err.errno, { hint: err.kernelMessage });
       throw err;
     }
-    return new Tap(opened, hdr, offload);
+    // Weakly: an open tap does not keep its handle from being collected.
+    const calls = new WeakRef(this.#native);
+    return new Tap(opened, hdr, offload, (fd, node, major, minor) => calls.deref()?.closeTap(fd, node, major, minor));
   }
 
   /** Resolves a link reference to its ifindex (a number is taken as is). */

@@ -66,6 +66,9 @@ export interface TapOptions {
   offloads?: TapOffload[];
 }
 
+/** Closes a one-queue tap on the I/O thread of the handle that opened it; undefined once that handle is closing. */
+export type TapCloser = (fd: number, node: string, major: number, minor: number) => Promise<void> | undefined;
+
 /** What removes the node of a Tap collected while open (its queues close their fds). */
 const collectedNodes = new FinalizationRegistry<{ node: string; major: number; minor: number }>(({ node, major, minor }) =>
   native.closeTap([], node, major, minor, () => undefined),
@@ -108,11 +111,12 @@ export class Tap {
   readonly #fds: number[];
   readonly #queues: TapQueueCalls[];
   readonly #offloaded: boolean;
+  readonly #closeOnHandle: TapCloser | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
   /** @internal made by Handle.openTap. */
-  constructor(r: NativeTapOpenResult, vnetHdrSize: number, offload = 0) {
+  constructor(r: NativeTapOpenResult, vnetHdrSize: number, offload = 0, closeOnHandle?: TapCloser) {
     this.device = r.path;
     this.madeNode = r.madeNode;
     this.major = r.major;
@@ -123,6 +127,7 @@ export class Tap {
     this.link = { index: r.index, name: r.name, ...(r.mac === undefined ? {} : { mac: r.mac }) };
     this.vnetHdrSize = vnetHdrSize;
     this.#fds = r.fds;
+    this.#closeOnHandle = closeOnHandle;
     const reasonOf = (e: unknown, tag: number): Error => this.#error(e, tag === TAP_WRITE ? 'writeFrame()' : 'readFrame()');
     this.#queues = r.fds.map((fd) => openTapQueue(fd, vnetHdrSize, reasonOf));
     // A node made for this open goes with it however it ends: close(), the
@@ -223,7 +228,10 @@ export class Tap {
       const fds = this.#queues.map((q) => q.release()).filter((fd) => fd >= 0);
       const node = this.madeNode ? this.device : '';
       collectedNodes.unregister(this);
-      this.#closing = closeTapFds(fds, node, this.major, this.minor);
+      const fd = fds.length === 1 ? fds[0] : undefined;
+      const onHandle = fd === undefined ? undefined : this.#closeOnHandle?.(fd, node, this.major, this.minor);
+      // Several fds close on the thread pool, in parallel: each waits for an RCU grace period.
+      this.#closing = onHandle ?? closeTapFds(fds, node, this.major, this.minor);
     }
     return this.#closing;
   }

@@ -838,6 +838,34 @@ describe('device nodes', () => {
     throw new Error('every /dev/tapN tried exists');
   }
 
+  it('a one-queue tap and its handle close in any order: the fd closed and the node the open made removed', async () => {
+    const ns = netns('close-order');
+    const { link } = await linkWithoutDevNode(ns, await handle(ns));
+    // A one-queue tap closes on its handle's I/O thread while the handle is
+    // open, on the thread pool after; a close the handle's close() cancels
+    // closes all the same.
+    const orders: Record<string, (tap: Tap, nl: Handle) => Promise<unknown>> = {
+      'the tap alone': (tap) => tap.close(),
+      'the handle, then the tap': async (tap, nl) => {
+        await nl.close();
+        await tap.close();
+      },
+      'both at once, the tap first': (tap, nl) => Promise.all([tap.close(), nl.close()]),
+      'both at once, the handle first': (tap, nl) => Promise.all([nl.close(), tap.close()]),
+    };
+    for (const [order, close] of Object.entries(orders)) {
+      for (let round = 0; round < 8; round++) {
+        const nl = await handle(ns);
+        const tap = await openTap(nl, link.name);
+        expect(tap.madeNode).toBe(true);
+        const fd = tap.fds[0]!;
+        await close(tap, nl);
+        expect(fdTarget(fd), `fd ${fd} after closing ${order} (round ${round})`).not.toBe(tap.device);
+        expect(existsSync(tap.device), `${tap.device} after closing ${order} (round ${round})`).toBe(false);
+      }
+    }
+  });
+
   it('makes its own node when /dev/tapN is missing, and that node works', async () => {
     const ns = netns('nodev');
     const nl = await handle(ns);

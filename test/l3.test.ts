@@ -904,7 +904,6 @@ describe('hostShim', () => {
       }
       expect(hostState(host)).toEqual(before);
     }
-    link.remove();
     expect([...seen].sort()).toEqual(['made', 'undone']);
   });
 

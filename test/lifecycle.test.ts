@@ -511,7 +511,6 @@ describe('setLink(ref, { netns })', () => {
     expect(snapshot(b)).toEqual(beforeB);
     expect(snapshot(c)).toEqual(beforeC);
     expect(linkNamed(a, 'mr1').ifindex).toBe(busy.index);
-    link.remove();
   });
 
   it('a move into the namespace the link is in resolves to the link, changed as asked', async () => {
@@ -889,7 +888,6 @@ describe('close()', () => {
       }
       for (const l of made) b.ip('link', 'del', `b${l.index}`);
     }
-    link.remove();
     expect(seen.has('kept')).toBe(true);
   });
 

@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { onTestFinished } from 'vitest';
+
 /** Runs `ip` and returns stdout; throws with ip's stderr on failure. */
 export function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -107,19 +109,20 @@ export function removeLeftoverNetns(tag: string): void {
 
 /**
  * A path to a namespace that a test points elsewhere: a handle opened by
- * `path` must keep working in the namespace it was opened in.
+ * `path` must keep working in the namespace it was opened in. Made inside
+ * a test, it is removed when that test ends, passed or failed.
  */
 export class NetnsSymlink {
   readonly #dir = mkdtempSync(join(tmpdir(), 'mvt-nslink-'));
   readonly path = join(this.#dir, 'ns');
 
+  constructor() {
+    onTestFinished(() => rmSync(this.#dir, { recursive: true, force: true }));
+  }
+
   /** Makes `path` name `ns`; undefined: names nothing. */
   pointAt(ns: TestNetns | undefined): void {
     rmSync(this.path, { force: true });
     if (ns) symlinkSync(`/run/netns/${ns.name}`, this.path);
-  }
-
-  remove(): void {
-    rmSync(this.#dir, { recursive: true, force: true });
   }
 }

@@ -108,6 +108,12 @@ static Napi::Value NumberBuffers(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// linkLayoutHits() -> link messages this thread indexed from the layout of
+// the one before (tests).
+static Napi::Value LinkLayoutHits(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(LayoutHits()));
+}
+
 // recycleNumbers(numbers: Float64Array) -> whether its buffer was a table's,
 // now detached and kept for the next dump.
 static Napi::Value RecycleNumbersJs(const Napi::CallbackInfo& info) {
@@ -203,6 +209,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeTapUevent", Napi::Function::New<DecodeTapUevent>(env, "decodeTapUevent"));
   exports.Set("seqpacketPair", Napi::Function::New<SeqpacketPair>(env, "seqpacketPair"));
   exports.Set("numberBuffers", Napi::Function::New<NumberBuffers>(env, "numberBuffers"));
+  exports.Set("linkLayoutHits", Napi::Function::New<LinkLayoutHits>(env, "linkLayoutHits"));
   exports.Set("recycleNumbers", Napi::Function::New<RecycleNumbersJs>(env, "recycleNumbers"));
   exports.Set("idleUeventsRead", Napi::Function::New<IdleUevents>(env, "idleUeventsRead"));
   exports.Set("tapUeventFilterPasses",

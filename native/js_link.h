@@ -84,6 +84,10 @@ Napi::Object LinkTableColumns(Napi::Env env);
 // the next tables, and how many tables have taken one so far (tests).
 std::pair<size_t, size_t> NumberBufferCounts();
 
+// How many link messages this thread has indexed from the layout of the
+// one before (js_link.cc AttrLayout) instead of walking them (tests).
+size_t LayoutHits();
+
 // JS is done with a table whose numbers are `buffer`: it is detached and its
 // memory kept for the next table. False (nothing done) for any other buffer.
 bool RecycleNumbers(Napi::ArrayBuffer buffer);

@@ -279,6 +279,8 @@ export interface NativeAddon {
   seqpacketPair(): [number, number];
   /** Link tables' number buffers the addon keeps for the next tables, and how many tables have taken one (native/js_link.cc; tests). */
   numberBuffers(): { kept: number; reused: number };
+  /** Link messages this thread has indexed from the attribute layout of the one before instead of walking them (native/js_link.cc AttrLayout; tests). */
+  linkLayoutHits(): number;
   /** Done with a table: its numbers' buffer (when the addon lent it) is detached and kept for the next dump. */
   recycleNumbers(numbers: Float64Array): boolean;
   /** The macvtap uevents I/O threads have read while they had no request, since the process began (native/handle.cc; tests). */

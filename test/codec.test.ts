@@ -1494,6 +1494,136 @@ describe('decodeMessages: truncation', () => {
 });
 
 // ---------------------------------------------------------------------------
+// A link message indexed from the layout of the one before (native/js_link.cc
+// AttrLayout): the same fields as a walk would read, whatever differs.
+// ---------------------------------------------------------------------------
+
+describe('decodeMessages: messages laid out like the one before', () => {
+  /** A top-level attribute before encoding: what the reference reads from it. */
+  type Part = { type: number; payload: Buffer | Buffer[] };
+  const part = (type: number, payload: Buffer | Buffer[]): Part => ({ type, payload });
+  const U32_TYPES = [IFLA.MTU, IFLA.TXQLEN, IFLA.GROUP, IFLA.LINK, IFLA.MASTER, IFLA.MIN_MTU, IFLA.MAX_MTU] as const;
+  const U32_KEYS: Record<number, keyof NativeLink> = {
+    [IFLA.MTU]: 'mtu',
+    [IFLA.TXQLEN]: 'txqlen',
+    [IFLA.GROUP]: 'group',
+    [IFLA.LINK]: 'link',
+    [IFLA.MASTER]: 'master',
+    [IFLA.MIN_MTU]: 'minMtu',
+    [IFLA.MAX_MTU]: 'maxMtu',
+  };
+  const QDISC = 6; // IFLA_QDISC: a string the decoder skips
+
+  /** What a walk of the parts reads (the last of a type wins), without the addon. */
+  function expected(index: number, parts: Part[]): NativeLink {
+    const want: Record<string, unknown> = { index, flags: 0, type: 1 };
+    for (const { type: typeAndFlags, payload } of parts) {
+      const type = typeAndFlags & ~NLA_F_NESTED; // NLA_TYPE_MASK
+      const p = Array.isArray(payload) ? Buffer.concat(payload) : payload;
+      if (type === IFLA.IFNAME) want.name = p.subarray(0, p.indexOf(0)).toString();
+      else if (type === IFLA.ADDRESS) want.address = [...p].map((b) => b.toString(16).padStart(2, '0')).join(':');
+      else if (type === IFLA.OPERSTATE) want.operstate = p[0];
+      else if (U32_KEYS[type]) want[U32_KEYS[type]] = p.readUInt32LE(0);
+      else if (type === IFLA.LINKINFO) {
+        want.kind = 'macvtap';
+        want.macvlan = { mode: (payload as Buffer[])[1]!.readUInt32LE(8) }; // IFLA_INFO_DATA { IFLA_MACVLAN_MODE }
+      }
+    }
+    return want as unknown as NativeLink;
+  }
+  const linkinfo = (mode: number): Part =>
+    part(IFLA.LINKINFO, [nla(IFLA_INFO.KIND, cstr('macvtap')), nla(IFLA_INFO.DATA, [nla(IFLA_MACVLAN.MODE, u32(mode))])]);
+  const encode = (index: number, parts: Part[], opts: { len?: number } = {}): Buffer =>
+    nlmsg(RTM_NEWLINK, 0, [ifinfomsg(index), ...parts.map((x) => nla(x.type, x.payload))], opts);
+  const links = (buf: Buffer): (NativeLink | undefined)[] => decode(buf).messages.map((m) => m.link);
+
+  /** A dump-like message: IFLA_IFNAME first, then a kernel-like run of attributes. */
+  const dumpLike = (index: number, name: string, mtu: number, qdisc = 'noqueue'): Part[] => [
+    part(IFLA.IFNAME, cstr(name)),
+    part(IFLA.TXQLEN, u32(500)),
+    part(IFLA.OPERSTATE, u8(c.IF_OPER_UP)),
+    part(IFLA.MTU, u32(mtu)),
+    part(IFLA.GROUP, u32(index)),
+    part(QDISC, cstr(qdisc)),
+    part(IFLA.ADDRESS, macBytes(`02:00:00:00:00:${(index & 255).toString(16).padStart(2, '0')}`)),
+    part(IFLA.LINK, u32(2)),
+    part(IFLA.AF_SPEC, Buffer.alloc(96, index & 255)),
+    linkinfo(c.MACVLAN_MODE_BRIDGE),
+  ];
+
+  it('names of other lengths, values that differ: the layout is used and each message reads as its own', () => {
+    const names = ['d1', 'd12', 'd123', 'd1234567', 'a-much-longer1', 'd1'];
+    const parts = names.map((name, i) => dumpLike(10 + i, name, 1400 + i));
+    const hits = native.linkLayoutHits();
+    expect(links(Buffer.concat(parts.map((p, i) => encode(10 + i, p))))).toEqual(parts.map((p, i) => expected(10 + i, p)));
+    // The first may walk (another layout came before); all the others match it.
+    expect(native.linkLayoutHits() - hits).toBeGreaterThanOrEqual(names.length - 1);
+  });
+
+  it('one header that differs in length or type, or attributes that end elsewhere, read as a walk would', () => {
+    const base = dumpLike(20, 'd20', 1500);
+    const variants: Part[][] = [
+      dumpLike(21, 'd21', 1501, 'pfifo_fast'), // a string of another length in the middle
+      base.map((x) => (x.type === IFLA.MTU ? part(IFLA.MIN_MTU, x.payload) : x)), // same length, another type
+      base.map((x) => (x.type === IFLA.MTU ? part(IFLA.MTU | NLA_F_NESTED, x.payload) : x)), // a flag bit
+      [...base, part(IFLA.MTU, u32(9000))], // one more at the end: the last MTU wins
+      base.slice(0, -1), // one fewer
+      [part(IFLA.MTU, u32(1280)), ...base], // IFLA_IFNAME not first
+      [...base.slice(0, 3), part(IFLA.IFNAME, cstr('again')), ...base.slice(3)], // a second name
+      base,
+    ];
+    // Each variant right after the base, which sets the layout it is checked against.
+    const buf = Buffer.concat(variants.flatMap((v, i) => [encode(20, base), encode(30 + i, v)]));
+    expect(links(buf)).toEqual(variants.flatMap((v, i) => [expected(20, base), expected(30 + i, v)]));
+  });
+
+  it('a message with the layout of the one before but cut short is marked truncated', () => {
+    const base = dumpLike(40, 'd40', 1500);
+    const whole = encode(40, base);
+    const cut = encode(41, dumpLike(41, 'd41', 1500), { len: whole.length - 8 });
+    const out = decode(Buffer.concat([whole, cut.subarray(0, whole.length - 8)]));
+    expect(out.messages.map((m) => m.link?.truncated)).toEqual([undefined, true]);
+    // What comes before the cut attribute (the macvtap info) is read.
+    expect(out.messages[1]!.link).toMatchObject({ name: 'd41', mtu: 1500, group: 41, link: 2 });
+    expect(out.messages[1]!.link!.kind).toBeUndefined();
+  });
+
+  it('600 messages of a few layouts with random names, values and changes agree with a walk in JS', () => {
+    const rnd = prng(0x1a7);
+    const int = (n: number): number => Math.floor(rnd() * n);
+    const layouts = [0, 1, 2].map(() => {
+      const types = [...U32_TYPES].filter(() => rnd() < 0.7);
+      return [...types, QDISC, IFLA.ADDRESS, IFLA.OPERSTATE, IFLA.AF_SPEC, IFLA.LINKINFO].sort(() => rnd() - 0.5);
+    });
+    const hits = native.linkLayoutHits();
+    const all: Part[][] = [];
+    for (let i = 0; i < 600; i++) {
+      // Runs of one layout, as a dump of links of one kind.
+      const layout = layouts[Math.floor(i / 50) % layouts.length]!;
+      const parts: Part[] = [part(IFLA.IFNAME, cstr('n'.repeat(1 + int(15))))];
+      for (const type of layout) {
+        if (type === QDISC) parts.push(part(QDISC, cstr(rnd() < 0.1 ? 'pfifo_fast' : 'noqueue')));
+        else if (type === IFLA.ADDRESS) parts.push(part(type, Buffer.from([2, int(256), int(256), int(256), int(256), int(256)])));
+        else if (type === IFLA.OPERSTATE) parts.push(part(type, u8(int(7))));
+        else if (type === IFLA.AF_SPEC) parts.push(part(type, Buffer.alloc(4 * (10 + (rnd() < 0.05 ? 1 : 0)), int(256))));
+        else if (type === IFLA.LINKINFO) parts.push(linkinfo(1 + int(8)));
+        else parts.push(part(type, u32(int(0x100000000))));
+      }
+      const r = rnd();
+      if (r < 0.05) parts.splice(1 + int(parts.length - 1), 0, part(U32_TYPES[int(U32_TYPES.length)]!, u32(int(1 << 20))));
+      else if (r < 0.1) parts.splice(1 + int(parts.length - 1), 1);
+      else if (r < 0.15) {
+        const k = 1 + int(parts.length - 1);
+        if (U32_KEYS[parts[k]!.type]) parts[k] = part(U32_TYPES[int(U32_TYPES.length)]!, parts[k]!.payload);
+      }
+      all.push(parts);
+    }
+    expect(links(Buffer.concat(all.map((p, i) => encode(100 + i, p))))).toEqual(all.map((p, i) => expected(100 + i, p)));
+    expect(native.linkLayoutHits() - hits).toBeGreaterThan(300);
+  });
+});
+
+// ---------------------------------------------------------------------------
 // Link tables straight to links (linksOf, the listLinks path)
 // ---------------------------------------------------------------------------
 

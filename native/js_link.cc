@@ -195,7 +195,7 @@ class AttrLayout {
  public:
   // Fills `at` for `len` bytes of attributes that have this layout; false
   // (`at` untouched) for any other.
-  bool Index(const uint8_t* attrs, size_t len, AttrIndex& at) const {
+  bool Index(const uint8_t* attrs, size_t len, AttrIndex& at) {
     if (count_ == 0 || len < NLA_HDRLEN) return false;
     nlattr first;
     std::memcpy(&first, attrs, sizeof first);
@@ -210,6 +210,7 @@ class AttrLayout {
       differ |= header ^ headers_[k];
     }
     if (differ != 0) return false;
+    hits_++;
     auto shift = static_cast<uint16_t>(base / NLA_ALIGNTO);
     for (size_t t = 0; t < kSlotTypes; t++)
       at[t] = rest_at_[t] ? static_cast<uint16_t>(rest_at_[t] + shift) : 0;
@@ -252,6 +253,8 @@ class AttrLayout {
     return whole;
   }
 
+  size_t hits() const { return hits_; }
+
  private:
   static constexpr size_t kMaxAttrs = 96;  // a macvtap's message has about 50
   size_t count_ = 0;                       // 0: no layout
@@ -260,13 +263,13 @@ class AttrLayout {
   std::array<uint32_t, kMaxAttrs> offsets_;
   std::array<uint32_t, kMaxAttrs> headers_;  // nla_len | nla_type << 16, as sent
   AttrIndex rest_at_;                        // as at[], from the end of the first attribute
+  size_t hits_ = 0;                          // messages Index() took (tests)
 };
 
-// One a thread: a table is filled on one thread, and a dump's next call
+// One per thread: a table is filled on one thread, and a dump's next call
 // finds the layout its last one left. Zero-initialized, no constructor to
 // guard.
 thread_local AttrLayout last_layout;
-thread_local size_t layout_hits = 0;  // tests: messages indexed from a layout
 
 std::string_view StringOf(const Attr& a) {
   const char* s = reinterpret_cast<const char*>(a.data);
@@ -422,7 +425,7 @@ class NumberBuffers {
 
 std::pair<size_t, size_t> NumberBufferCounts() { return NumberBuffers::Counts(); }
 
-size_t LayoutHits() { return layout_hits; }
+size_t LayoutHits() { return last_layout.hits(); }
 
 bool RecycleNumbers(Napi::ArrayBuffer buffer) { return NumberBuffers::Recycle(buffer); }
 
@@ -477,12 +480,9 @@ bool LinkTableBuilder::Add(const nlmsghdr* h) {
       len = kIndexed;
       whole = false;
     }
+    AttrLayout& layout = last_layout;  // one thread-local lookup (the addon is dlopen()ed)
     AttrIndex at;
-    if (last_layout.Index(attrs, len, at)) {
-      layout_hits++;
-    } else {
-      whole &= last_layout.Walk(attrs, len, at);
-    }
+    if (!layout.Index(attrs, len, at)) whole &= layout.Walk(attrs, len, at);
     auto header = [&](uint16_t type) { return attrs + (size_t{at[type]} - 1) * NLA_ALIGNTO; };
     for (const SlotRead& r : kLinkReads) {
       if (at[r.type]) ReadInto(r.slot, AttrAt(header(r.type)), row);

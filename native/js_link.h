@@ -6,6 +6,8 @@
 #include <napi.h>
 
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -62,6 +64,9 @@ class LinkTableBuilder {
 
   // What JS gets (above); leaves the builder empty.
   Napi::Object Take(Napi::Env env);
+  // The rows' numbers as they stand (bench/decode-profile.cc reads them on
+  // another core, as the JS thread does).
+  std::span<const double> numbers() const { return numbers_; }
 
  private:
   static constexpr size_t kNoKind = static_cast<size_t>(-1);

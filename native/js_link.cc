@@ -438,11 +438,12 @@ void LinkTableBuilder::Reserve(size_t links) {
   }
   // A pooled buffer's cache lines were last read by the JS thread, on the
   // other core, and each row's first store here waited for its lines to
-  // come back: 180 ns a link to decode a 503-link dump, against 70 in
-  // lines this core holds (bench/RESULTS.md, session 26). memset() takes
-  // them whole, a few microseconds for the lot; what it writes does not
-  // matter (Add() fills every column of a new row). The same for the
-  // names, whose buffer malloc hands back from the last table.
+  // come back: about 200 ns a link to decode a 503-link dump, against 77
+  // into lines this core holds (bash bench/decode-profile.sh). memset()
+  // takes them whole, a few microseconds for the lot, into the vector's
+  // spare room; what it writes does not matter (Add() fills every column
+  // of a new row). The same for the names, whose buffer malloc hands back
+  // from the last table.
   if (numbers_.size() < values) {
     std::memset(numbers_.data() + numbers_.size(), 0, (values - numbers_.size()) * sizeof(double));
   }
